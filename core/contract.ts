@@ -1,0 +1,121 @@
+/**
+ * The documents that travel between the steps, and the one every reader (CLI, site, tests) reads.
+ *
+ * S3 layout for one upload `{id}`:
+ *   uploads/{id}/{fileName}          the upload (one S3 event → one execution named {id})
+ *   chunks/{id}/manifest.json        Manifest (written by preprocess)
+ *   chunks/{id}/windows/NNNNN.npy    one float32 (160000,) window per file; NNNNN = window index
+ *   captions/{id}/captions.json      CaptionEntry[] (one part per processing instance when sharded:
+ *                                    captions-{host}.json; summarize merges every captions*.json)
+ *   results/{id}.json                ResultDocument (SUCCEEDED) or FailureDocument (FAILED)
+ *
+ * JSON Schemas for Manifest and CaptionEntry[] live in core/schema/ and are checked from TypeScript and
+ * Python alike.
+ */
+import type { TrackTags, WindowTags } from './descriptors/types.ts';
+
+export const SAMPLE_RATE = 16_000;
+export const WINDOW_SECONDS = 10;
+export const WINDOW_SAMPLES = SAMPLE_RATE * WINDOW_SECONDS;
+
+export interface FileInfo {
+  name: string;
+  sizeBytes: number;
+  durationSec: number;
+  /** The upload's own sample rate and channel count, before decoding to 16 kHz mono. */
+  sampleRate: number;
+  channels: number;
+  codec: string;
+}
+
+export interface ManifestWindow {
+  index: number;
+  /** Relative to the window prefix chunks/{id}/windows/, e.g. "00000.npy". */
+  file: string;
+  startSec: number;
+  endSec: number;
+  tags: WindowTags;
+}
+
+export interface Manifest {
+  version: 1;
+  id: string;
+  upload: { bucket: string; key: string };
+  file: FileInfo;
+  sampleRate: typeof SAMPLE_RATE;
+  windowSamples: typeof WINDOW_SAMPLES;
+  windows: ManifestWindow[];
+  tags: TrackTags;
+}
+
+export type CaptionQuality = 'ok' | 'degenerate';
+
+export interface CaptionEntry {
+  index: number;
+  startSec: number;
+  endSec: number;
+  caption: string;
+  /** "degenerate" marks a caption that still loops after a second try; summaries leave it out. */
+  quality?: CaptionQuality;
+}
+
+export interface CaptionerInfo {
+  backend: string;
+  model: string;
+}
+
+/** What the Caption step leaves beside the captions: captioner.json in the captions prefix. */
+export interface CaptionRunInfo extends CaptionerInfo {
+  windows: number;
+  seconds: number;
+}
+
+export interface ResultChunk {
+  index: number;
+  startSec: number;
+  endSec: number;
+  caption: string;
+  quality: CaptionQuality;
+  tags: WindowTags;
+}
+
+export interface Summary {
+  text: string;
+  source: 'openai' | 'local';
+  model: string;
+  /** Why the local summary stands in when an LLM was configured but did not answer. */
+  fallbackReason?: string;
+}
+
+export interface ResultDocument {
+  id: string;
+  status: 'SUCCEEDED';
+  file: FileInfo;
+  chunks: ResultChunk[];
+  tags: TrackTags;
+  summary: Summary;
+  captioner: CaptionerInfo;
+  createdAt: string;
+}
+
+export type StepName = 'Preprocess' | 'Caption' | 'Summarize';
+
+export interface FailureDocument {
+  id: string;
+  status: 'FAILED';
+  error: { name: string; message: string; step: StepName | 'Upload' | 'Pipeline' };
+  createdAt: string;
+}
+
+export type RunDocument = ResultDocument | FailureDocument;
+
+export const keys = {
+  uploadPrefix: 'uploads/',
+  upload: (id: string, fileName: string) => `uploads/${id}/${fileName}`,
+  chunkPrefix: (id: string) => `chunks/${id}/`,
+  windowPrefix: (id: string) => `chunks/${id}/windows/`,
+  windowFile: (index: number) => `${String(index).padStart(5, '0')}.npy`,
+  manifest: (id: string) => `chunks/${id}/manifest.json`,
+  captionPrefix: (id: string) => `captions/${id}/`,
+  result: (id: string) => `results/${id}.json`,
+} as const;

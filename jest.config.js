@@ -1,0 +1,17 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts', '**/*.test.tsx'],
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
+  // ESM-only packages that jest must transform to run them in its CommonJS sandbox.
+  transformIgnorePatterns: ['/node_modules/(?!(aws-local-stepfunctions)/)'],
+  moduleNameMapper: {
+    '^#core/(.*)$': '<rootDir>/core/$1.ts',
+    '^#runtime/(.*)$': '<rootDir>/runtime/$1.ts',
+  },
+  testTimeout: 60_000,
+  // Tests boot real servers (s3rver, the Step Functions endpoint) and run ffmpeg; two workers keep a
+  // 2-core CI machine busy without thrashing it.
+  maxWorkers: 2,
+};
