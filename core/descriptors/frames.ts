@@ -1,0 +1,241 @@
+/**
+ * Frame-level spectral features computed while the audio streams in. Only these compact series are kept
+ * (about 6 numbers per 10 ms and 12 per 256 ms), never the samples.
+ */
+import FFT from 'fft.js';
+import { FloatSeries } from './growable.ts';
+
+export const PITCH_CLASSES = 12;
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function hann(size: number): Float32Array {
+  const w = new Float32Array(size);
+  for (let i = 0; i < size; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size);
+  return w;
+}
+
+/** Band edges (FFT bin indices) spaced geometrically from the first bin to Nyquist, at least one bin wide. */
+function bandEdges(firstBin: number, lastBin: number, bands: number): Int32Array {
+  const edges: number[] = [firstBin];
+  for (let i = 1; i <= bands; i++) {
+    const edge = Math.round(firstBin * (lastBin / firstBin) ** (i / bands));
+    edges.push(Math.max(edges[edges.length - 1] + 1, edge));
+    if (edges[edges.length - 1] >= lastBin) break;
+  }
+  edges[edges.length - 1] = lastBin;
+  return Int32Array.from(edges);
+}
+
+/** Median of a small array (sorts in place; sizes here are ≤ 17). */
+function medianInPlace(values: Float32Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = values[i];
+    let j = i - 1;
+    while (j >= 0 && values[j] > v) {
+      values[j + 1] = values[j];
+      j--;
+    }
+    values[j + 1] = v;
+  }
+  return n % 2 === 1 ? values[(n - 1) >> 1] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/**
+ * Short frames (32 ms at 16 kHz, every 10 ms): spectral centroid sums, a band-wise log spectral flux (the
+ * onset envelope behind tempo and onset density) and a harmonic/percussive split (median filtering in time
+ * vs. across bands, Fitzgerald 2010) done with a few frames of delay.
+ */
+export class ShortFrameFeatures {
+  readonly hop: number;
+  readonly size: number;
+  readonly flux = new FloatSeries();
+  readonly magnitudeSum = new FloatSeries();
+  readonly weightedFrequencySum = new FloatSeries();
+  readonly percussiveEnergy = new FloatSeries();
+  readonly harmonicEnergy = new FloatSeries();
+  frames = 0;
+
+  private readonly fft: FFT;
+  private readonly window: Float32Array;
+  private readonly input: Float32Array;
+  private readonly spectrum: number[];
+  private readonly binHz: number;
+  private readonly edges: Int32Array;
+  private readonly bands: number;
+  private readonly bandMagnitude: Float32Array;
+  private readonly previousLogBand: Float32Array;
+  private readonly magnitudeScale: number;
+
+  // Harmonic/percussive split: a ring of recent band magnitudes, processed HPSS_DELAY frames late.
+  private static readonly HPSS_DELAY = 8;
+  private static readonly BAND_MEDIAN_HALF = 2;
+  private readonly ring: Float32Array;
+  private readonly ringFrames: number;
+  private hpssDone = 0;
+  private readonly scratch = new Float32Array(32);
+
+  constructor(sampleRate: number) {
+    this.hop = Math.max(1, Math.round(sampleRate / 100));
+    this.size = nextPowerOfTwo(Math.round(sampleRate * 0.032));
+    this.fft = new FFT(this.size);
+    this.window = hann(this.size);
+    this.input = new Float32Array(this.size);
+    this.spectrum = this.fft.createComplexArray();
+    this.binHz = sampleRate / this.size;
+    this.edges = bandEdges(1, this.size / 2 + 1, 32);
+    this.bands = this.edges.length - 1;
+    this.bandMagnitude = new Float32Array(this.bands);
+    this.previousLogBand = new Float32Array(this.bands);
+    // A full-scale sine gives a Hann-windowed peak of size/4: scale so that band magnitudes read as amplitudes.
+    this.magnitudeScale = 4 / this.size;
+    this.ringFrames = 2 * ShortFrameFeatures.HPSS_DELAY + 1;
+    this.ring = new Float32Array(this.ringFrames * this.bands);
+  }
+
+  /** Analyses the frame whose samples `read(i)` returns for i in [0, size). */
+  process(read: (i: number) => number): void {
+    const { input, window, spectrum, size } = this;
+    for (let i = 0; i < size; i++) input[i] = read(i) * window[i];
+    this.fft.realTransform(spectrum, input);
+
+    let magnitudeSum = 0;
+    let weightedSum = 0;
+    const bandMagnitude = this.bandMagnitude;
+    const edges = this.edges;
+    for (let b = 0; b < this.bands; b++) {
+      let power = 0;
+      for (let k = edges[b]; k < edges[b + 1]; k++) {
+        const re = spectrum[2 * k];
+        const im = spectrum[2 * k + 1];
+        const p = re * re + im * im;
+        power += p;
+        const m = Math.sqrt(p);
+        magnitudeSum += m;
+        weightedSum += m * k * this.binHz;
+      }
+      bandMagnitude[b] = Math.sqrt(power) * this.magnitudeScale;
+    }
+    this.magnitudeSum.push(magnitudeSum);
+    this.weightedFrequencySum.push(weightedSum);
+
+    // Log compression makes the flux respond to relative change, so a quiet hi-hat still marks an onset.
+    let flux = 0;
+    for (let b = 0; b < this.bands; b++) {
+      const logBand = Math.log1p(1000 * bandMagnitude[b]);
+      const rise = logBand - this.previousLogBand[b];
+      if (rise > 0) flux += rise;
+      this.previousLogBand[b] = logBand;
+    }
+    this.flux.push(flux);
+
+    this.ring.set(bandMagnitude, (this.frames % this.ringFrames) * this.bands);
+    this.frames++;
+    while (this.hpssDone + ShortFrameFeatures.HPSS_DELAY < this.frames) this.splitHarmonicPercussive(this.hpssDone++);
+  }
+
+  /** Splits the frames still waiting for their look-ahead, at the end of the stream. */
+  flush(): void {
+    while (this.hpssDone < this.frames) this.splitHarmonicPercussive(this.hpssDone++);
+  }
+
+  private splitHarmonicPercussive(frame: number): void {
+    const delay = ShortFrameFeatures.HPSS_DELAY;
+    const first = Math.max(0, frame - delay);
+    const last = Math.min(this.frames - 1, frame + delay);
+    const row = (frame % this.ringFrames) * this.bands;
+    const scratch = this.scratch;
+    let percussive = 0;
+    let harmonic = 0;
+    for (let b = 0; b < this.bands; b++) {
+      let n = 0;
+      for (let f = first; f <= last; f++) scratch[n++] = this.ring[(f % this.ringFrames) * this.bands + b];
+      const h = medianInPlace(scratch, n);
+      n = 0;
+      const lo = Math.max(0, b - ShortFrameFeatures.BAND_MEDIAN_HALF);
+      const hi = Math.min(this.bands - 1, b + ShortFrameFeatures.BAND_MEDIAN_HALF);
+      for (let c = lo; c <= hi; c++) scratch[n++] = this.ring[row + c];
+      const p = medianInPlace(scratch, n);
+      const x = this.ring[row + b];
+      const energy = x * x;
+      const h2 = h * h;
+      const p2 = p * p;
+      if (h2 + p2 > 0) {
+        percussive += (energy * p2) / (h2 + p2);
+        harmonic += (energy * h2) / (h2 + p2);
+      }
+    }
+    this.percussiveEnergy.push(percussive);
+    this.harmonicEnergy.push(harmonic);
+  }
+}
+
+/**
+ * Long frames (512 ms at 16 kHz, every 256 ms) for pitch: spectral peaks between 55 Hz and 2 kHz, each
+ * credited to its pitch class, give a 12-value chroma per frame.
+ */
+export class ChromaFeatures {
+  readonly hop: number;
+  readonly size: number;
+  readonly chroma = new FloatSeries();
+  frames = 0;
+
+  private readonly fft: FFT;
+  private readonly window: Float32Array;
+  private readonly input: Float32Array;
+  private readonly spectrum: number[];
+  private readonly magnitude: Float32Array;
+  private readonly firstBin: number;
+  private readonly lastBin: number;
+  private readonly binHz: number;
+  private readonly row = new Float32Array(PITCH_CLASSES);
+
+  constructor(sampleRate: number) {
+    this.size = nextPowerOfTwo(Math.round(sampleRate * 0.5));
+    this.hop = this.size / 2;
+    this.fft = new FFT(this.size);
+    this.window = hann(this.size);
+    this.input = new Float32Array(this.size);
+    this.spectrum = this.fft.createComplexArray();
+    this.binHz = sampleRate / this.size;
+    this.firstBin = Math.max(2, Math.floor(55 / this.binHz));
+    this.lastBin = Math.min(this.size / 2 - 2, Math.ceil(2000 / this.binHz));
+    this.magnitude = new Float32Array(this.lastBin + 2);
+  }
+
+  process(read: (i: number) => number): void {
+    const { input, window, spectrum, size, magnitude } = this;
+    for (let i = 0; i < size; i++) input[i] = read(i) * window[i];
+    this.fft.realTransform(spectrum, input);
+    for (let k = this.firstBin - 1; k <= this.lastBin + 1; k++) {
+      const re = spectrum[2 * k];
+      const im = spectrum[2 * k + 1];
+      magnitude[k] = Math.sqrt(re * re + im * im);
+    }
+    const row = this.row;
+    row.fill(0);
+    for (let k = this.firstBin; k <= this.lastBin; k++) {
+      const m = magnitude[k];
+      if (m <= magnitude[k - 1] || m < magnitude[k + 1]) continue;
+      // Parabolic interpolation of the peak on a log scale gives its frequency to a fraction of a bin.
+      const a = Math.log(magnitude[k - 1] + 1e-12);
+      const b = Math.log(m + 1e-12);
+      const c = Math.log(magnitude[k + 1] + 1e-12);
+      const denominator = a - 2 * b + c;
+      const offset = denominator < 0 ? (0.5 * (a - c)) / denominator : 0;
+      const hz = (k + offset) * this.binHz;
+      const midi = 69 + 12 * Math.log2(hz / 440);
+      const nearest = Math.round(midi);
+      // Peaks far from an equal-tempered pitch (noise, leakage) count for less.
+      const weight = 1 - 2 * Math.abs(midi - nearest);
+      if (weight <= 0) continue;
+      row[((nearest % 12) + 12) % 12] += m * weight;
+    }
+    this.chroma.pushRow(row);
+    this.frames++;
+  }
+}
