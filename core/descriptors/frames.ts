@@ -31,6 +31,15 @@ function bandEdges(firstBin: number, lastBin: number, bands: number): Int32Array
   return Int32Array.from(edges);
 }
 
+/** Windowed copy of stream samples [start, start + size) out of a power-of-two ring buffer; zeros outside [0, end). */
+function copyFrame(history: Float32Array, start: number, end: number, out: Float32Array, window: Float32Array): void {
+  const mask = history.length - 1;
+  for (let i = 0; i < out.length; i++) {
+    const index = start + i;
+    out[i] = index >= 0 && index < end ? history[index & mask] * window[i] : 0;
+  }
+}
+
 /** Median of a small array (sorts in place; sizes here are ≤ 17). */
 function medianInPlace(values: Float32Array, n: number): number {
   for (let i = 1; i < n; i++) {
@@ -73,10 +82,17 @@ export class ShortFrameFeatures {
 
   // Harmonic/percussive split: a ring of recent band magnitudes, processed HPSS_DELAY frames late.
   private static readonly HPSS_DELAY = 8;
-  private static readonly BAND_MEDIAN_HALF = 2;
+  // ±4 bands reaches past a steady tone's window leakage, so a sine reads as harmonic.
+  private static readonly BAND_MEDIAN_HALF = 4;
   private readonly ring: Float32Array;
   private readonly ringFrames: number;
   private hpssDone = 0;
+  // Per band, the values of the current time-median window in ascending order (a sliding median).
+  private readonly sorted: Float32Array;
+  private readonly sortedWidth: number;
+  private windowLo = 0;
+  private windowHi = -1;
+  private windowSize = 0;
   private readonly scratch = new Float32Array(32);
 
   constructor(sampleRate: number) {
@@ -93,14 +109,17 @@ export class ShortFrameFeatures {
     this.previousLogBand = new Float32Array(this.bands);
     // A full-scale sine gives a Hann-windowed peak of size/4: scale so that band magnitudes read as amplitudes.
     this.magnitudeScale = 4 / this.size;
-    this.ringFrames = 2 * ShortFrameFeatures.HPSS_DELAY + 1;
+    // One frame more than the median window, so the frame leaving the window is still in the ring.
+    this.ringFrames = 2 * ShortFrameFeatures.HPSS_DELAY + 2;
     this.ring = new Float32Array(this.ringFrames * this.bands);
+    this.sortedWidth = 2 * ShortFrameFeatures.HPSS_DELAY + 1;
+    this.sorted = new Float32Array(this.sortedWidth * this.bands);
   }
 
-  /** Analyses the frame whose samples `read(i)` returns for i in [0, size). */
-  process(read: (i: number) => number): void {
-    const { input, window, spectrum, size } = this;
-    for (let i = 0; i < size; i++) input[i] = read(i) * window[i];
+  /** Analyses the frame of `size` samples starting at stream position `start` (outside [0, end) reads as 0). */
+  process(history: Float32Array, start: number, end: number): void {
+    const { input, window, spectrum } = this;
+    copyFrame(history, start, end, input, window);
     this.fft.realTransform(spectrum, input);
 
     let magnitudeSum = 0;
@@ -127,7 +146,8 @@ export class ShortFrameFeatures {
     let flux = 0;
     for (let b = 0; b < this.bands; b++) {
       const logBand = Math.log1p(1000 * bandMagnitude[b]);
-      const rise = logBand - this.previousLogBand[b];
+      // The first frame has nothing before it: the start of a clip is not an attack.
+      const rise = this.frames === 0 ? 0 : logBand - this.previousLogBand[b];
       if (rise > 0) flux += rise;
       this.previousLogBand[b] = logBand;
     }
@@ -145,21 +165,34 @@ export class ShortFrameFeatures {
 
   private splitHarmonicPercussive(frame: number): void {
     const delay = ShortFrameFeatures.HPSS_DELAY;
-    const first = Math.max(0, frame - delay);
-    const last = Math.min(this.frames - 1, frame + delay);
-    const row = (frame % this.ringFrames) * this.bands;
+    const bands = this.bands;
+    const width = this.sortedWidth;
+    // Slide the per-band sorted windows to frames [frame - delay, frame + delay] (clipped to the stream).
+    const wantHi = Math.min(this.frames - 1, frame + delay);
+    while (this.windowHi < wantHi) {
+      const row = (++this.windowHi % this.ringFrames) * bands;
+      for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
+      this.windowSize++;
+    }
+    const wantLo = Math.max(0, frame - delay);
+    while (this.windowLo < wantLo) {
+      const row = (this.windowLo++ % this.ringFrames) * bands;
+      for (let b = 0; b < bands; b++) this.removeSorted(b * width, this.ring[row + b]);
+      this.windowSize--;
+    }
+    const n = this.windowSize;
+    const row = (frame % this.ringFrames) * bands;
     const scratch = this.scratch;
     let percussive = 0;
     let harmonic = 0;
-    for (let b = 0; b < this.bands; b++) {
-      let n = 0;
-      for (let f = first; f <= last; f++) scratch[n++] = this.ring[(f % this.ringFrames) * this.bands + b];
-      const h = medianInPlace(scratch, n);
-      n = 0;
+    for (let b = 0; b < bands; b++) {
+      const base = b * width;
+      const h = n % 2 === 1 ? this.sorted[base + ((n - 1) >> 1)] : 0.5 * (this.sorted[base + n / 2 - 1] + this.sorted[base + n / 2]);
+      let m = 0;
       const lo = Math.max(0, b - ShortFrameFeatures.BAND_MEDIAN_HALF);
-      const hi = Math.min(this.bands - 1, b + ShortFrameFeatures.BAND_MEDIAN_HALF);
-      for (let c = lo; c <= hi; c++) scratch[n++] = this.ring[row + c];
-      const p = medianInPlace(scratch, n);
+      const hi = Math.min(bands - 1, b + ShortFrameFeatures.BAND_MEDIAN_HALF);
+      for (let c = lo; c <= hi; c++) scratch[m++] = this.ring[row + c];
+      const p = medianInPlace(scratch, m);
       const x = this.ring[row + b];
       const energy = x * x;
       const h2 = h * h;
@@ -171,6 +204,24 @@ export class ShortFrameFeatures {
     }
     this.percussiveEnergy.push(percussive);
     this.harmonicEnergy.push(harmonic);
+  }
+
+  private insertSorted(base: number, value: number): void {
+    const sorted = this.sorted;
+    let j = base + this.windowSize - 1;
+    while (j >= base && sorted[j] > value) {
+      sorted[j + 1] = sorted[j];
+      j--;
+    }
+    sorted[j + 1] = value;
+  }
+
+  private removeSorted(base: number, value: number): void {
+    const sorted = this.sorted;
+    const end = base + this.windowSize;
+    let j = base;
+    while (j < end - 1 && sorted[j] !== value) j++;
+    for (; j < end - 1; j++) sorted[j] = sorted[j + 1];
   }
 }
 
@@ -207,9 +258,9 @@ export class ChromaFeatures {
     this.magnitude = new Float32Array(this.lastBin + 2);
   }
 
-  process(read: (i: number) => number): void {
-    const { input, window, spectrum, size, magnitude } = this;
-    for (let i = 0; i < size; i++) input[i] = read(i) * window[i];
+  process(history: Float32Array, start: number, end: number): void {
+    const { input, window, spectrum, magnitude } = this;
+    copyFrame(history, start, end, input, window);
     this.fft.realTransform(spectrum, input);
     for (let k = this.firstBin - 1; k <= this.lastBin + 1; k++) {
       const re = spectrum[2 * k];

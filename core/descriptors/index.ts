@@ -1,0 +1,286 @@
+/**
+ * Streaming music descriptors: push 16 kHz mono audio in chunks, then ask for the track's tags and any
+ * number of (possibly overlapping) windows. Only frame-level features are kept, so a 60-minute file costs a
+ * few MB: per 100 ms the energy, K-weighted energy and peak; per 10 ms the onset envelope, centroid sums and
+ * the harmonic/percussive energies; per 256 ms a 12-value chroma.
+ */
+import type { TrackTags, WindowTags } from './types.ts';
+import { ChromaFeatures, PITCH_CLASSES, ShortFrameFeatures } from './frames.ts';
+import { FloatSeries } from './growable.ts';
+import { estimateKey } from './key.ts';
+import { integratedLoudness, kWeightingFilters, loudnessRange } from './loudness.ts';
+import { estimateTempo } from './tempo.ts';
+
+export type { TrackTags, WindowTags } from './types.ts';
+
+export interface TimeRange {
+  startSec: number;
+  endSec: number;
+}
+
+const FLOOR_DB = -100;
+/** A 100-ms segment quieter than this counts as silence. */
+const SILENCE_DBFS = -60;
+/** Below this confidence a tempo is not reported at all. */
+const MIN_TEMPO_CONFIDENCE = 0.1;
+
+export class DescriptorError extends Error {
+  override readonly name = 'DescriptorError';
+}
+
+function toDb(amplitude: number): number {
+  return amplitude > 0 ? Math.max(FLOOR_DB, 20 * Math.log10(amplitude)) : FLOOR_DB;
+}
+
+function clamp01(value: number): number {
+  return Number.isFinite(value) ? Math.max(0, Math.min(1, value)) : 0;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+export class TrackAnalyzer {
+  readonly sampleRate: number;
+  private readonly segmentSamples: number;
+  private readonly history: Float32Array;
+  private readonly historyMask: number;
+  private written = 0;
+  private finished = false;
+
+  // K-weighting state: two biquads, direct form I.
+  private readonly filters: ReturnType<typeof kWeightingFilters>;
+  private s1x1 = 0; private s1x2 = 0; private s1y1 = 0; private s1y2 = 0;
+  private s2y1 = 0; private s2y2 = 0;
+
+  // The 100-ms segment being filled, and the finished ones.
+  private segmentSum = 0;
+  private segmentWeighted = 0;
+  private segmentPeak = 0;
+  private segmentCount = 0;
+  private readonly segmentEnergy = new FloatSeries();
+  private readonly segmentWeightedEnergy = new FloatSeries();
+  private readonly segmentPeaks = new FloatSeries();
+  private readonly segmentCounts = new FloatSeries();
+
+  private readonly short: ShortFrameFeatures;
+  private readonly long: ChromaFeatures;
+  private nextShortEnd: number;
+  private nextLongEnd: number;
+
+  constructor(sampleRate = 16_000) {
+    if (!(sampleRate > 0) || !Number.isFinite(sampleRate)) throw new DescriptorError(`invalid sample rate ${sampleRate}`);
+    this.sampleRate = sampleRate;
+    this.segmentSamples = Math.max(1, Math.round(sampleRate / 10));
+    this.filters = kWeightingFilters(sampleRate);
+    this.short = new ShortFrameFeatures(sampleRate);
+    this.long = new ChromaFeatures(sampleRate);
+    let size = 1;
+    while (size < 2 * Math.max(this.short.size, this.long.size)) size *= 2;
+    this.history = new Float32Array(size);
+    this.historyMask = size - 1;
+    // Frame n is centred on sample n·hop, so it is complete once n·hop + size/2 samples have arrived.
+    this.nextShortEnd = this.short.size / 2;
+    this.nextLongEnd = this.long.size / 2;
+  }
+
+  push(samples: Float32Array): void {
+    if (this.finished) throw new DescriptorError('push after finish');
+    const [shelf, highPass] = this.filters;
+    const history = this.history;
+    const mask = this.historyMask;
+    let { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 } = this;
+    for (let i = 0; i < samples.length; i++) {
+      let x = samples[i];
+      if (!(x === x)) x = 0; // NaN guard: keep every number finite
+      // K-weighting: high shelf, then high-pass (its input is the shelf output).
+      const y1 = shelf.b0 * x + shelf.b1 * s1x1 + shelf.b2 * s1x2 - shelf.a1 * s1y1 - shelf.a2 * s1y2;
+      const y2 = y1 - 2 * s1y1 + s1y2 - highPass.a1 * s2y1 - highPass.a2 * s2y2;
+      s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
+
+      this.segmentSum += x * x;
+      this.segmentWeighted += y2 * y2;
+      const magnitude = x < 0 ? -x : x;
+      if (magnitude > this.segmentPeak) this.segmentPeak = magnitude;
+      if (++this.segmentCount === this.segmentSamples) this.closeSegment();
+
+      history[this.written & mask] = x;
+      this.written++;
+      if (this.written === this.nextShortEnd) {
+        this.short.process(history, this.written - this.short.size, this.written);
+        this.nextShortEnd += this.short.hop;
+      }
+      if (this.written === this.nextLongEnd) {
+        this.long.process(history, this.written - this.long.size, this.written);
+        this.nextLongEnd += this.long.hop;
+      }
+    }
+    Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
+  }
+
+  finish(windows: TimeRange[]): { track: TrackTags; windows: WindowTags[] } {
+    if (!this.finished) {
+      this.finished = true;
+      if (this.segmentCount > 0) this.closeSegment();
+      // Frames centred inside the audio but reaching past its end are completed with zeros.
+      const total = this.written;
+      while (this.nextShortEnd - this.short.size / 2 < total) {
+        this.short.process(this.history, this.nextShortEnd - this.short.size, total);
+        this.nextShortEnd += this.short.hop;
+      }
+      while (this.nextLongEnd - this.long.size / 2 < total) {
+        this.long.process(this.history, this.nextLongEnd - this.long.size, total);
+        this.nextLongEnd += this.long.hop;
+      }
+      this.short.flush();
+    }
+    const duration = this.written / this.sampleRate;
+    const track: TrackTags = {
+      ...this.measure({ startSec: 0, endSec: duration }),
+      loudnessRangeLu: 0,
+    };
+    track.loudnessRangeLu = round(
+      loudnessRange(this.segmentWeightedEnergy.values(), this.segmentCounts.values(), 0, this.segmentCounts.length), 1);
+    return { track, windows: windows.map((w) => this.measure(w)) };
+  }
+
+  /** Duration of the audio pushed so far, in seconds. */
+  get durationSec(): number {
+    return this.written / this.sampleRate;
+  }
+
+  private closeSegment(): void {
+    this.segmentEnergy.push(this.segmentSum);
+    this.segmentWeightedEnergy.push(this.segmentWeighted);
+    this.segmentPeaks.push(this.segmentPeak);
+    this.segmentCounts.push(this.segmentCount);
+    this.segmentSum = 0;
+    this.segmentWeighted = 0;
+    this.segmentPeak = 0;
+    this.segmentCount = 0;
+  }
+
+  /** Index range [from, to) of frames centred at multiples of `hopSec` that fall inside the range; never empty when there are frames. */
+  private frameRange(range: TimeRange, hopSec: number, count: number): [number, number] {
+    if (count === 0) return [0, 0];
+    const start = Math.max(0, Number.isFinite(range.startSec) ? range.startSec : 0);
+    const end = Number.isFinite(range.endSec) ? range.endSec : this.durationSec;
+    let from = Math.min(count - 1, Math.ceil(start / hopSec - 1e-6));
+    let to = Math.min(count, Math.ceil(end / hopSec - 1e-6));
+    if (to <= from) {
+      from = Math.min(count - 1, Math.round(start / hopSec));
+      to = from + 1;
+    }
+    return [from, to];
+  }
+
+  private measure(range: TimeRange): WindowTags {
+    const segmentSec = this.segmentSamples / this.sampleRate;
+    const [s0, s1] = this.frameRange(range, segmentSec, this.segmentCounts.length);
+    const energy = this.segmentEnergy.values();
+    const peaks = this.segmentPeaks.values();
+    const counts = this.segmentCounts.values();
+    let sum = 0;
+    let n = 0;
+    let peak = 0;
+    let silent = 0;
+    const silenceMeanSquare = 10 ** (SILENCE_DBFS / 10);
+    for (let s = s0; s < s1; s++) {
+      sum += energy[s];
+      n += counts[s];
+      if (peaks[s] > peak) peak = peaks[s];
+      if (counts[s] > 0 && energy[s] / counts[s] < silenceMeanSquare) silent++;
+    }
+    const rms = n > 0 ? Math.sqrt(sum / n) : 0;
+    const rmsDbfs = Math.min(0, toDb(rms));
+    const peakDbfs = Math.min(0, toDb(peak));
+    const loudness = integratedLoudness(this.segmentWeightedEnergy.values(), counts, s0, s1);
+
+    const shortHopSec = this.short.hop / this.sampleRate;
+    const [f0, f1] = this.frameRange(range, shortHopSec, this.short.frames);
+    const magnitudeSum = this.short.magnitudeSum.values();
+    const weighted = this.short.weightedFrequencySum.values();
+    const percussive = this.short.percussiveEnergy.values();
+    const harmonic = this.short.harmonicEnergy.values();
+    let magnitudeTotal = 0;
+    let weightedTotal = 0;
+    let percussiveTotal = 0;
+    let harmonicTotal = 0;
+    for (let f = f0; f < f1; f++) {
+      magnitudeTotal += magnitudeSum[f];
+      weightedTotal += weighted[f];
+      percussiveTotal += percussive[f];
+      harmonicTotal += harmonic[f];
+    }
+    const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
+    const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
+    const onsets = countOnsets(this.short.flux.values(), f0, f1);
+    const tempo = estimateTempo(this.short.flux.values(), f0, f1, { framesPerSecond: 1 / shortHopSec });
+
+    const longHopSec = this.long.hop / this.sampleRate;
+    const [c0, c1] = this.frameRange(range, longHopSec, this.long.frames);
+    const chroma = new Float64Array(PITCH_CLASSES);
+    const rows = this.long.chroma.values();
+    for (let c = c0; c < c1; c++) {
+      for (let p = 0; p < PITCH_CLASSES; p++) chroma[p] += rows[c * PITCH_CLASSES + p];
+    }
+    const key = estimateKey(chroma);
+
+    const silent100 = s1 > s0 ? silent / (s1 - s0) : 1;
+    const confidentTempo = tempo.bpm !== null && tempo.confidence >= MIN_TEMPO_CONFIDENCE && silent100 < 1;
+    return {
+      bpm: confidentTempo ? round(tempo.bpm!, 1) : null,
+      bpmConfidence: confidentTempo ? round(clamp01(tempo.confidence), 3) : 0,
+      key: silent100 < 1 ? key.key : null,
+      keyConfidence: silent100 < 1 && key.key ? round(clamp01(key.confidence), 3) : 0,
+      loudnessLufs: loudness === null ? null : round(loudness, 2),
+      rmsDbfs: round(rmsDbfs, 2),
+      peakDbfs: round(peakDbfs, 2),
+      crestDb: round(Math.max(0, peakDbfs - rmsDbfs), 2),
+      spectralCentroidHz: round(Math.min(this.sampleRate / 2, Math.max(0, centroid)), 1),
+      onsetsPerSec: round(onsets / seconds, 2),
+      silenceRatio: round(clamp01(silent100), 3),
+      percussiveRatio: round(percussiveTotal + harmonicTotal > 0 ? clamp01(percussiveTotal / (percussiveTotal + harmonicTotal)) : 0, 3),
+    };
+  }
+}
+
+/**
+ * Onsets: peaks of the onset envelope that are the largest within ±30 ms, rise clearly above the local
+ * mean of the preceding 100 ms, and come at least 50 ms after the previous onset.
+ */
+export function countOnsets(flux: Float32Array, from: number, to: number): number {
+  const threshold = 6; // in summed log-band units: well above the frame-to-frame jitter of steady noise
+  let count = 0;
+  let last = -Infinity;
+  for (let i = from; i < to; i++) {
+    const v = flux[i];
+    let isPeak = true;
+    for (let j = Math.max(from, i - 3); j <= Math.min(to - 1, i + 3); j++) {
+      if (j !== i && (flux[j] > v || (flux[j] === v && j < i))) {
+        isPeak = false;
+        break;
+      }
+    }
+    if (!isPeak) continue;
+    let sum = 0;
+    let n = 0;
+    for (let j = Math.max(from, i - 10); j < i; j++) {
+      sum += flux[j];
+      n++;
+    }
+    const localMean = n > 0 ? sum / n : 0;
+    if (v - localMean < threshold || i - last < 5) continue;
+    count++;
+    last = i;
+  }
+  return count;
+}
+
+/** Measures one buffer as a single window. */
+export function analyzeWindow(samples: Float32Array, sampleRate = 16_000): WindowTags {
+  const analyzer = new TrackAnalyzer(sampleRate);
+  analyzer.push(samples);
+  return analyzer.finish([{ startSec: 0, endSec: samples.length / sampleRate }]).windows[0];
+}
