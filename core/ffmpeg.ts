@@ -1,0 +1,161 @@
+/**
+ * Decoding with ffmpeg exactly as LP-MusicCaps' loader does: `-ac 1 -ar 16000`, 16-bit PCM, then ÷ 32768.
+ * The input streams in (stdin) and samples stream out, so a 60-minute file is never held whole.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { SAMPLE_RATE } from './contract.ts';
+import { AudioTooLong, ConfigError, InvalidAudio, NoAudioStream } from './errors.ts';
+
+/** ffmpeg's path: FFMPEG_BIN, then ffmpeg-static's binary, then a clear error. */
+export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.FFMPEG_BIN;
+  if (configured) {
+    if (existsSync(configured)) return configured;
+    throw new ConfigError(`FFMPEG_BIN is set to ${configured}, but no file is there.`);
+  }
+  let bundled: string | null = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    bundled = require('ffmpeg-static') as string | null;
+  } catch {
+    bundled = null;
+  }
+  if (bundled && existsSync(bundled)) return bundled;
+  throw new ConfigError(
+    'ffmpeg was not found. Set FFMPEG_BIN to an ffmpeg binary (for example /usr/bin/ffmpeg after `apt-get install ffmpeg`), ' +
+      'or reinstall ffmpeg-static where it can download its binary.',
+  );
+}
+
+export interface SourceInfo {
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  /** The container's own idea of the duration, when it states one. */
+  declaredDurationSec?: number;
+}
+
+export interface DecodeOptions {
+  ffmpeg: string;
+  /** A readable stream (piped to ffmpeg's stdin) or a path/URL ffmpeg opens itself. */
+  input: Readable | string;
+  /** Stop with AudioTooLong past this many seconds. */
+  maxDurationSec?: number;
+  /** Called once ffmpeg has described the input, before the first samples. */
+  onInfo?: (info: SourceInfo) => void;
+}
+
+/** Raised when the container needs a seekable input (an MP4 whose index sits at the end). */
+export class NeedsSeekableInput extends Error {
+  override readonly name = 'NeedsSeekableInput';
+}
+
+const CHANNEL_LAYOUTS: Record<string, number> = { mono: 1, stereo: 2, '2.1': 3, quad: 4, '4.0': 4, '5.0': 5, '5.1': 6, '6.1': 7, '7.1': 8 };
+
+/** Reads the first input audio stream's description from ffmpeg's log. */
+export function parseSourceInfo(log: string): SourceInfo | undefined {
+  const inputSection = log.split(/\nOutput #0/)[0];
+  const stream = /Stream #0:\d+[^:]*: Audio: ([^,\s]+)[^,]*, (\d+) Hz, ([^,]+)/.exec(inputSection);
+  if (!stream) return undefined;
+  const layout = stream[3].trim();
+  const counted = /^(\d+) channels/.exec(layout);
+  const channels = counted ? Number(counted[1]) : CHANNEL_LAYOUTS[layout.replace(/\(.*\)/, '')] ?? 0;
+  const duration = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(inputSection);
+  const declaredDurationSec = duration ? Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]) : undefined;
+  return { codec: stream[1], sampleRate: Number(stream[2]), channels, declaredDurationSec };
+}
+
+/** ffmpeg arguments for the LP-MusicCaps decoding path, reading `input`. */
+export function decodeArguments(input: string): string[] {
+  return ['-hide_banner', '-nostdin', '-i', input, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1'];
+}
+
+/**
+ * Decodes to 16 kHz mono float32, yielding chunks as ffmpeg produces them. Backpressure is real: ffmpeg
+ * waits while the consumer is busy. Throws the pipeline's named errors for input it cannot use.
+ */
+export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float32Array, SourceInfo> {
+  const fromStream = typeof options.input !== 'string';
+  const child = spawn(options.ffmpeg, decodeArguments(fromStream ? 'pipe:0' : (options.input as string)), {
+    stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  let info: SourceInfo | undefined;
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
+    if (log.length < 64_000) log += text;
+    if (!info) {
+      info = parseSourceInfo(log);
+      if (info) options.onInfo?.(info);
+    }
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  if (fromStream) {
+    const source = options.input as Readable;
+    // ffmpeg stops reading when the input is unusable; the broken pipe that follows is not the error to report.
+    child.stdin!.on('error', () => undefined);
+    source.on('error', () => child.kill('SIGKILL'));
+    source.pipe(child.stdin!);
+  }
+
+  const maxSamples = options.maxDurationSec === undefined ? Infinity : Math.ceil(options.maxDurationSec * SAMPLE_RATE);
+  let total = 0;
+  let carry: Buffer | undefined;
+  try {
+    for await (const piece of child.stdout! as AsyncIterable<Buffer>) {
+      if (info?.declaredDurationSec !== undefined && options.maxDurationSec !== undefined && info.declaredDurationSec > options.maxDurationSec + 1) {
+        throw tooLong(info.declaredDurationSec, options.maxDurationSec);
+      }
+      let bytes = carry ? Buffer.concat([carry, piece]) : piece;
+      carry = undefined;
+      if (bytes.length % 2 === 1) {
+        carry = bytes.subarray(bytes.length - 1);
+        bytes = bytes.subarray(0, bytes.length - 1);
+      }
+      if (bytes.length === 0) continue;
+      const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
+      const pcm = new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2);
+      const samples = new Float32Array(pcm.length);
+      for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
+      total += samples.length;
+      if (total > maxSamples) throw tooLong(total / SAMPLE_RATE, options.maxDurationSec!);
+      yield samples;
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  const code = await exited;
+  info ??= parseSourceInfo(log);
+  if (code !== 0) throw explainFailure(log, fromStream);
+  if (total === 0 || !info) {
+    throw new InvalidAudio('No audio could be decoded from the file: it holds no sound ffmpeg can read.');
+  }
+  return info;
+}
+
+function tooLong(seconds: number, max: number): AudioTooLong {
+  return new AudioTooLong(
+    `The recording is longer than the ${formatMinutes(max)} this service accepts (it runs ${formatMinutes(seconds)}). Trim it and upload it again.`,
+  );
+}
+
+function formatMinutes(seconds: number): string {
+  return seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${Math.round(seconds)} seconds`;
+}
+
+/** Turns ffmpeg's log into the error a person can act on. */
+export function explainFailure(log: string, fromStream: boolean): Error {
+  const lastLines = log.trim().split('\n').slice(-3).join(' ').replace(/\s+/g, ' ').slice(0, 300);
+  if (/matches no streams|does not contain any stream|Output file (#0 )?does not contain any stream/i.test(log)) {
+    return new NoAudioStream('The file has no audio track (it may be a video without sound, or an image).');
+  }
+  if (fromStream && /moov atom not found|partial file/i.test(log)) {
+    return new NeedsSeekableInput('The container keeps its index at the end of the file; decoding needs a seekable copy.');
+  }
+  return new InvalidAudio(`The file is not audio that ffmpeg can decode (${lastLines || 'no details'}).`);
+}
