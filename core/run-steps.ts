@@ -86,11 +86,22 @@ export function stepsFromHistory(events: readonly HistoryEventLike[]): StepView[
       if (FAILURE_STATES.has(stateName) && current && current.status !== 'succeeded') {
         end(current, 'failed', current.endedAt ?? at);
       }
-      if (stepName) {
-        current = steps.get(stepName);
-        if (current && current.status === 'pending') {
-          current.status = 'running';
-          current.startedAt = at;
+      // A state outside the steps (RecordFailure, Failed …) owns the task events that follow it: they must
+      // not be counted as a retry or a success of the step that came before.
+      current = stepName ? steps.get(stepName) : undefined;
+      if (current && current.status === 'pending') {
+        current.status = 'running';
+        current.startedAt = at;
+      }
+      continue;
+    }
+    if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
+      const details =
+        event.executionFailedEventDetails ?? event.executionTimedOutEventDetails ?? event.executionAbortedEventDetails;
+      for (const step of steps.values()) {
+        if (step.status === 'running' || step.status === 'retrying') {
+          if (!step.error && details?.error) step.error = { name: details.error, message: describeCause(details.cause) };
+          end(step, 'failed', at);
         }
       }
       continue;
@@ -118,19 +129,6 @@ export function stepsFromHistory(events: readonly HistoryEventLike[]): StepView[
         current.error = undefined;
         end(current, 'succeeded', at);
         break;
-      case 'ExecutionFailed':
-      case 'ExecutionTimedOut':
-      case 'ExecutionAborted': {
-        const details =
-          event.executionFailedEventDetails ?? event.executionTimedOutEventDetails ?? event.executionAbortedEventDetails;
-        for (const step of steps.values()) {
-          if (step.status === 'running' || step.status === 'retrying') {
-            if (!step.error && details?.error) step.error = { name: details.error, message: describeCause(details.cause) };
-            end(step, 'failed', at);
-          }
-        }
-        break;
-      }
     }
   }
   return STEP_NAMES.map((name) => {
