@@ -45,6 +45,10 @@ export class SummaryAuthFailed extends PipelineError {
 export class SummaryQuotaExceeded extends PipelineError {
   override readonly name = 'SummaryQuotaExceeded';
 }
+/** The LLM rejected the request itself (unknown model, bad parameters): final, never retried. */
+export class SummaryRequestRejected extends PipelineError {
+  override readonly name = 'SummaryRequestRejected';
+}
 export class ConfigError extends PipelineError {
   override readonly name = 'ConfigError';
 }

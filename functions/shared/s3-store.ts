@@ -1,0 +1,73 @@
+/** The BlobStore the core asks for, on S3 (real S3 in AWS, s3rver on one machine). */
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Readable } from 'node:stream';
+import type { BlobStore } from '#core/blob-store';
+
+export function createS3Client(config: { AWS_REGION: string; S3_ENDPOINT?: string }): S3Client {
+  return new S3Client({
+    region: config.AWS_REGION,
+    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {}),
+  });
+}
+
+const isMissing = (error: unknown) =>
+  error instanceof S3ServiceException && (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404);
+
+export function createS3Store(client: S3Client, bucket: string): BlobStore {
+  return {
+    bucket,
+    async head(key) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { sizeBytes: head.ContentLength ?? 0, contentType: head.ContentType };
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async getStream(key) {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return object.Body as Readable;
+    },
+    async getBytes(key) {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await object.Body!.transformToByteArray());
+    },
+    async getJson<T>(key: string) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return JSON.parse(await object.Body!.transformToString('utf8')) as T;
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async put(key, body, contentType) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+    async list(prefix) {
+      const found: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const item of page.Contents ?? []) if (item.Key) found.push(item.Key);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return found;
+    },
+    presignGet(key, expiresInSec) {
+      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
+    },
+  };
+}
+
+/** One store per bucket, sharing the client: the events name their bucket. */
+export function storesFor(client: S3Client): (bucket: string) => BlobStore {
+  const stores = new Map<string, BlobStore>();
+  return (bucket) => {
+    let store = stores.get(bucket);
+    if (!store) stores.set(bucket, (store = createS3Store(client, bucket)));
+    return store;
+  };
+}
