@@ -66,3 +66,18 @@ def test_captions_real_windows_with_the_real_weights(upstream):
     captions = captioner.generate(np.stack([tone(440, 0.5), tone(110, 0.5)]), num_beams=5, max_length=128)
     # Assess
     assert all(len(caption.split()) >= 3 for caption in captions), captions
+
+
+def test_strip_checkpoint_keeps_only_the_weights(upstream, tmp_path):
+    # Prepare
+    torch, _ = upstream
+    from music_captioner.strip_checkpoint import strip
+
+    weights = {"module.layer.weight": torch.ones(256, 256)}
+    optimizer = {"state": {0: {"exp_avg": torch.ones(256, 256), "exp_avg_sq": torch.ones(256, 256)}}}
+    torch.save({"epoch": 3, "state_dict": weights, "optimizer": optimizer}, tmp_path / "full.pth")
+    # Act
+    report = strip(str(tmp_path / "full.pth"), str(tmp_path / "transfer.pth"))
+    # Assess
+    assert set(torch.load(tmp_path / "transfer.pth")) == {"layer.weight"}
+    assert report["output_bytes"] < report["input_bytes"] / 2
