@@ -52,7 +52,8 @@ function pulse(tags: WindowTags): string {
     return tags.onsetsPerSec < 1 ? 'free-flowing, with no steady beat' : 'a loose rhythm without a steady beat';
   }
   const bpm = Math.round(tags.bpm);
-  return tags.bpmConfidence >= 0.4 ? `a ${tempoWord(bpm)} beat at about ${bpm} BPM` : `a ${tempoWord(bpm)} pulse, roughly ${bpm} BPM`;
+  const word = tempoWord(bpm);
+  return tags.bpmConfidence >= 0.4 ? `${article(word)} ${word} beat at about ${bpm} BPM` : `${article(word)} ${word} pulse, roughly ${bpm} BPM`;
 }
 
 function tonality(tags: WindowTags): string {
@@ -128,6 +129,10 @@ function joinList(items: string[]): string {
 
 function percent(ratio: number): string {
   return `${Math.round(ratio * 100)}%`;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
 function capitalize(text: string): string {

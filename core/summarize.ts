@@ -33,14 +33,14 @@ export async function summarizeRun(request: SummarizeRequest, deps: { store: Blo
     // Summary* errors from the writer propagate: the state machine retries or falls back on their names.
     const written = await llmSummary(deps.writer, manifest, chunks);
     if ('text' in written) summary = { text: written.text, source: 'openai', model: deps.writer.model };
-    else summary = { text: localSummary(manifest, chunks), source: 'local', model: 'local', fallbackReason: written.rejected };
+    else summary = { text: localSummary(manifest, chunks, captioner), source: 'local', model: 'local', fallbackReason: written.rejected };
   }
   if (!summary) {
     const fallbackReason =
       request.mode === 'local' && request.llmError
         ? `the LLM was unavailable (${request.llmError.Error ?? 'error'}${cause(request.llmError.Cause)})`
         : undefined;
-    summary = { text: localSummary(manifest, chunks), source: 'local', model: 'local', ...(fallbackReason ? { fallbackReason } : {}) };
+    summary = { text: localSummary(manifest, chunks, captioner), source: 'local', model: 'local', ...(fallbackReason ? { fallbackReason } : {}) };
   }
 
   const result = buildResult(manifest, chunks, summary, captioner, deps.now?.());

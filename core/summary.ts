@@ -122,7 +122,7 @@ export function findContradictions(text: string, track: TrackTags, windows: read
 }
 
 /** The local summary: the measurements and the distinct things the captions say, in plain sentences. */
-export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[]): string {
+export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[], captioner?: CaptionerInfo): string {
   const track = manifest.tags;
   const facts: string[] = [];
   const tempo = track.bpm !== null && track.bpmConfidence >= 0.15 ? ` at about ${Math.round(track.bpm)} BPM` : ' with no steady beat';
@@ -153,12 +153,19 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[])
       facts.push(`The tempo moves between about ${Math.round(Math.min(...tempos))} and ${Math.round(Math.max(...tempos))} BPM.`);
     }
   }
-  const said = distinctSentences(chunks.filter((chunk) => chunk.quality !== 'degenerate').map((chunk) => chunk.caption), 4);
+  const captions = chunks.filter((chunk) => chunk.quality !== 'degenerate').map((chunk) => chunk.caption);
+  // The built-in captioner's sentences restate the measurements above; only its sentences about change add to them.
+  const said =
+    captioner?.backend === 'builtin'
+      ? distinctSentences(captions, 4).filter((s) => CHANGE_WORDS.test(s))
+      : distinctSentences(captions, 4);
   if (said.length > 0) facts.push(`Along the way: ${said.map((s) => lowerFirst(s.replace(/[.!]+$/, ''))).join('; ')}.`);
   const left = chunks.filter((chunk) => chunk.quality === 'degenerate').length;
   if (left > 0) facts.push(`${left} window caption${left === 1 ? ' was' : 's were'} left out because the captioner repeated itself.`);
   return facts.join(' ');
 }
+
+const CHANGE_WORDS = /\b(louder|quieter|brighter|darker|busier|sparser|picks up|eases back|moves from|comes in|drops away|settles|stops)\b/i;
 
 function span(chunk: ResultChunk): string {
   return `${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}`;

@@ -1,0 +1,240 @@
+/**
+ * The embedded runtime: the whole product on one machine, no AWS account needed. s3rver stands in for S3,
+ * aws-local-stepfunctions runs statemachine/pipeline.asl.json, the four function factories run in-process,
+ * a local processing runner runs the Caption state, and a loopback endpoint answers the Step Functions API.
+ * `npm start` runs it; the CLI and the tests boot it in-process.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { resolveFfmpeg } from '#core/ffmpeg';
+import { uploadRefFromKey } from '#core/ids';
+import { keys } from '#core/contract';
+import { jsonLog, type Log } from '../functions/shared/log.ts';
+import { createOpenAiWriter } from '../functions/shared/openai.ts';
+import { createSfnClient } from '../functions/shared/sfn.ts';
+import type { S3EventLike } from '../functions/start/start.ts';
+import { createBuiltinCaptioner } from './captioners/builtin.ts';
+import { createPythonCaptioner } from './captioners/python.ts';
+import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
+import { lambdaStates, loadLocalDefinition, localCustom, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './definition.ts';
+import { ExecutionStore } from './executions.ts';
+import { createLocalFunctions } from './lambda.ts';
+import { createProcessingRunner, type ProcessingJobRequest } from './processing-runner.ts';
+import { startEmbeddedS3 } from './s3.ts';
+import { createSfnEndpoint } from './sfn-endpoint.ts';
+import { renderStatusPage } from './status-page.ts';
+
+export interface RuntimeHandle {
+  siteUrl: string;
+  s3Endpoint: string;
+  sfnEndpoint: string;
+  bucket: string;
+  stateMachineArn: string;
+  region: string;
+  executions: ExecutionStore;
+  /** Executions restarted on boot because a restart had cut them short. */
+  resumed: string[];
+  stop(): Promise<void>;
+}
+
+/** Where a running `npm start` announces itself, so the CLI uses it instead of booting its own. */
+export const runtimeFile = (dataDir: string) => path.join(dataDir, 'runtime.json');
+
+export interface RuntimeAnnouncement {
+  pid: number;
+  siteUrl: string;
+  s3Endpoint: string;
+  sfnEndpoint: string;
+  bucket: string;
+  stateMachineArn: string;
+  region: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The runtime another process is running on this DATA_DIR, if any. */
+export function runningRuntime(dataDir: string): RuntimeAnnouncement | undefined {
+  const file = runtimeFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  try {
+    const announced = JSON.parse(readFileSync(file, 'utf8')) as RuntimeAnnouncement;
+    return announced.pid !== process.pid && processAlive(announced.pid) ? announced : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startRuntime(overrides: Partial<Record<string, string>> = {}, log: Log = jsonLog): Promise<RuntimeHandle> {
+  const config: RuntimeConfig = loadRuntimeConfig({ ...process.env, ...overrides });
+  const other = runningRuntime(config.dataDir);
+  if (other) {
+    throw new Error(`Another runtime (pid ${other.pid}) is already using ${config.dataDir}: its site is ${other.siteUrl}. Stop it or set DATA_DIR.`);
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  // s3rver accepts its own well-known credentials; every SDK client in this process signs with them.
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  delete process.env.AWS_SESSION_TOKEN;
+  process.env.AWS_REGION = LOCAL_REGION;
+
+  const ffmpeg = resolveFfmpeg({ ...process.env, ...overrides });
+  let onObjectCreated: (event: S3EventLike) => void = () => undefined;
+  const s3Server = await startEmbeddedS3({
+    directory: path.join(config.dataDir, 's3'),
+    port: config.S3_PORT,
+    bucket: config.BUCKET,
+    onEvent: (event) => onObjectCreated(event),
+  });
+  const s3 = new S3Client({ region: LOCAL_REGION, endpoint: s3Server.endpoint, forcePathStyle: true });
+
+  const definition = loadLocalDefinition(localCustom({ bucket: config.BUCKET }));
+  const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
+  let sfnEndpointUrl = '';
+  const sfnClientProxy = { send: (...args: Parameters<ReturnType<typeof createSfnClient>['send']>) => sfnClient().send(...args) };
+  let sfnClientInstance: ReturnType<typeof createSfnClient> | undefined;
+  const sfnClient = () => (sfnClientInstance ??= createSfnClient({ AWS_REGION: LOCAL_REGION, SFN_ENDPOINT: sfnEndpointUrl }));
+
+  const writer = config.OPENAI_API_KEY
+    ? createOpenAiWriter({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_MODEL, timeoutMs: config.OPENAI_TIMEOUT_MS })
+    : undefined;
+  const functions = createLocalFunctions({
+    s3,
+    sfn: sfnClientProxy as never,
+    stateMachineArn,
+    ffmpeg,
+    limits: { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxDurationSec: config.MAX_DURATION_SEC, minDurationSec: config.MIN_DURATION_SEC },
+    writer,
+    log,
+  });
+  const captioner =
+    config.CAPTION_BACKEND === 'python'
+      ? createPythonCaptioner({ python: config.CAPTION_PYTHON, modelDir: config.CAPTION_MODEL_DIR })
+      : createBuiltinCaptioner();
+  const runProcessingJob = createProcessingRunner({
+    s3,
+    jobsDir: path.join(config.dataDir, 'jobs'),
+    captioner,
+    modelDir: config.CAPTION_MODEL_DIR,
+    log,
+  });
+
+  const handlers: Record<string, (input: never) => Promise<never>> = {};
+  for (const { state } of lambdaStates(definition)) handlers[state] = functions.invoke as never;
+  handlers.Caption = ((input: ProcessingJobRequest) => runProcessingJob(input)) as never;
+
+  const executions = new ExecutionStore({ dataDir: config.dataDir, definition, stateMachineArn, handlers: handlers as never, log });
+  const sfnEndpoint = await createSfnEndpoint(executions, stateMachineArn).listen(config.SFN_PORT);
+  sfnEndpointUrl = sfnEndpoint.url;
+
+  // S3 invokes the start function asynchronously and retries it twice on failure; so does this.
+  const deliver = async (event: S3EventLike, attempt = 1): Promise<void> => {
+    try {
+      await functions.handlers.start(event);
+    } catch (error) {
+      if (attempt >= 3) {
+        log('error', 'start failed three times; the upload stays until the next boot retries it', { error: String(error) });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      return deliver(event, attempt + 1);
+    }
+  };
+  const pending = new Set<Promise<void>>();
+  onObjectCreated = (event) => {
+    const delivery = deliver(event).finally(() => pending.delete(delivery));
+    pending.add(delivery);
+  };
+
+  const resumed = executions.recover();
+  // An upload whose start was lost (the runtime stopped between upload and start) starts now.
+  const known = new Set(executions.list().map((record) => record.name));
+  const uploads = await s3.send(new ListObjectsV2Command({ Bucket: config.BUCKET, Prefix: keys.uploadPrefix }));
+  for (const item of uploads.Contents ?? []) {
+    if (!item.Key || known.has(uploadRefFromKey(item.Key).id)) continue;
+    log('warn', 'upload had no execution; starting it now', { key: item.Key });
+    onObjectCreated({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: config.BUCKET }, object: { key: item.Key } } }] });
+  }
+
+  const announcement: RuntimeAnnouncement = {
+    pid: process.pid,
+    siteUrl: '',
+    s3Endpoint: s3Server.endpoint,
+    sfnEndpoint: sfnEndpoint.url,
+    bucket: config.BUCKET,
+    stateMachineArn,
+    region: LOCAL_REGION,
+  };
+  // The site reads the same configuration names in AWS and here.
+  Object.assign(process.env, {
+    BUCKET: config.BUCKET,
+    STATE_MACHINE_ARN: stateMachineArn,
+    S3_ENDPOINT: s3Server.endpoint,
+    SFN_ENDPOINT: sfnEndpoint.url,
+    MAX_UPLOAD_BYTES: String(config.MAX_UPLOAD_BYTES),
+  });
+  const site = await startStatusSite(config, executions);
+  announcement.siteUrl = site.url;
+  writeFileSync(runtimeFile(config.dataDir), JSON.stringify(announcement, null, 2));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    siteUrl: site.url,
+    s3Endpoint: s3Server.endpoint,
+    sfnEndpoint: sfnEndpoint.url,
+    bucket: config.BUCKET,
+    stateMachineArn,
+    region: LOCAL_REGION,
+    executions,
+    resumed,
+    stop: () =>
+      (stopping ??= (async () => {
+        await Promise.allSettled(pending);
+        await executions.stop();
+        await site.close();
+        await new Promise<void>((resolve) => sfnEndpoint.server.close(() => resolve()));
+        await s3Server.close();
+        rmSync(runtimeFile(config.dataDir), { force: true });
+      })()),
+  };
+}
+
+async function startStatusSite(config: RuntimeConfig, executions: ExecutionStore): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(renderStatusPage(executions.list()));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://${config.HOST}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+if (require.main === module) {
+  startRuntime()
+    .then((runtime) => {
+      console.log(`\n  Music captioner is running: ${runtime.siteUrl}\n  S3 (s3rver): ${runtime.s3Endpoint}  bucket ${runtime.bucket}\n  Step Functions API: ${runtime.sfnEndpoint}\n`);
+      const shutdown = () => {
+        console.log('Stopping; running executions resume on the next start.');
+        runtime.stop().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    })
+    .catch((error: Error) => {
+      console.error(`Could not start: ${error.message}`);
+      process.exit(1);
+    });
+}
