@@ -1,0 +1,129 @@
+/**
+ * `npm run deploy [-- --stage dev --region us-east-1 --model transfer.pth --param=name=value …]`: the whole stack in
+ * one command.
+ *
+ *   1. `sls deploy` (serverless.yml) with the region's newest "running Node.js 22" Beanstalk platform;
+ *   2. `npm run image:build` (the captioning image, in CodeBuild)   — `--skip-image` leaves the current image;
+ *   3. `npm run model:upload -- <transfer.pth>` when `--model` names the weights;
+ *   4. `npm run deploy:web` (the site on Beanstalk)                 — `--skip-web` leaves the current site;
+ *
+ * and prints the site's URL, the bucket, and the state machine's page in the Step Functions console.
+ * `--param=…` options go to `sls deploy` as they are (see `params:` in serverless.yml).
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { ElasticBeanstalkClient, ListAvailableSolutionStacksCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { deployWeb } from './deploy-web.ts';
+import { parseDeployTarget, readStackOutputs, stateMachineConsoleUrl, type DeployTarget } from './lib/stack.ts';
+
+const ROOT = resolve(__dirname, '..');
+/** serverless.yml's default; `--param=openaiKeyParameter=/other/name` changes it. */
+const DEFAULT_KEY_PARAMETER = '/music-captioner/openai-api-key';
+
+export class DeployStepFailed extends Error {
+  readonly name = 'DeployStepFailed';
+}
+
+export interface DeployArgs {
+  target: DeployTarget;
+  /** Passed to `sls deploy` unchanged: --param=name=value. */
+  params: string[];
+  model?: string;
+  skipImage: boolean;
+  skipWeb: boolean;
+}
+
+export function parseDeployArgs(argv: readonly string[], env: NodeJS.ProcessEnv): DeployArgs {
+  const params = argv.filter((arg) => arg.startsWith('--param='));
+  const modelAt = argv.indexOf('--model');
+  const model = modelAt >= 0 ? argv[modelAt + 1] : undefined;
+  if (modelAt >= 0 && (!model || model.startsWith('--'))) {
+    throw new DeployStepFailed('--model needs the path of the LP-MusicCaps transfer.pth to upload.');
+  }
+  return {
+    target: parseDeployTarget(argv, env),
+    params,
+    model,
+    skipImage: argv.includes('--skip-image'),
+    skipWeb: argv.includes('--skip-web'),
+  };
+}
+
+/** The value a `--param=name=value` sets, if any. */
+export function paramValue(params: readonly string[], name: string): string | undefined {
+  const prefix = `--param=${name}=`;
+  return params.find((param) => param.startsWith(prefix))?.slice(prefix.length);
+}
+
+const NODE_22_STACK = /^64bit Amazon Linux 2023 v(\d+)\.(\d+)\.(\d+) running Node\.js 22$/;
+
+/** The newest "64bit Amazon Linux 2023 vX.Y.Z running Node.js 22" among Beanstalk's solution stacks. */
+export function newestNode22Stack(names: readonly string[]): string | undefined {
+  const version = (name: string) => (NODE_22_STACK.exec(name) ?? []).slice(1).map(Number);
+  return names
+    .filter((name) => NODE_22_STACK.test(name))
+    .sort((a, b) => {
+      const [x, y] = [version(a), version(b)];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    })
+    .at(-1);
+}
+
+function run(step: string, command: string, args: string[], env: NodeJS.ProcessEnv): void {
+  console.log(`\n── ${step}: ${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env });
+  if (result.status !== 0) throw new DeployStepFailed(`${step} failed (exit ${result.status ?? result.signal}).`);
+}
+
+async function warnWithoutOpenAiKey(target: DeployTarget, name: string): Promise<void> {
+  try {
+    await new SSMClient({ region: target.region }).send(new GetParameterCommand({ Name: name }));
+  } catch (error) {
+    if ((error as Error).name !== 'ParameterNotFound') throw error;
+    console.warn(
+      `\nNo SSM parameter ${name} in ${target.region}: summaries fall back to the local summary until you create it:\n` +
+        `  aws ssm put-parameter --region ${target.region} --name ${name} --type SecureString --value "$OPENAI_API_KEY"\n`,
+    );
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseDeployArgs(argv, process.env);
+  const { stage, region } = args.target;
+  const env = { ...process.env, AWS_REGION: region, STAGE: stage, SLS_TELEMETRY_DISABLED: '1' };
+
+  await warnWithoutOpenAiKey(args.target, paramValue(args.params, 'openaiKeyParameter') ?? DEFAULT_KEY_PARAMETER);
+
+  const params = [...args.params];
+  if (!paramValue(params, 'webSolutionStack')) {
+    const { SolutionStacks } = await new ElasticBeanstalkClient({ region }).send(new ListAvailableSolutionStacksCommand({}));
+    const newest = newestNode22Stack(SolutionStacks ?? []);
+    if (newest) params.push(`--param=webSolutionStack=${newest}`);
+  }
+
+  const sls = createRequire(resolve(ROOT, 'package.json')).resolve('serverless/bin/serverless.js');
+  run('stack', process.execPath, [sls, 'deploy', '--stage', stage, '--region', region, ...params], env);
+  if (!args.skipImage) run('caption image', 'npm', ['run', 'image:build', '--', '--stage', stage], env);
+  if (args.model) run('model weights', 'npm', ['run', 'model:upload', '--', args.model, '--stage', stage], env);
+  if (!args.skipWeb) {
+    console.log('\n── site');
+    await deployWeb(args.target, process.env.ACCESS_TOKEN);
+  }
+
+  const outputs = await readStackOutputs(args.target);
+  console.log(`
+Deployed music-captioner-${stage} in ${region}.
+  site:           ${outputs.SiteUrl}
+  bucket:         s3://${outputs.UploadBucketName}
+  state machine:  ${stateMachineConsoleUrl(outputs.StateMachineArn)}
+  model weights:  ${outputs.ModelS3Uri}${args.model ? '' : '  (upload them with `npm run model:upload -- <transfer.pth>` if you have not)'}`);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((error: Error) => {
+    console.error(`${error.name}: ${error.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * The Beanstalk source bundle of the site: Next.js's standalone server (`output: 'standalone'`) with the static
+ * assets it does not copy itself (.next/static, public/), and a Procfile that starts it. The Node.js platform runs
+ * the Procfile's `web` process behind nginx, which proxies to 127.0.0.1:8080 (PORT/HOSTNAME: serverless.yml).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import type { StackOutputs } from './stack.ts';
+
+export class FrontendBuildFailed extends Error {
+  readonly name = 'FrontendBuildFailed';
+}
+
+export class StandaloneOutputMissing extends Error {
+  readonly name = 'StandaloneOutputMissing';
+}
+
+/** `next build` of the app in `appDir`, with the Next.js the project installed. */
+export function buildNextApp(rootDir: string, appDir: string): void {
+  const next = createRequire(join(rootDir, 'package.json')).resolve('next/dist/bin/next');
+  const run = spawnSync(process.execPath, [next, 'build', appDir], {
+    cwd: rootDir,
+    stdio: 'inherit',
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  if (run.status !== 0) {
+    throw new FrontendBuildFailed(`\`next build ${relative(rootDir, appDir)}\` failed (exit ${run.status ?? run.signal}).`);
+  }
+}
+
+/**
+ * Where server.js sits inside .next/standalone, relative to it, with "/" separators. Next puts it at the top, or
+ * under the app's path from the tracing root (e.g. frontend/server.js) when the app lives in a subfolder.
+ */
+export function findStandaloneServer(standaloneDir: string): string {
+  const queue = [''];
+  while (queue.length > 0) {
+    const folder = queue.shift() as string;
+    const entries = readdirSync(join(standaloneDir, folder), { withFileTypes: true });
+    if (entries.some((entry) => entry.isFile() && entry.name === 'server.js')) {
+      return folder ? `${folder.split(sep).join('/')}/server.js` : 'server.js';
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) {
+        queue.push(join(folder, entry.name));
+      }
+    }
+  }
+  throw new StandaloneOutputMissing(`No server.js under ${standaloneDir}.`);
+}
+
+/** Lays the bundle out in `stagingDir` (emptied first); returns server.js's path inside it. */
+export function stageWebBundle(appDir: string, stagingDir: string): string {
+  const standalone = join(appDir, '.next', 'standalone');
+  if (!existsSync(standalone)) {
+    throw new StandaloneOutputMissing(
+      `${standalone} does not exist: the app's next.config must set \`output: 'standalone'\`, and \`next build\` must have run.`,
+    );
+  }
+  rmSync(stagingDir, { recursive: true, force: true });
+  mkdirSync(stagingDir, { recursive: true });
+  cpSync(standalone, stagingDir, { recursive: true, dereference: true });
+  const serverEntry = findStandaloneServer(stagingDir);
+  const serverDir = join(stagingDir, dirname(serverEntry));
+  cpSync(join(appDir, '.next', 'static'), join(serverDir, '.next', 'static'), { recursive: true });
+  if (existsSync(join(appDir, 'public'))) cpSync(join(appDir, 'public'), join(serverDir, 'public'), { recursive: true });
+  writeFileSync(join(stagingDir, 'Procfile'), `web: node ${serverEntry}\n`);
+  return serverEntry;
+}
+
+/** Zips a folder's contents (dot-folders such as .next included, file modes kept). */
+export async function zipDirectory(dir: string, zipPath: string): Promise<number> {
+  // archiver is ESM-only: loaded when a zip is made.
+  const { ZipArchive } = await import('archiver');
+  mkdirSync(dirname(zipPath), { recursive: true });
+  const archive = new ZipArchive({ zlib: { level: 6 } });
+  const output = createWriteStream(zipPath);
+  const written = new Promise<void>((resolve, reject) => {
+    output.on('close', resolve);
+    archive.on('error', reject);
+  });
+  archive.pipe(output);
+  archive.directory(dir, false);
+  await archive.finalize();
+  await written;
+  return statSync(zipPath).size;
+}
+
+export interface WebBundle {
+  zipPath: string;
+  bytes: number;
+  /** server.js inside the bundle, as the Procfile starts it. */
+  serverEntry: string;
+}
+
+export interface WebBundleOptions {
+  rootDir: string;
+  appDir: string;
+  zipPath: string;
+  /** false reuses the app's existing .next build. */
+  build?: boolean;
+}
+
+export async function buildWebBundle({ rootDir, appDir, zipPath, build = true }: WebBundleOptions): Promise<WebBundle> {
+  if (build) buildNextApp(rootDir, appDir);
+  const stagingDir = `${zipPath}.d`;
+  const serverEntry = stageWebBundle(appDir, stagingDir);
+  const bytes = await zipDirectory(stagingDir, zipPath);
+  rmSync(stagingDir, { recursive: true, force: true });
+  return { zipPath, bytes, serverEntry };
+}
+
+export interface OptionSetting {
+  Namespace: string;
+  OptionName: string;
+  Value: string;
+}
+
+/**
+ * The site's environment, from the stack's outputs. ACCESS_TOKEN (optional) gates the site; it is passed here from
+ * the deploying shell and never written into the template.
+ */
+export function siteEnvironment(outputs: StackOutputs, region: string, accessToken?: string): OptionSetting[] {
+  const variables: Record<string, string> = {
+    BUCKET: outputs.UploadBucketName,
+    AWS_REGION: region,
+    STATE_MACHINE_ARN: outputs.StateMachineArn,
+  };
+  if (accessToken) variables.ACCESS_TOKEN = accessToken;
+  return Object.entries(variables).map(([OptionName, Value]) => ({
+    Namespace: 'aws:elasticbeanstalk:application:environment',
+    OptionName,
+    Value,
+  }));
+}
