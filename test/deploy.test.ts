@@ -1,0 +1,194 @@
+/**
+ * The deploy scripts' offline parts: the ffmpeg binary check and copy (and packaging stopping on a bad binary),
+ * the stack's name, outputs and console links, the Beanstalk platform choice and the site's configuration.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  buildFfmpegLayer,
+  checkLambdaBinary,
+  defaultFfmpegSource,
+  FfmpegBinaryMissing,
+  FfmpegWrongArchitecture,
+} from '../scripts/lib/ffmpeg-layer.ts';
+import {
+  executionConsoleUrl,
+  InvalidStage,
+  OUTPUT_NAMES,
+  parseDeployTarget,
+  parseStackOutputs,
+  stackName,
+  stateMachineConsoleUrl,
+  StackOutputsMissing,
+} from '../scripts/lib/stack.ts';
+import { siteEnvironment } from '../scripts/lib/web-bundle.ts';
+import { newestNode22Stack, paramValue, parseDeployArgs } from '../scripts/deploy.ts';
+
+const ROOT = resolve(__dirname, '..');
+// Debian's ffmpeg: a real Linux x86-64 ELF executable (ffmpeg-static's own download is skipped on CI).
+const X86_64_ELF = '/usr/bin/ffmpeg';
+
+let work: string;
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'deploy-test-'));
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+/** A copy of a real x86-64 executable whose ELF header claims another machine (e_machine, bytes 18–19). */
+function withMachine(machine: number): string {
+  const path = join(work, `ffmpeg-${machine.toString(16)}`);
+  copyFileSync(X86_64_ELF, path);
+  const bytes = readFileSync(path);
+  bytes.writeUInt16LE(machine, 18);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+describe('the ffmpeg binary for Lambda', () => {
+  it('accepts a Linux x86-64 executable and copies it executable to bin/ffmpeg', () => {
+    // Act
+    const layer = buildFfmpegLayer(X86_64_ELF, join(work, 'layer'));
+
+    // Assess
+    expect(layer.elf).toMatchObject({ bits: 64, machineName: 'x86-64' });
+    expect(layer.binary).toBe(join(work, 'layer', 'bin', 'ffmpeg'));
+    expect(readFileSync(layer.binary).equals(readFileSync(X86_64_ELF))).toBe(true);
+    expect(statSync(layer.binary).mode & 0o111).toBe(0o111);
+  });
+
+  it('reports a dynamically linked binary, which Lambda could not run', () => {
+    expect(checkLambdaBinary(X86_64_ELF).dynamic).toBe(true);
+  });
+
+  it('stops with FfmpegBinaryMissing and the packaging hint when the binary is not there', () => {
+    const missing = join(work, 'node_modules', 'ffmpeg-static', 'ffmpeg');
+    expect(() => buildFfmpegLayer(missing, join(work, 'layer'))).toThrow(FfmpegBinaryMissing);
+    expect(() => checkLambdaBinary(missing)).toThrow(
+      new RegExp(`No ffmpeg binary at ${missing}.*npm_config_platform=linux npm_config_arch=x64`),
+    );
+  });
+
+  it('stops with FfmpegWrongArchitecture naming what it found for an ARM64 build', () => {
+    const arm = withMachine(0xb7);
+    expect(() => buildFfmpegLayer(arm, join(work, 'layer'))).toThrow(FfmpegWrongArchitecture);
+    expect(() => checkLambdaBinary(arm)).toThrow(/is a 64-bit ARM64 \(aarch64\) ELF executable, but Lambda runs this stack on Linux x86-64/);
+  });
+
+  it('stops with FfmpegWrongArchitecture for a macOS (Mach-O) build', () => {
+    const macho = join(work, 'ffmpeg-darwin');
+    const header = Buffer.alloc(64);
+    header.writeUInt32LE(0xfeedfacf, 0); // MH_MAGIC_64
+    writeFileSync(macho, header);
+    chmodSync(macho, 0o755);
+    expect(() => checkLambdaBinary(macho)).toThrow(/not an ELF executable/);
+  });
+
+  it("takes FFMPEG_LAYER_BINARY, else ffmpeg-static's own file, never the host's FFMPEG_BIN", () => {
+    expect(defaultFfmpegSource(ROOT, { FFMPEG_LAYER_BINARY: '/opt/ffmpeg' })).toBe('/opt/ffmpeg');
+    expect(defaultFfmpegSource(ROOT, { FFMPEG_BIN: '/usr/bin/ffmpeg' })).toBe(
+      join(ROOT, 'node_modules', 'ffmpeg-static', 'ffmpeg'),
+    );
+  });
+
+  it('makes `sls package` stop with the message when the binary is missing', async () => {
+    // Prepare
+    const sls = require.resolve('serverless/bin/serverless.js', { paths: [ROOT] });
+    const missing = join(work, 'no-ffmpeg');
+
+    // Act
+    const failure = await promisify(execFile)(process.execPath, [sls, 'package', '--stage', 'ci', '--package', join(work, 'out')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'offline',
+        AWS_SECRET_ACCESS_KEY: 'offline',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        FFMPEG_LAYER_BINARY: missing,
+      },
+    }).then(
+      () => null,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+
+    // Assess
+    expect(failure?.code).not.toBe(0);
+    expect(`${failure?.stdout}${failure?.stderr}`).toContain(`No ffmpeg binary at ${missing}`);
+  }, 60_000);
+});
+
+describe('the stack', () => {
+  const outputs = OUTPUT_NAMES.map((name) => ({ OutputKey: name, OutputValue: `value of ${name}` }));
+
+  it('is named music-captioner-{stage} and targets the stage and region asked for', () => {
+    expect(stackName('dev')).toBe('music-captioner-dev');
+    expect(parseDeployTarget(['--stage', 'prod', '--region=eu-west-1'], {})).toEqual({ stage: 'prod', region: 'eu-west-1' });
+    expect(parseDeployTarget([], { STAGE: 'test', AWS_REGION: 'us-west-2' })).toEqual({ stage: 'test', region: 'us-west-2' });
+    expect(parseDeployTarget([], {})).toEqual({ stage: 'dev', region: 'us-east-1' });
+  });
+
+  it('refuses a stage that cannot go into a bucket name', () => {
+    expect(() => parseDeployTarget(['--stage', 'Prod'], {})).toThrow(InvalidStage);
+    expect(() => parseDeployTarget(['--stage', 'a-stage-name-too-long'], {})).toThrow(/1–15 lowercase/);
+  });
+
+  it('reads every declared output, and names each one that is missing', () => {
+    const parsed = parseStackOutputs([...outputs, { OutputKey: 'Other', OutputValue: 'x' }], 'music-captioner-dev');
+    expect(parsed.SiteUrl).toBe('value of SiteUrl');
+    expect(Object.keys(parsed)).toEqual([...OUTPUT_NAMES]);
+    const partial = outputs.filter((o) => o.OutputKey !== 'SiteUrl' && o.OutputKey !== 'ModelS3Uri');
+    expect(() => parseStackOutputs(partial, 'music-captioner-dev')).toThrow(StackOutputsMissing);
+    expect(() => parseStackOutputs(partial, 'music-captioner-dev')).toThrow(/no ModelS3Uri, SiteUrl outputs/);
+  });
+
+  it("links the state machine's and a run's pages in the console of their region", () => {
+    const machine = 'arn:aws:states:eu-west-1:123456789012:stateMachine:music-captioner-dev';
+    expect(stateMachineConsoleUrl(machine)).toBe(
+      'https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/statemachines/view/' +
+        'arn%3Aaws%3Astates%3Aeu-west-1%3A123456789012%3AstateMachine%3Amusic-captioner-dev',
+    );
+    const run = 'arn:aws:states:eu-west-1:123456789012:execution:music-captioner-dev:abc';
+    expect(executionConsoleUrl(run)).toMatch(/^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/states\/home\?region=eu-west-1#\/v2\/executions\/details\/arn%3A/);
+  });
+
+  it('configures the site from the outputs, with the access token only when one is given', () => {
+    const parsed = parseStackOutputs(outputs, 'music-captioner-dev');
+    const settings = siteEnvironment(parsed, 'eu-west-1');
+    expect(Object.fromEntries(settings.map((s) => [s.OptionName, s.Value]))).toEqual({
+      BUCKET: 'value of UploadBucketName',
+      AWS_REGION: 'eu-west-1',
+      STATE_MACHINE_ARN: 'value of StateMachineArn',
+    });
+    expect(settings.every((s) => s.Namespace === 'aws:elasticbeanstalk:application:environment')).toBe(true);
+    expect(siteEnvironment(parsed, 'eu-west-1', 'letmein').find((s) => s.OptionName === 'ACCESS_TOKEN')?.Value).toBe('letmein');
+  });
+});
+
+describe('npm run deploy', () => {
+  it("picks the newest Amazon Linux 2023 Node.js 22 platform, comparing versions as numbers", () => {
+    const stacks = [
+      '64bit Amazon Linux 2023 v6.9.0 running Node.js 22',
+      '64bit Amazon Linux 2023 v6.10.0 running Node.js 20',
+      '64bit Amazon Linux 2023 v6.10.0 running Node.js 22',
+      '64bit Amazon Linux 2023 v6.10.0 running Node.js 24',
+      '64bit Amazon Linux 2 v5.11.0 running Node.js 18',
+    ];
+    expect(newestNode22Stack(stacks)).toBe('64bit Amazon Linux 2023 v6.10.0 running Node.js 22');
+    expect(newestNode22Stack(stacks.slice(3))).toBeUndefined();
+  });
+
+  it('passes --param options through and reads the ones it needs', () => {
+    const args = parseDeployArgs(
+      ['--stage', 'prod', '--param=captionInstanceType=ml.g4dn.xlarge', '--param=openaiKeyParameter=/team/openai', '--skip-image'],
+      {},
+    );
+    expect(args).toMatchObject({ target: { stage: 'prod', region: 'us-east-1' }, skipImage: true, skipWeb: false });
+    expect(args.params).toEqual(['--param=captionInstanceType=ml.g4dn.xlarge', '--param=openaiKeyParameter=/team/openai']);
+    expect(paramValue(args.params, 'openaiKeyParameter')).toBe('/team/openai');
+    expect(paramValue(args.params, 'webSolutionStack')).toBeUndefined();
+    expect(() => parseDeployArgs(['--model'], {})).toThrow(/transfer\.pth/);
+  });
+});
