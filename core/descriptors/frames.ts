@@ -62,7 +62,10 @@ function medianInPlace(values: Float32Array, n: number): number {
 export class ShortFrameFeatures {
   readonly hop: number;
   readonly size: number;
+  /** Onset envelope for counting attacks (strongly compressed). */
   readonly flux = new FloatSeries();
+  /** Onset envelope for tempo (mildly compressed, so loud events weigh more). */
+  readonly beatFlux = new FloatSeries();
   readonly magnitudeSum = new FloatSeries();
   readonly weightedFrequencySum = new FloatSeries();
   readonly percussiveEnergy = new FloatSeries();
@@ -77,7 +80,8 @@ export class ShortFrameFeatures {
   private readonly edges: Int32Array;
   private readonly bands: number;
   private readonly bandMagnitude: Float32Array;
-  private readonly previousLogBand: Float32Array;
+  private readonly previousOnsetBand: Float32Array;
+  private readonly previousBeatBand: Float32Array;
   private readonly magnitudeScale: number;
 
   // Harmonic/percussive split: a ring of recent band magnitudes, processed HPSS_DELAY frames late.
@@ -106,7 +110,8 @@ export class ShortFrameFeatures {
     this.edges = bandEdges(1, this.size / 2 + 1, 32);
     this.bands = this.edges.length - 1;
     this.bandMagnitude = new Float32Array(this.bands);
-    this.previousLogBand = new Float32Array(this.bands);
+    this.previousOnsetBand = new Float32Array(this.bands);
+    this.previousBeatBand = new Float32Array(this.bands);
     // A full-scale sine gives a Hann-windowed peak of size/4: scale so that band magnitudes read as amplitudes.
     this.magnitudeScale = 4 / this.size;
     // One frame more than the median window, so the frame leaving the window is still in the ring.
@@ -142,16 +147,27 @@ export class ShortFrameFeatures {
     this.magnitudeSum.push(magnitudeSum);
     this.weightedFrequencySum.push(weightedSum);
 
-    // Log compression makes the flux respond to relative change, so a quiet hi-hat still marks an onset.
-    let flux = 0;
+    // Two onset envelopes from the same bands. For onsets, strong log compression makes the flux respond to
+    // relative change, so a quiet note still marks an attack. For tempo, mild compression keeps loudness in
+    // the picture, so the kick and snare that carry the beat outweigh the quieter hi-hat subdivisions.
+    let onsetFlux = 0;
+    let beatFlux = 0;
+    const first = this.frames === 0; // nothing before the first frame: the start of a clip is not an attack
     for (let b = 0; b < this.bands; b++) {
-      const logBand = Math.log1p(1000 * bandMagnitude[b]);
-      // The first frame has nothing before it: the start of a clip is not an attack.
-      const rise = this.frames === 0 ? 0 : logBand - this.previousLogBand[b];
-      if (rise > 0) flux += rise;
-      this.previousLogBand[b] = logBand;
+      const m = bandMagnitude[b];
+      const onsetBand = Math.log1p(1000 * m);
+      const beatBand = Math.log1p(3 * m);
+      if (!first) {
+        const onsetRise = onsetBand - this.previousOnsetBand[b];
+        if (onsetRise > 0) onsetFlux += onsetRise;
+        const beatRise = beatBand - this.previousBeatBand[b];
+        if (beatRise > 0) beatFlux += beatRise;
+      }
+      this.previousOnsetBand[b] = onsetBand;
+      this.previousBeatBand[b] = beatBand;
     }
-    this.flux.push(flux);
+    this.flux.push(onsetFlux);
+    this.beatFlux.push(beatFlux);
 
     this.ring.set(bandMagnitude, (this.frames % this.ringFrames) * this.bands);
     this.frames++;

@@ -22,7 +22,9 @@ const FLOOR_DB = -100;
 /** A 100-ms segment quieter than this counts as silence. */
 const SILENCE_DBFS = -60;
 /** Below this confidence a tempo is not reported at all. */
-const MIN_TEMPO_CONFIDENCE = 0.1;
+const MIN_TEMPO_CONFIDENCE = 0.25;
+/** A beat needs attacks: with fewer onsets per second (a held chord, one note) no tempo is reported. */
+const MIN_ONSETS_PER_SEC_FOR_TEMPO = 0.5;
 
 export class DescriptorError extends Error {
   override readonly name = 'DescriptorError';
@@ -216,7 +218,7 @@ export class TrackAnalyzer {
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
     const onsets = countOnsets(this.short.flux.values(), f0, f1);
-    const tempo = estimateTempo(this.short.flux.values(), f0, f1, { framesPerSecond: 1 / shortHopSec });
+    const tempo = estimateTempo(this.short.beatFlux.values(), f0, f1, { framesPerSecond: 1 / shortHopSec });
 
     const longHopSec = this.long.hop / this.sampleRate;
     const [c0, c1] = this.frameRange(range, longHopSec, this.long.frames);
@@ -228,7 +230,8 @@ export class TrackAnalyzer {
     const key = estimateKey(chroma);
 
     const silent100 = s1 > s0 ? silent / (s1 - s0) : 1;
-    const confidentTempo = tempo.bpm !== null && tempo.confidence >= MIN_TEMPO_CONFIDENCE && silent100 < 1;
+    const confidentTempo = tempo.bpm !== null && tempo.confidence >= MIN_TEMPO_CONFIDENCE && silent100 < 1
+      && onsets / seconds >= MIN_ONSETS_PER_SEC_FOR_TEMPO;
     return {
       bpm: confidentTempo ? round(tempo.bpm!, 1) : null,
       bpmConfidence: confidentTempo ? round(clamp01(tempo.confidence), 3) : 0,

@@ -17,7 +17,10 @@ export interface TempoOptions {
 
 const BLOCK_SECONDS = 10;
 /** A slower metrical level gives way to one 2 or 3 times faster when that one is at least this strong. */
-const SUBDIVISION_RATIO = 0.55;
+const SUBDIVISION_RATIO = 0.65;
+/** Beat rates outside [FOLD_MIN_BPM, FOLD_MAX_BPM) are folded in by octaves: tapping along, people rarely choose others. */
+const FOLD_MIN_BPM = 50;
+const FOLD_MAX_BPM = 200;
 
 /** Removes the slowly varying part of the envelope (a local mean), keeping the attacks. */
 function novelty(envelope: Float32Array, from: number, to: number, halfWidth: number): Float64Array {
@@ -112,30 +115,51 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
   for (let l = 0; l <= acfLength; l++) average[l] /= weightSum;
 
   const usableMaxLag = Math.min(maxLag, Math.floor(frames / 2));
-  // The strongest periodicity in range is some metrical level: beat, half bar or bar.
+  const at = (l: number) => peakNear(average, l).value;
+  // Comb score: a metrical level repeats at its multiples too; a subdivision does not (its odd multiples are weak).
+  const comb = (l: number) => {
+    let sum = 0;
+    let n = 0;
+    for (let k = 1; k <= 4 && k * l < acfLength - 1; k++) {
+      sum += at(k * l);
+      n++;
+    }
+    return n > 0 ? sum / n : 0;
+  };
   let lag = -1;
   let strength = -Infinity;
   for (let l = minLag + 1; l < usableMaxLag; l++) {
     const v = average[l];
-    if (v > average[l - 1] && v >= average[l + 1] && v > strength) {
-      strength = v;
+    if (!(v > average[l - 1] && v >= average[l + 1])) continue;
+    const score = comb(l);
+    if (score > strength) {
+      strength = score;
       lag = l;
     }
   }
   if (lag < 0 || strength <= 0) return { bpm: null, confidence: 0 };
 
-  // Walk down to faster levels while they are nearly as periodic as the slower one.
+  // Walk down to faster levels: the beat is the fastest level whose in-between positions (the odd multiples
+  // of the faster period) are nearly as periodic as the slower level itself. Hi-hat subdivisions fail that
+  // test because they are quieter than the kick and snare that mark the beat.
   for (;;) {
-    let next: { lag: number; value: number } | null = null;
+    const slower = (at(lag) + (2 * lag < acfLength - 1 ? at(2 * lag) : at(lag))) / 2;
+    let best: { lag: number; ratio: number } | null = null;
     for (const divisor of [2, 3]) {
       const candidate = lag / divisor;
       if (candidate < minLag) continue;
-      const peak = peakNear(average, candidate);
-      if (peak.value >= SUBDIVISION_RATIO * strength && (!next || peak.value > next.value)) next = peak;
+      let sum = 0;
+      let n = 0;
+      for (let m = 1; m < 2 * divisor; m++) {
+        if (m % divisor === 0 || m * candidate >= acfLength - 1) continue;
+        sum += at(m * candidate);
+        n++;
+      }
+      const ratio = n > 0 && slower > 0 ? sum / n / slower : 0;
+      if (ratio >= SUBDIVISION_RATIO && (!best || ratio > best.ratio)) best = { lag: candidate, ratio };
     }
-    if (!next) break;
-    lag = next.lag;
-    strength = Math.max(strength, next.value);
+    if (!best) break;
+    lag = best.lag;
   }
 
   // Refine the period from its multiples, which the autocorrelation measures with finer relative precision.
@@ -150,7 +174,9 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
     weights += k;
   }
   const period = weighted / weights;
-  const bpm = (60 * fps) / period;
+  let bpm = (60 * fps) / period;
+  while (bpm >= FOLD_MAX_BPM) bpm /= 2;
+  while (bpm < FOLD_MIN_BPM) bpm *= 2;
 
   // Confidence: how far the beat's periodicity stands above the autocorrelation's typical level.
   let sum = 0;

@@ -1,0 +1,197 @@
+import Ajv from 'ajv';
+import schema from '../core/schema/window-tags.schema.json';
+import { TrackAnalyzer, analyzeWindow } from '../core/descriptors/index.ts';
+import type { WindowTags } from '../core/descriptors/types.ts';
+
+const RATE = 16_000;
+
+function sine(hz: number, amplitude: number, seconds: number): Float32Array {
+  const out = new Float32Array(Math.round(RATE * seconds));
+  for (let i = 0; i < out.length; i++) out[i] = amplitude * Math.sin((2 * Math.PI * hz * i) / RATE);
+  return out;
+}
+
+function mix(...signals: Float32Array[]): Float32Array {
+  const out = new Float32Array(Math.max(...signals.map((s) => s.length)));
+  for (const s of signals) for (let i = 0; i < s.length; i++) out[i] += s[i];
+  return out;
+}
+
+/** A decaying 1.2 kHz blip every 60/bpm seconds. */
+function clickTrack(bpm: number, seconds: number): Float32Array {
+  const out = new Float32Array(RATE * seconds);
+  const period = (60 / bpm) * RATE;
+  for (let start = 0; start < out.length; start += period) {
+    const s = Math.round(start);
+    for (let i = 0; i < 400 && s + i < out.length; i++) out[s + i] = 0.8 * Math.exp(-i / 60) * Math.sin((2 * Math.PI * 1200 * i) / RATE);
+  }
+  return out;
+}
+
+/** Deterministic white noise (a linear congruential generator), so the test cannot flake. */
+function whiteNoise(amplitude: number, seconds: number): Float32Array {
+  const out = new Float32Array(RATE * seconds);
+  let state = 12345;
+  for (let i = 0; i < out.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = amplitude * ((state / 2 ** 32) * 2 - 1);
+  }
+  return out;
+}
+
+const validate = new Ajv({ allErrors: true }).compile(schema);
+
+function expectValidTags(tags: WindowTags): void {
+  const valid = validate(tags);
+  expect(validate.errors ?? []).toEqual([]);
+  expect(valid).toBe(true);
+  for (const value of Object.values(tags)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
+}
+
+describe('analyzeWindow on signals with known answers', () => {
+  it('puts the spectral centroid of a 440 Hz tone at 440 Hz', () => {
+    // Prepare
+    const tone = sine(440, 0.5, 5);
+    // Act
+    const tags = analyzeWindow(tone);
+    // Assess
+    expect(tags.spectralCentroidHz).toBeGreaterThan(430);
+    expect(tags.spectralCentroidHz).toBeLessThan(450);
+    expect(tags.percussiveRatio).toBeLessThan(0.1);
+  });
+
+  it('measures a 1 kHz sine peaking at -20 dBFS as -23.0 LUFS, -23.0 dBFS RMS and a 3 dB crest', () => {
+    // Prepare
+    const tone = sine(1000, 0.1, 10);
+    // Act
+    const tags = analyzeWindow(tone);
+    // Assess
+    expect(tags.loudnessLufs).toBeCloseTo(-23.0, 1);
+    expect(tags.rmsDbfs).toBeCloseTo(-23.01, 1);
+    expect(tags.peakDbfs).toBeCloseTo(-20, 1);
+    expect(tags.crestDb).toBeCloseTo(3.01, 1);
+    expect(tags.silenceRatio).toBe(0);
+  });
+
+  it('finds 120 BPM in a click track at 120 BPM, with confidence and a percussive balance', () => {
+    // Prepare
+    const clicks = clickTrack(120, 10);
+    // Act
+    const tags = analyzeWindow(clicks);
+    // Assess
+    expect(tags.bpm).not.toBeNull();
+    expect(Math.abs(tags.bpm! / 120 - 1)).toBeLessThanOrEqual(0.03);
+    expect(tags.bpmConfidence).toBeGreaterThan(0.5);
+    expect(tags.onsetsPerSec).toBeGreaterThan(1.5);
+    expect(tags.onsetsPerSec).toBeLessThan(2.5);
+    expect(tags.percussiveRatio).toBeGreaterThan(0.5);
+  });
+
+  it('finds 75 BPM, not 150, in a click track at 75 BPM', () => {
+    const tags = analyzeWindow(clickTrack(75, 12));
+    expect(tags.bpm).not.toBeNull();
+    expect(Math.abs(tags.bpm! / 75 - 1)).toBeLessThanOrEqual(0.03);
+  });
+
+  it('names a held C major triad (with its bass note) C major', () => {
+    // Prepare
+    const triad = mix(sine(130.81, 0.15, 8), sine(261.63, 0.15, 8), sine(329.63, 0.15, 8), sine(392.0, 0.15, 8));
+    // Act
+    const tags = analyzeWindow(triad);
+    // Assess
+    expect(tags.key).toBe('C major');
+    expect(tags.keyConfidence).toBeGreaterThan(0.3);
+    expect(tags.bpm).toBeNull();
+  });
+
+  it('names an A minor triad A minor', () => {
+    const triad = mix(sine(110, 0.15, 8), sine(220, 0.15, 8), sine(261.63, 0.15, 8), sine(329.63, 0.15, 8));
+    expect(analyzeWindow(triad).key).toBe('A minor');
+  });
+});
+
+describe('analyzeWindow on edge cases', () => {
+  it('reports digital silence as silent, without tempo, key or loudness', () => {
+    // Act
+    const tags = analyzeWindow(new Float32Array(RATE * 3));
+    // Assess
+    expectValidTags(tags);
+    expect(tags).toMatchObject({ bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, loudnessLufs: null, silenceRatio: 1 });
+    expect(tags.rmsDbfs).toBe(-100);
+    expect(tags.peakDbfs).toBe(-100);
+  });
+
+  it('gives one held note no tempo and only a low key confidence', () => {
+    const tags = analyzeWindow(sine(440, 0.3, 6));
+    expectValidTags(tags);
+    expect(tags.bpm).toBeNull();
+    expect(tags.keyConfidence).toBeLessThan(0.1);
+  });
+
+  it('gives white noise no tempo and no confident key', () => {
+    const tags = analyzeWindow(whiteNoise(0.3, 10));
+    expectValidTags(tags);
+    expect(tags.bpm).toBeNull();
+    expect(tags.keyConfidence).toBeLessThan(0.2);
+    expect(tags.spectralCentroidHz).toBeGreaterThan(3000);
+    expect(tags.onsetsPerSec).toBeLessThan(2);
+  });
+
+  it.each([
+    ['one sample', new Float32Array([0.5])],
+    ['a 0.3-second clip', sine(300, 0.5, 0.3)],
+    ['a full-scale square wave', Float32Array.from(sine(100, 1, 2), (x) => (x >= 0 ? 1 : -1))],
+  ])('returns finite, schema-valid tags for %s', (_name, samples) => {
+    const tags = analyzeWindow(samples);
+    expectValidTags(tags);
+    expect(tags.bpm).toBeNull();
+  });
+});
+
+describe('TrackAnalyzer streaming', () => {
+  it('gives the same tags whatever the chunk size', () => {
+    // Prepare
+    const signal = mix(clickTrack(100, 12), sine(220, 0.2, 12));
+    const inOneGo = new TrackAnalyzer();
+    inOneGo.push(signal);
+    const inChunks = new TrackAnalyzer();
+    for (let i = 0; i < signal.length; i += 4097) inChunks.push(signal.subarray(i, i + 4097));
+    const windows = [{ startSec: 0, endSec: 10 }, { startSec: 2, endSec: 12 }];
+    // Act
+    const a = inOneGo.finish(windows);
+    const b = inChunks.finish(windows);
+    // Assess
+    expect(b).toEqual(a);
+  });
+
+  it('measures each requested window on its own, overlapping ones included', () => {
+    // Prepare: 10 s of a loud tone, then 10 s of silence
+    const analyzer = new TrackAnalyzer();
+    analyzer.push(sine(1000, 0.5, 10));
+    analyzer.push(new Float32Array(RATE * 10));
+    // Act
+    const { track, windows } = analyzer.finish([
+      { startSec: 0, endSec: 10 }, { startSec: 10, endSec: 20 }, { startSec: 5, endSec: 15 },
+    ]);
+    // Assess
+    expect(windows).toHaveLength(3);
+    expect(windows[0].silenceRatio).toBe(0);
+    expect(windows[1].silenceRatio).toBe(1);
+    // Only the K-weighting filter's decay (a few ms) reaches past the cut.
+    expect(windows[1].loudnessLufs ?? -100).toBeLessThan(-45);
+    expect(windows[2].silenceRatio).toBeCloseTo(0.5, 1);
+    expect(windows[0].loudnessLufs).toBeCloseTo(-9.03, 1);
+    // Gating keeps the track's integrated loudness at the level of its loud half.
+    expect(track.loudnessLufs).toBeCloseTo(-9.03, 0);
+    expect(track.loudnessRangeLu).toBeGreaterThanOrEqual(0);
+    expectValidTags(track);
+  });
+
+  it('gives a one-window result for a track shorter than 10 s and rejects pushes after finish', () => {
+    const analyzer = new TrackAnalyzer();
+    analyzer.push(sine(500, 0.2, 3));
+    const { windows } = analyzer.finish([{ startSec: 0, endSec: 3 }]);
+    expect(windows).toHaveLength(1);
+    expect(() => analyzer.push(new Float32Array(10))).toThrow(expect.objectContaining({ name: 'DescriptorError' }));
+  });
+});
