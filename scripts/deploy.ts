@@ -35,7 +35,7 @@ export interface DeployArgs {
   skipWeb: boolean;
 }
 
-export function parseDeployArgs(argv: readonly string[], env: NodeJS.ProcessEnv): DeployArgs {
+export function parseDeployArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DeployArgs {
   const params = argv.filter((arg) => arg.startsWith('--param='));
   const modelAt = argv.indexOf('--model');
   const model = modelAt >= 0 ? argv[modelAt + 1] : undefined;

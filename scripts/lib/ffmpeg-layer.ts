@@ -117,7 +117,7 @@ export function checkLambdaBinary(path: string): ElfInfo {
  * Where the layer's ffmpeg comes from: FFMPEG_LAYER_BINARY, else the file ffmpeg-static downloads into its package.
  * Not `require('ffmpeg-static')`: that answers FFMPEG_BIN when set, which is the host's ffmpeg, not Lambda's.
  */
-export function defaultFfmpegSource(rootDir: string, env: NodeJS.ProcessEnv = process.env): string {
+export function defaultFfmpegSource(rootDir: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
   if (env.FFMPEG_LAYER_BINARY) return env.FFMPEG_LAYER_BINARY;
   const requireFromRoot = createRequire(join(rootDir, 'package.json'));
   return join(dirname(requireFromRoot.resolve('ffmpeg-static/package.json')), 'ffmpeg');

@@ -58,7 +58,7 @@ function optionValue(argv: readonly string[], name: string): string | undefined 
 }
 
 /** `--stage`/`--region` from the command line, else STAGE and AWS_REGION / AWS_DEFAULT_REGION, else dev in us-east-1. */
-export function parseDeployTarget(argv: readonly string[], env: NodeJS.ProcessEnv): DeployTarget {
+export function parseDeployTarget(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DeployTarget {
   const stage = optionValue(argv, 'stage') ?? env.STAGE ?? 'dev';
   const region = optionValue(argv, 'region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!STAGE.test(stage)) {
