@@ -1,0 +1,30 @@
+import Link from 'next/link';
+import { formatDuration, PHASE_WORDS, type RecentRun } from '../../lib/run-view.ts';
+import { LocalTime } from './LocalTime.tsx';
+
+export function RecentRuns({ runs }: { runs: RecentRun[] }) {
+  if (runs.length === 0) {
+    return <p className="empty">No runs yet. Upload a song above and it will appear here.</p>;
+  }
+  return (
+    <ul className="runs" role="list">
+      {runs.map((run) => (
+        <li key={run.id}>
+          <Link className="run-row" href={`/runs/${run.id}`}>
+            <span className="run-row__name">{run.fileName}</span>
+            <span className={`pill pill--${run.phase}`}>{PHASE_WORDS[run.phase]}</span>
+            <span className="run-row__meta">
+              <LocalTime iso={run.startedAt} />
+              {run.stoppedAt && (
+                <>
+                  {' · '}
+                  {formatDuration(Date.parse(run.stoppedAt) - Date.parse(run.startedAt))}
+                </>
+              )}
+            </span>
+          </Link>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,198 @@
+'use client';
+
+import { useEffect, useState } from 'react';
+import { formatDuration, PHASE_WORDS, STEP_STATUS_WORDS, TERMINAL_PHASES, type RunStatus, type RunStep } from '../../lib/run-view.ts';
+import { LocalTime } from './LocalTime.tsx';
+import { ResultView } from './ResultView.tsx';
+
+/** About once a second: the server answers from one shared Step Functions read per run per second. */
+const POLL_MS = 1000;
+
+const STEP_NOTES: Record<RunStep['name'], string> = {
+  Upload: 'The file goes straight to storage.',
+  Preprocess: 'Decoded to 16 kHz mono, cut into 10-second windows, measured.',
+  Caption: 'LP-MusicCaps describes every window.',
+  Summarize: 'The captions and measurements, summed up.',
+};
+
+/** Keeps a status fresh while the run is going and the tab is visible. */
+function useRunStatus(initial: RunStatus) {
+  const [status, setStatus] = useState(initial);
+  const [receivedAt, setReceivedAt] = useState(() => Date.now());
+  const [offline, setOffline] = useState(false);
+  const terminal = TERMINAL_PHASES.has(status.phase);
+
+  useEffect(() => {
+    if (terminal) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelled = false;
+    let inFlight = false;
+    const poll = async () => {
+      clearTimeout(timer);
+      if (cancelled || document.hidden || inFlight) return;
+      inFlight = true;
+      try {
+        const response = await fetch(`/api/runs/${encodeURIComponent(initial.id)}`, { cache: 'no-store' });
+        if (response.ok) {
+          const next = (await response.json()) as RunStatus;
+          if (!cancelled) {
+            setStatus(next);
+            setReceivedAt(Date.now());
+            setOffline(false);
+          }
+        } else if (response.status >= 500) {
+          setOffline(true);
+        }
+      } catch {
+        if (!cancelled) setOffline(true);
+      } finally {
+        inFlight = false;
+        if (!cancelled && !document.hidden) timer = setTimeout(poll, POLL_MS);
+      }
+    };
+    const onVisibility = () => {
+      if (!document.hidden) void poll();
+    };
+    timer = setTimeout(poll, POLL_MS);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, [initial.id, terminal]);
+
+  return { status, receivedAt, offline, terminal };
+}
+
+/** A clock that ticks while something is running, for the live durations. */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return now;
+}
+
+function StepItem({ step, elapsedMs }: { step: RunStep; elapsedMs?: number }) {
+  const duration = step.durationMs ?? elapsedMs;
+  return (
+    <li className={`step step--${step.status}`} data-testid={`step-${step.name}`} data-status={step.status}>
+      <span className="step__icon" aria-hidden="true" />
+      <div className="step__body">
+        <div className="step__head">
+          <h3 className="step__name">{step.name}</h3>
+          <span className="step__status">{STEP_STATUS_WORDS[step.status]}</span>
+          {duration !== undefined && duration >= 0 && <span className="step__duration">{formatDuration(duration)}</span>}
+          {step.retries > 0 && (
+            <span className="step__retries">
+              {step.retries} {step.retries === 1 ? 'retry' : 'retries'}
+            </span>
+          )}
+          {step.fellBack && <span className="step__retries">local summary</span>}
+        </div>
+        <p className="step__note">{STEP_NOTES[step.name]}</p>
+        {step.error && (step.status === 'failed' || step.status === 'retrying') && (
+          <p className="step__error">
+            <strong>{step.error.name}</strong>
+            {step.error.message ? ` — ${step.error.message}` : ''}
+          </p>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function announcement(status: RunStatus): string {
+  if (status.phase === 'succeeded') return 'All steps are done. The captions are below.';
+  if (status.phase === 'failed') {
+    return `The run failed${status.error ? ` at ${status.error.step}: ${status.error.message || status.error.name}` : ''}.`;
+  }
+  const active = status.steps.find((step) => step.status === 'running' || step.status === 'retrying');
+  if (active) return `${active.name} is ${active.status === 'retrying' ? 'being retried' : 'running'}.`;
+  return status.phase === 'waiting' ? 'Upload done. Waiting for the pipeline to start.' : '';
+}
+
+export function RunView({ initial }: { initial: RunStatus }) {
+  const { status, receivedAt, offline, terminal } = useRunStatus(initial);
+  const now = useNow(!terminal);
+  // Durations of running steps, on the server's clock: what it saw plus the time since it said so.
+  const serverNow = Date.parse(status.observedAt) + Math.max(0, now - receivedAt);
+
+  return (
+    <article className="run">
+      <header className="run__header">
+        <p className="eyebrow">Run {status.id}</p>
+        <h1 className="run__title">
+          {status.fileName}
+        </h1>
+        <div className="run__meta">
+          <span className={`pill pill--${status.phase}`}>{PHASE_WORDS[status.phase]}</span>
+          {status.startedAt && (
+            <span>
+              Started <LocalTime iso={status.startedAt} />
+            </span>
+          )}
+          {status.startedAt && (
+            <span>
+              {terminal && status.stoppedAt
+                ? `Took ${formatDuration(Date.parse(status.stoppedAt) - Date.parse(status.startedAt))}`
+                : `Running for ${formatDuration(serverNow - Date.parse(status.startedAt))}`}
+            </span>
+          )}
+          {status.consoleUrl && (
+            <a href={status.consoleUrl} target="_blank" rel="noreferrer noopener">
+              Open in the Step Functions console
+            </a>
+          )}
+        </div>
+      </header>
+
+      <section className="card steps-card" aria-labelledby="steps-title">
+        <h2 id="steps-title" className="visually-hidden">
+          Steps
+        </h2>
+        <ol className="steps">
+          {status.steps.map((step) => (
+            <StepItem
+              key={step.name}
+              step={step}
+              elapsedMs={
+                (step.status === 'running' || step.status === 'retrying') && step.startedAt
+                  ? serverNow - Date.parse(step.startedAt)
+                  : undefined
+              }
+            />
+          ))}
+        </ol>
+        <p className="visually-hidden" role="status" aria-live="polite">
+          {announcement(status)}
+        </p>
+        {status.phase === 'waiting' && !status.notice && (
+          <p className="note">The upload is in storage; the pipeline starts within a few seconds.</p>
+        )}
+        {status.notice && (
+          <p className="callout callout--warning" role="alert">
+            {status.notice}
+          </p>
+        )}
+        {offline && !terminal && (
+          <p className="note">The status could not be refreshed just now; still trying.</p>
+        )}
+      </section>
+
+      {status.phase === 'failed' && status.error && (
+        <section className="callout callout--error" aria-labelledby="failure-title">
+          <h2 id="failure-title">
+            {status.error.step === 'Pipeline' ? 'The run failed' : `${status.error.step} failed`}: {status.error.name}
+          </h2>
+          <p>{status.error.message}</p>
+        </section>
+      )}
+
+      {status.result?.status === 'SUCCEEDED' && <ResultView id={status.id} result={status.result} audioUrl={status.audioUrl} />}
+    </article>
+  );
+}

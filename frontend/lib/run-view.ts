@@ -1,0 +1,99 @@
+/**
+ * What the status API sends and the run page draws. Browser-safe: types and pure helpers only.
+ */
+import type { RunDocument } from '#core/contract';
+import type { ExecutionStatus, StepStatus, StepView } from '#core/run-steps';
+
+export type RunStepName = 'Upload' | StepView['name'];
+
+export interface RunStep extends Omit<StepView, 'name'> {
+  name: RunStepName;
+}
+
+/**
+ * waiting: the upload is in S3, no execution yet (the S3 event is on its way).
+ * running / succeeded / failed: the execution's state (TIMED_OUT and ABORTED read as failed).
+ */
+export type RunPhase = 'waiting' | 'running' | 'succeeded' | 'failed';
+
+export interface RunStatus {
+  id: string;
+  fileName: string;
+  phase: RunPhase;
+  /** The Step Functions status, once there is an execution. */
+  executionStatus?: ExecutionStatus;
+  steps: RunStep[];
+  uploadedAt?: string;
+  startedAt?: string;
+  stoppedAt?: string;
+  /** Said plainly when the upload has waited too long for its execution. */
+  notice?: string;
+  /** AWS mode: the execution in the Step Functions console. */
+  consoleUrl?: string;
+  /** The failure in a sentence, from the failure document (or the execution's error). */
+  error?: { name: string; message: string; step: string };
+  /** Once terminal: results/{id}.json. */
+  result?: RunDocument;
+  /** Once succeeded: a presigned GET of the upload. */
+  audioUrl?: string;
+  /** When the server built this view; the page measures running durations from it. */
+  observedAt: string;
+}
+
+export interface RecentRun {
+  id: string;
+  fileName: string;
+  phase: RunPhase;
+  executionStatus?: ExecutionStatus;
+  startedAt: string;
+  stoppedAt?: string;
+}
+
+export interface UploadTicket {
+  id: string;
+  url: string;
+  fields: Record<string, string>;
+  runPath: string;
+  maxBytes: number;
+}
+
+export const TERMINAL_PHASES: ReadonlySet<RunPhase> = new Set(['succeeded', 'failed']);
+
+export function phaseOf(status: ExecutionStatus | undefined): RunPhase {
+  switch (status) {
+    case undefined:
+      return 'waiting';
+    case 'SUCCEEDED':
+      return 'succeeded';
+    case 'RUNNING':
+    case 'PENDING_REDRIVE':
+      return 'running';
+    default:
+      return 'failed';
+  }
+}
+
+export const STEP_STATUS_WORDS: Record<StepStatus, string> = {
+  pending: 'Pending',
+  running: 'Running',
+  retrying: 'Retrying',
+  succeeded: 'Done',
+  failed: 'Failed',
+};
+
+export const PHASE_WORDS: Record<RunPhase, string> = {
+  waiting: 'Starting',
+  running: 'Running',
+  succeeded: 'Done',
+  failed: 'Failed',
+};
+
+/** "850 ms", "4.2 s", "1 min 05 s". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
+}
