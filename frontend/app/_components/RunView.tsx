@@ -11,7 +11,7 @@ const POLL_MS = 1000;
 const STEP_NOTES: Record<RunStep['name'], string> = {
   Upload: 'The file goes straight to storage.',
   Preprocess: 'Decoded to 16 kHz mono, cut into 10-second windows, measured.',
-  Caption: 'LP-MusicCaps describes every window.',
+  Caption: 'Every window gets a caption of its own.',
   Summarize: 'The captions and measurements, summed up.',
 };
 
