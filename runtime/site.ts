@@ -125,6 +125,13 @@ export async function startSite(options: {
   await app.prepare();
   const handle = app.getRequestHandler();
   const server = createServer((request, response) => {
+    // The peer this server saw goes last in X-Forwarded-For, as a proxy would put it, so a client cannot
+    // pick its own rate-limit key by sending the header itself.
+    const peer = request.socket.remoteAddress;
+    if (peer) {
+      const forwarded = request.headers['x-forwarded-for'];
+      request.headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${peer}` : peer;
+    }
     handle(request, response).catch((error: unknown) => {
       console.error('[site] request failed:', error);
       if (!response.headersSent) response.writeHead(500).end('Internal error');
