@@ -14,6 +14,11 @@ const repositoryRoot = path.resolve(__dirname, '..');
 export const frontendDir = path.join(repositoryRoot, 'frontend');
 const buildIdFile = path.join(frontendDir, '.next', 'BUILD_ID');
 const lockFile = path.join(frontendDir, '.next-build.lock');
+/**
+ * How Next's own standalone server.js hands the server the configuration the build was made with (instead
+ * of evaluating next.config.ts again, and warning that `output: 'standalone'` wants server.js).
+ */
+const STANDALONE_CONFIG = '__NEXT_PRIVATE_STANDALONE_CONFIG';
 
 /** What a build depends on: the app, the shared core it imports, and the installed packages. */
 const SOURCES = [frontendDir, path.join(repositoryRoot, 'core')];
@@ -46,7 +51,7 @@ function runNextBuild(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [nextBin, 'build', frontendDir], {
       cwd: repositoryRoot,
-      env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', [STANDALONE_CONFIG]: undefined },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -120,8 +125,11 @@ export async function startSite(options: {
   (process.env as Record<string, string | undefined>).NODE_ENV ??= 'production';
   process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 
+  const builtConfig = (JSON.parse(readFileSync(path.join(frontendDir, '.next', 'required-server-files.json'), 'utf8')) as { config: object }).config;
+  process.env[STANDALONE_CONFIG] = JSON.stringify(builtConfig);
+
   const { default: next } = await import('next');
-  const app = next({ dev: false, dir: frontendDir, hostname: host, port: options.port, quiet: true });
+  const app = next({ dev: false, dir: frontendDir, hostname: host, port: options.port, quiet: true, conf: builtConfig });
   await app.prepare();
   const handle = app.getRequestHandler();
   const server = createServer((request, response) => {
