@@ -7,6 +7,9 @@ import { formatClock } from '#core/run-steps';
 import { captionCues, cueAt } from '#core/subtitles';
 import { formatBytes } from '#core/upload-policy';
 
+/** Beyond this many windows the timeline drops its time labels (beyond 6 on a phone): they would not fit. */
+const DENSE_TIMELINE_WINDOWS = 12;
+
 function trackTags(result: ResultDocument): string[] {
   const { tags } = result;
   const out: string[] = [];
@@ -72,7 +75,11 @@ export function ResultView({ id, result, audioUrl }: { id: string; result: Resul
         ) : (
           <p className="note">The audio could not be linked.</p>
         )}
-        <div className="timeline" role="group" aria-label="Timeline: choose a window to play it">
+        <div
+          className={`timeline${cues.length > DENSE_TIMELINE_WINDOWS ? ' timeline--dense' : cues.length <= 6 ? ' timeline--sparse' : ''}`}
+          role="group"
+          aria-label="Timeline: choose a window to play it"
+        >
           {cues.map((cue) => (
             <button
               key={cue.index}
