@@ -61,6 +61,7 @@ describe('the site in a browser', () => {
 
     // Assess
     await expect(step(page, 'Upload').getAttribute('data-status')).resolves.toBe('succeeded');
+    await expect(step(page, 'Upload').locator('.step__duration').textContent()).resolves.toMatch(/^\d+(\.\d)? m?s$/);
     expect(result).toMatchObject({ id, status: 'SUCCEEDED', file: { name: 'Evening-Song.mp3' } });
     expect(result.chunks).toHaveLength(3);
     const captions = await page.getByTestId('chunk-caption').allTextContents();

@@ -97,3 +97,34 @@ export function formatDuration(ms: number): string {
   const whole = Math.round(seconds);
   return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
 }
+
+/**
+ * Only this browser knows how long its upload took: the upload page leaves the times for the run page
+ * (sessionStorage: this tab only, gone when it closes).
+ */
+const uploadKey = (id: string) => `music-captioner:upload:${id}`;
+
+export function rememberUpload(id: string, times: { startedAt: string; endedAt: string }): void {
+  try {
+    sessionStorage.setItem(uploadKey(id), JSON.stringify(times));
+  } catch {
+    // Storage may be off (private mode); the run page then shows the upload without its duration.
+  }
+}
+
+/** The Upload step with this browser's own timing, when it made the upload. */
+export function withUploadTiming(steps: RunStep[], id: string): RunStep[] {
+  let times: { startedAt?: unknown; endedAt?: unknown } | undefined;
+  try {
+    times = JSON.parse(sessionStorage.getItem(uploadKey(id)) ?? 'null') ?? undefined;
+  } catch {
+    return steps;
+  }
+  if (typeof times?.startedAt !== 'string' || typeof times.endedAt !== 'string') return steps;
+  const { startedAt, endedAt } = times;
+  return steps.map((step) =>
+    step.name === 'Upload' && step.durationMs === undefined
+      ? { ...step, startedAt, endedAt, durationMs: Date.parse(endedAt) - Date.parse(startedAt) }
+      : step,
+  );
+}

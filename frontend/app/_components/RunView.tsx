@@ -1,7 +1,15 @@
 'use client';
 
 import { useEffect, useState } from 'react';
-import { formatDuration, PHASE_WORDS, STEP_STATUS_WORDS, TERMINAL_PHASES, type RunStatus, type RunStep } from '../../lib/run-view.ts';
+import {
+  formatDuration,
+  PHASE_WORDS,
+  STEP_STATUS_WORDS,
+  TERMINAL_PHASES,
+  withUploadTiming,
+  type RunStatus,
+  type RunStep,
+} from '../../lib/run-view.ts';
 import { LocalTime } from './LocalTime.tsx';
 import { ResultView } from './ResultView.tsx';
 
@@ -65,6 +73,13 @@ function useRunStatus(initial: RunStatus) {
   return { status, receivedAt, offline, terminal };
 }
 
+/** The steps with this browser's upload timing, once hydrated (the server cannot know it). */
+function useUploadTiming(steps: RunStep[], id: string): RunStep[] {
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  return hydrated ? withUploadTiming(steps, id) : steps;
+}
+
 /** A clock that ticks while something is running, for the live durations. */
 function useNow(active: boolean): number {
   const [now, setNow] = useState(() => Date.now());
@@ -120,6 +135,7 @@ export function RunView({ initial }: { initial: RunStatus }) {
   const now = useNow(!terminal);
   // Durations of running steps, on the server's clock: what it saw plus the time since it said so.
   const serverNow = Date.parse(status.observedAt) + Math.max(0, now - receivedAt);
+  const steps = useUploadTiming(status.steps, status.id);
 
   return (
     <article className="run">
@@ -155,7 +171,7 @@ export function RunView({ initial }: { initial: RunStatus }) {
           Steps
         </h2>
         <ol className="steps">
-          {status.steps.map((step) => (
+          {steps.map((step) => (
             <StepItem
               key={step.name}
               step={step}

@@ -4,7 +4,7 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ACCEPT_ATTRIBUTE, checkUpload, formatBytes, recordingFile } from '#core/upload-policy';
 import { formatClock } from '#core/run-steps';
-import type { UploadTicket } from '../../lib/run-view.ts';
+import { rememberUpload, type UploadTicket } from '../../lib/run-view.ts';
 
 type State =
   | { kind: 'idle' }
@@ -61,6 +61,7 @@ export function Uploader({ maxBytes }: { maxBytes: number }) {
       const controller = new AbortController();
       abortRef.current = controller;
       setState({ kind: 'uploading', fileName: file.name, loaded: 0, total: file.size });
+      const startedAt = new Date().toISOString();
       try {
         const ticket = await requestTicket(file);
         await postToStorage(
@@ -70,6 +71,7 @@ export function Uploader({ maxBytes }: { maxBytes: number }) {
           controller.signal,
         );
         setState({ kind: 'uploaded', fileName: file.name });
+        rememberUpload(ticket.id, { startedAt, endedAt: new Date().toISOString() });
         router.push(ticket.runPath);
       } catch (error) {
         if (error instanceof DOMException && error.name === 'AbortError') return setState({ kind: 'idle' });
