@@ -80,7 +80,10 @@ export async function startApp(env: Record<string, string> = {}, timeoutMs = 240
       if (existsSync(announcement)) {
         const { siteUrl } = JSON.parse(readFileSync(announcement, 'utf8')) as { siteUrl?: string };
         if (siteUrl) {
-          const answer = await fetch(siteUrl, { redirect: 'manual' }).catch(() => undefined);
+          const answer = await fetch(`${siteUrl}/api/runs`, { redirect: 'manual' }).catch(() => undefined);
+          if (answer && !answer.headers.get('content-type')?.includes('application/json')) {
+            throw new Error(`${siteUrl} is not the site (no JSON at /api/runs): runtime/main.ts must serve it with startSite().`);
+          }
           if (answer) return { siteUrl, dataDir, output: () => output, stop };
         }
       }
