@@ -13,7 +13,7 @@ import { executionArn } from '../frontend/lib/server/aws.ts';
 import { loadConfig } from '../frontend/lib/server/config.ts';
 import { clientKey } from '../frontend/lib/server/http.ts';
 import { RateLimiter } from '../frontend/lib/server/rate-limit.ts';
-import { runSnapshot, STATUS_INTERVAL_MS, type RunSnapshot } from '../frontend/lib/server/runs.ts';
+import { runSnapshot, STATUS_INTERVAL_MS, waitingNotice, type RunSnapshot } from '../frontend/lib/server/runs.ts';
 
 const AWS_ENV = {
   BUCKET: 'music-captioner-dev-uploads',
@@ -247,5 +247,19 @@ describe('runSnapshot', () => {
     // Assess
     expect(answers).toEqual([null, null]);
     expect(reads).toBe(1);
+  });
+});
+
+describe('waitingNotice', () => {
+  it('says nothing for the first minute after the upload, then says plainly that no run started', () => {
+    // Prepare
+    const uploadedAt = '2026-03-01T12:00:00.000Z';
+    const after = (seconds: number) => new Date(Date.parse(uploadedAt) + seconds * 1000);
+
+    // Act + Assess
+    expect(waitingNotice(uploadedAt, after(5))).toBeUndefined();
+    expect(waitingNotice(uploadedAt, after(60))).toBeUndefined();
+    expect(waitingNotice(uploadedAt, after(61))).toMatch(/^The upload arrived 61 s ago, but no pipeline run has started for it\./);
+    expect(waitingNotice(uploadedAt, after(600))).toMatch(/^The upload arrived 10 min ago/);
   });
 });

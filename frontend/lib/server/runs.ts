@@ -201,16 +201,20 @@ export async function runStatus(id: string): Promise<RunStatus> {
   const { uploadKey, ...status } = snapshot;
   const observedAt = new Date();
   const view: RunStatus = { ...status, observedAt: observedAt.toISOString() };
-  if (status.phase === 'waiting' && status.uploadedAt) {
-    const waitedMs = observedAt.getTime() - Date.parse(status.uploadedAt);
-    if (waitedMs > NO_EXECUTION_AFTER_MS) {
-      view.notice =
-        `The upload arrived ${Math.round(waitedMs / 1000)} s ago, but no pipeline run has started for it. ` +
-        'The S3 event that starts a run may not be set up, or it failed; uploading again will not help until it is fixed.';
-    }
-  }
+  if (status.phase === 'waiting' && status.uploadedAt) view.notice = waitingNotice(status.uploadedAt, observedAt);
   if (status.phase === 'succeeded' && uploadKey) view.audioUrl = await audioUrl(uploadKey);
   return view;
+}
+
+/** What to say when an upload has waited too long for its execution; nothing before that. */
+export function waitingNotice(uploadedAt: string, now: Date): string | undefined {
+  const waitedMs = now.getTime() - Date.parse(uploadedAt);
+  if (!(waitedMs > NO_EXECUTION_AFTER_MS)) return undefined;
+  const waited = waitedMs < 120_000 ? `${Math.round(waitedMs / 1000)} s` : `${Math.round(waitedMs / 60_000)} min`;
+  return (
+    `The upload arrived ${waited} ago, but no pipeline run has started for it. ` +
+    'The S3 event that starts a run may not be set up, or it failed; uploading again will not help until it is fixed.'
+  );
 }
 
 async function audioUrl(key: string): Promise<string> {
