@@ -45,11 +45,18 @@ export interface DecodeOptions {
   maxDurationSec?: number;
   /** Called once ffmpeg has described the input, before the first samples. */
   onInfo?: (info: SourceInfo) => void;
+  /** Kills ffmpeg and ends the decode with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** Raised when the container needs a seekable input (an MP4 whose index sits at the end). */
 export class NeedsSeekableInput extends Error {
   override readonly name = 'NeedsSeekableInput';
+}
+
+/** Raised when this ffmpeg cannot open the input's URL scheme (a build without https, say). */
+export class UnsupportedProtocol extends Error {
+  override readonly name = 'UnsupportedProtocol';
 }
 
 const CHANNEL_LAYOUTS: Record<string, number> = { mono: 1, stereo: 2, '2.1': 3, quad: 4, '4.0': 4, '5.0': 5, '5.1': 6, '6.1': 7, '7.1': 8 };
@@ -69,7 +76,9 @@ export function parseSourceInfo(log: string): SourceInfo | undefined {
 
 /** ffmpeg arguments for the LP-MusicCaps decoding path, reading `input`. */
 export function decodeArguments(input: string): string[] {
-  return ['-hide_banner', '-nostdin', '-i', input, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1'];
+  // Over HTTP, ffmpeg reconnects after a dropped connection instead of ending the track early.
+  const network = /^https?:/.test(input) ? ['-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_delay_max', '4'] : [];
+  return ['-hide_banner', '-nostdin', ...network, '-i', input, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1'];
 }
 
 /**
@@ -78,8 +87,11 @@ export function decodeArguments(input: string): string[] {
  */
 export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float32Array, SourceInfo> {
   const fromStream = typeof options.input !== 'string';
+  options.signal?.throwIfAborted();
   const child = spawn(options.ffmpeg, decodeArguments(fromStream ? 'pipe:0' : (options.input as string)), {
     stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    signal: options.signal,
+    killSignal: 'SIGKILL',
   });
   let log = '';
   let info: SourceInfo | undefined;
@@ -101,6 +113,7 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
     child.stdin!.on('error', () => undefined);
     source.on('error', () => child.kill('SIGKILL'));
     source.pipe(child.stdin!);
+    options.signal?.addEventListener('abort', () => source.destroy(), { once: true });
   }
 
   const maxSamples = options.maxDurationSec === undefined ? Infinity : Math.ceil(options.maxDurationSec * SAMPLE_RATE);
@@ -129,7 +142,10 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-  const code = await exited;
+  const code = await exited.catch((error: Error) => {
+    throw error.name === 'AbortError' ? error : new InvalidAudio(`ffmpeg could not run: ${error.message}`);
+  });
+  options.signal?.throwIfAborted();
   info ??= parseSourceInfo(log);
   if (code !== 0) throw explainFailure(log, fromStream);
   if (total === 0 || !info) {
@@ -153,6 +169,9 @@ export function explainFailure(log: string, fromStream: boolean): Error {
   const lastLines = log.trim().split('\n').slice(-3).join(' ').replace(/\s+/g, ' ').slice(0, 300);
   if (/matches no streams|does not contain any stream|Output file (#0 )?does not contain any stream/i.test(log)) {
     return new NoAudioStream('The file has no audio track (it may be a video without sound, or an image).');
+  }
+  if (!fromStream && /Protocol not found|Protocol not on whitelist|https protocol not found/i.test(log)) {
+    return new UnsupportedProtocol(`This ffmpeg cannot read the input's URL (${lastLines}).`);
   }
   if (fromStream && /moov atom not found|partial file/i.test(log)) {
     return new NeedsSeekableInput('The container keeps its index at the end of the file; decoding needs a seekable copy.');

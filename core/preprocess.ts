@@ -6,7 +6,7 @@ import { TrackAnalyzer } from './descriptors/index.ts';
 import type { BlobStore } from './blob-store.ts';
 import { keys, SAMPLE_RATE, WINDOW_SAMPLES, type Manifest, type ManifestWindow } from './contract.ts';
 import { AudioTooShort, FileTooLarge, InvalidAudio, UploadNotFound } from './errors.ts';
-import { decodeAudio, NeedsSeekableInput, type SourceInfo } from './ffmpeg.ts';
+import { decodeAudio, UnsupportedProtocol, type SourceInfo } from './ffmpeg.ts';
 import { uploadRefFromKey } from './ids.ts';
 import { encodeNpyFloat32 } from './npy.ts';
 import { Windower, type Window } from './windows.ts';
@@ -36,6 +36,8 @@ export interface PreprocessDeps {
   limits: PreprocessLimits;
   /** Window uploads in flight at once; more makes ffmpeg wait. */
   uploadConcurrency?: number;
+  /** Stops decoding (and ffmpeg) when aborted. */
+  signal?: AbortSignal;
 }
 
 export async function preprocessUpload(request: PreprocessRequest, deps: PreprocessDeps): Promise<PreprocessResult> {
@@ -49,13 +51,15 @@ export async function preprocessUpload(request: PreprocessRequest, deps: Preproc
     );
   }
 
+  // ffmpeg streams the object over a presigned URL: it reads as it decodes, and can seek where a format needs
+  // it (an MP3's trailing tags that fix its exact length, an M4A whose index sits at the end), so the samples
+  // match LP-MusicCaps' decoding of the file itself. A build that cannot open the URL gets the bytes on stdin.
   let decoded: DecodedTrack;
   try {
-    decoded = await decodeIntoWindows(await store.getStream(request.key), request.id, deps);
-  } catch (error) {
-    if (!(error instanceof NeedsSeekableInput)) throw error;
-    // An MP4/M4A with its index at the end cannot be read front to back; ffmpeg seeks through a URL instead.
     decoded = await decodeIntoWindows(await store.presignGet(request.key, 900), request.id, deps);
+  } catch (error) {
+    if (!(error instanceof UnsupportedProtocol)) throw error;
+    decoded = await decodeIntoWindows(await store.getStream(request.key), request.id, deps);
   }
 
   const durationSec = decoded.totalSamples / SAMPLE_RATE;
@@ -125,7 +129,7 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
     if (uploadError) throw uploadError;
   };
 
-  const stream = decodeAudio({ ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec });
+  const stream = decodeAudio({ ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal });
   let info: SourceInfo;
   try {
     for (;;) {

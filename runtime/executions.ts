@@ -44,13 +44,15 @@ export class ExecutionDoesNotExist extends Error {
   override readonly name = 'ExecutionDoesNotExist';
 }
 
+/** A Task's local implementation; the signal fires when the runtime stops mid-run, so the work stops too. */
+export type TaskHandler = (input: never, context: { signal: AbortSignal }) => Promise<unknown>;
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 interface StoreOptions {
   dataDir: string;
   definition: Record<string, unknown>;
   stateMachineArn: string;
-  handlers: LocalHandlers;
+  handlers: Record<string, TaskHandler>;
   log: Log;
 }
 
@@ -65,6 +67,8 @@ function taskResource(resourceArn: string): { resourceType: string; resource: st
 export class ExecutionStore {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, { abort: () => void; done: Promise<void> }>();
+  /** Handler calls still running, including those of executions already aborted. */
+  private readonly tasks = new Set<Promise<unknown>>();
   private readonly machine: StateMachine;
   private readonly dir: string;
   private readonly states: Record<string, { Type: string; Resource?: string }>;
@@ -147,6 +151,7 @@ export class ExecutionStore {
     this.stopped = true;
     for (const run of this.running.values()) run.abort();
     await Promise.allSettled([...this.running.values()].map((run) => run.done));
+    await Promise.allSettled([...this.tasks]);
   }
 
   private persist(record: ExecutionRecord): void {
@@ -162,8 +167,23 @@ export class ExecutionStore {
     delete record.error;
     delete record.cause;
     const input = JSON.parse(record.input) as never;
+    const controller = new AbortController();
+    const handlers: LocalHandlers = Object.fromEntries(
+      Object.entries(this.options.handlers).map(([state, handler]) => [
+        state,
+        (taskInput: unknown) => {
+          const task = handler(taskInput as never, { signal: controller.signal });
+          const tracked = task.then(
+            () => void this.tasks.delete(tracked),
+            () => void this.tasks.delete(tracked),
+          );
+          this.tasks.add(tracked);
+          return task as never;
+        },
+      ]),
+    );
     const execution = this.machine.run(input, {
-      overrides: { taskResourceLocalHandlers: this.options.handlers },
+      overrides: { taskResourceLocalHandlers: handlers },
       noThrowOnAbort: true,
       context: {
         Execution: { Id: record.executionArn, Name: record.name, Input: input, StartTime: new Date(record.startDate).toISOString(), RoleArn: 'arn:aws:iam::000000000000:role/local' },
@@ -207,6 +227,7 @@ export class ExecutionStore {
     this.running.set(record.executionArn, {
       abort: () => {
         aborted = true;
+        controller.abort();
         execution.abort();
       },
       done,

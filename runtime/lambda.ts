@@ -25,7 +25,7 @@ export interface LocalFunctionsOptions {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyHandler = (event: any) => Promise<unknown>;
+type AnyHandler = (event: any, context?: { signal?: AbortSignal }) => Promise<unknown>;
 
 export function createLocalFunctions(options: LocalFunctionsOptions) {
   const storeFor = storesFor(options.s3);
@@ -38,12 +38,12 @@ export function createLocalFunctions(options: LocalFunctionsOptions) {
   const byArn = new Map(Object.entries(handlers).map(([name, handler]) => [localFunctionArn(name as LocalFunctionName), { name, handler }]));
 
   /** What `lambda:invoke` hands the state machine. */
-  async function invoke(input: { FunctionName: string; Payload: unknown }) {
+  async function invoke(input: { FunctionName: string; Payload: unknown }, context: { signal?: AbortSignal } = {}) {
     const target = byArn.get(input.FunctionName);
     if (!target) throw namedError('Lambda.ResourceNotFoundException', `Function not found: ${input.FunctionName}`);
     const started = Date.now();
     try {
-      const result = await target.handler(input.Payload);
+      const result = await target.handler(input.Payload, context);
       options.log('info', `${target.name} finished`, { ms: Date.now() - started });
       return { ExecutedVersion: '$LATEST', Payload: result ?? null, StatusCode: 200 };
     } catch (error) {

@@ -21,7 +21,7 @@ import { createBuiltinCaptioner } from './captioners/builtin.ts';
 import { createPythonCaptioner } from './captioners/python.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { lambdaStates, loadLocalDefinition, localCustom, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './definition.ts';
-import { ExecutionStore } from './executions.ts';
+import { ExecutionStore, type TaskHandler } from './executions.ts';
 import { createLocalFunctions } from './lambda.ts';
 import { createProcessingRunner, type ProcessingJobRequest } from './processing-runner.ts';
 import { startEmbeddedS3 } from './s3.ts';
@@ -129,11 +129,11 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
     log,
   });
 
-  const handlers: Record<string, (input: never) => Promise<never>> = {};
-  for (const { state } of lambdaStates(definition)) handlers[state] = functions.invoke as never;
-  handlers.Caption = ((input: ProcessingJobRequest) => runProcessingJob(input)) as never;
+  const handlers: Record<string, TaskHandler> = {};
+  for (const { state } of lambdaStates(definition)) handlers[state] = functions.invoke as TaskHandler;
+  handlers.Caption = ((input: ProcessingJobRequest, context: { signal: AbortSignal }) => runProcessingJob(input, context.signal)) as TaskHandler;
 
-  const executions = new ExecutionStore({ dataDir: config.dataDir, definition, stateMachineArn, handlers: handlers as never, log });
+  const executions = new ExecutionStore({ dataDir: config.dataDir, definition, stateMachineArn, handlers, log });
   const sfnEndpoint = await createSfnEndpoint(executions, stateMachineArn).listen(config.SFN_PORT);
   sfnEndpointUrl = sfnEndpoint.url;
 
@@ -175,14 +175,16 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
     stateMachineArn,
     region: LOCAL_REGION,
   };
-  // The site reads the same configuration names in AWS and here.
-  Object.assign(process.env, {
+  // The site reads the same configuration names in AWS and here; they are put back as they were on stop.
+  const siteEnv: Record<string, string> = {
     BUCKET: config.BUCKET,
     STATE_MACHINE_ARN: stateMachineArn,
     S3_ENDPOINT: s3Server.endpoint,
     SFN_ENDPOINT: sfnEndpoint.url,
     MAX_UPLOAD_BYTES: String(config.MAX_UPLOAD_BYTES),
-  });
+  };
+  const previousEnv = Object.fromEntries(Object.keys(siteEnv).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, siteEnv);
   const site = await startStatusSite(config, executions);
   announcement.siteUrl = site.url;
   writeFileSync(runtimeFile(config.dataDir), JSON.stringify(announcement, null, 2));
@@ -205,6 +207,10 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
         await new Promise<void>((resolve) => sfnEndpoint.server.close(() => resolve()));
         await s3Server.close();
         rmSync(runtimeFile(config.dataDir), { force: true });
+        for (const [name, value] of Object.entries(previousEnv)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
       })()),
   };
 }

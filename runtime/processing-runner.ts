@@ -81,7 +81,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
     return count;
   }
 
-  return async function runProcessingJob(request: ProcessingJobRequest) {
+  return async function runProcessingJob(request: ProcessingJobRequest, signal?: AbortSignal) {
     const jobDir = path.join(options.jobsDir, request.ProcessingJobName);
     const started = new Date();
     await rm(jobDir, { recursive: true, force: true });
@@ -100,6 +100,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
       const manifestDir = local.get('manifest');
       const windowsDir = local.get('windows');
       if (!manifestDir || !windowsDir) throw new Error('the job needs a "windows" and a "manifest" input');
+      signal?.throwIfAborted();
       await options.captioner.run({
         windowsDir,
         manifestPath: path.join(manifestDir, 'manifest.json'),
@@ -107,6 +108,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
         modelDir: options.modelDir ?? local.get('model'),
         log: (line) => log('info', line, { job: request.ProcessingJobName }),
       });
+      signal?.throwIfAborted();
       for (const output of outputs) await upload(hostPath(jobDir, output.S3Output.LocalPath), output.S3Output.S3Uri);
       return {
         ProcessingJobName: request.ProcessingJobName,

@@ -9,6 +9,10 @@ export interface PreprocessEvent {
 }
 
 export function createPreprocessHandler(deps: { storeFor: (bucket: string) => BlobStore; ffmpeg: string; limits: PreprocessLimits }) {
-  return (event: PreprocessEvent): Promise<PreprocessResult> =>
-    preprocessUpload({ id: event.id, key: event.key }, { store: deps.storeFor(event.bucket), ffmpeg: deps.ffmpeg, limits: deps.limits });
+  // `signal` is the embedded runtime's: it stops the work when the runtime stops mid-run (Lambda has no such thing).
+  return (event: PreprocessEvent, context?: { signal?: AbortSignal }): Promise<PreprocessResult> =>
+    preprocessUpload(
+      { id: event.id, key: event.key },
+      { store: deps.storeFor(event.bucket), ffmpeg: deps.ffmpeg, limits: deps.limits, signal: context?.signal },
+    );
 }
