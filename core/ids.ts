@@ -49,8 +49,3 @@ export function uploadRefFromKey(key: string): UploadRef {
   const digest = createHash('sha256').update(key).digest('hex').slice(0, 24);
   return { id: `k${digest}`, fileName };
 }
-
-/** The SageMaker processing job name the state machine derives from an execution name (≤ 63 characters). */
-export function captionJobName(executionName: string): string {
-  return `caption-${executionName}`;
-}

@@ -157,7 +157,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   // The built-in captioner's sentences restate the measurements above; only its sentences about change add to them.
   const said =
     captioner?.backend === 'builtin'
-      ? distinctSentences(captions, 4).filter((s) => CHANGE_WORDS.test(s))
+      ? distinctSentences(captions.flatMap((caption) => caption.split(/(?<=[.!?])\s+/)).filter((s) => CHANGE_WORDS.test(s)), 4)
       : distinctSentences(captions, 4);
   if (said.length > 0) facts.push(`Along the way: ${said.map((s) => lowerFirst(s.replace(/[.!]+$/, ''))).join('; ')}.`);
   const left = chunks.filter((chunk) => chunk.quality === 'degenerate').length;

@@ -31,6 +31,7 @@ export function localCustom(options: { bucket: string; captionMaxRuntimeSeconds?
   return {
     pipeline: { executionTimeoutSeconds: 21600, preprocessStateTimeoutSeconds: 930, summarizeStateTimeoutSeconds: 150 },
     caption: {
+      jobNamePrefix: 'caption-',
       roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/music-captioner-local-sagemaker`,
       imageUri: 'local/music-captioner-caption:latest',
       modelS3Uri: `s3://${options.bucket}/model/`,

@@ -26,6 +26,7 @@ import { createLocalFunctions } from './lambda.ts';
 import { createProcessingRunner, type ProcessingJobRequest } from './processing-runner.ts';
 import { startEmbeddedS3 } from './s3.ts';
 import { createSfnEndpoint } from './sfn-endpoint.ts';
+import { startSite } from './site.ts';
 import { renderStatusPage } from './status-page.ts';
 
 export interface RuntimeHandle {
@@ -185,7 +186,10 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
   };
   const previousEnv = Object.fromEntries(Object.keys(siteEnv).map((name) => [name, process.env[name]]));
   Object.assign(process.env, siteEnv);
-  const site = await startStatusSite(config, executions);
+  const site =
+    config.SITE === 'on'
+      ? await startSite({ port: config.PORT, host: config.HOST, log: (message) => log('info', message) })
+      : await startStatusSite(config, executions);
   announcement.siteUrl = site.url;
   writeFileSync(runtimeFile(config.dataDir), JSON.stringify(announcement, null, 2));
 
