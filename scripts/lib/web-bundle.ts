@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { ensureSiteBuild, frontendDir } from '../../runtime/site.ts';
 import type { StackOutputs } from './stack.ts';
 
 export class FrontendBuildFailed extends Error {
@@ -104,7 +105,12 @@ export interface WebBundleOptions {
 }
 
 export async function buildWebBundle({ rootDir, appDir, zipPath, build = true }: WebBundleOptions): Promise<WebBundle> {
-  if (build) buildNextApp(rootDir, appDir);
+  if (build) {
+    // The site's own build goes through the lock `npm start` uses, and is skipped when up to date: a second
+    // `next build` in place would wipe .next under a running site (another test worker's, say).
+    if (resolve(appDir) === frontendDir) await ensureSiteBuild();
+    else buildNextApp(rootDir, appDir);
+  }
   const stagingDir = `${zipPath}.d`;
   const serverEntry = stageWebBundle(appDir, stagingDir);
   const bytes = await zipDirectory(stagingDir, zipPath);
