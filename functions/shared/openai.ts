@@ -1,10 +1,10 @@
 /**
- * The OpenAI (or any OpenAI-compatible server) adapter behind the core's SummaryWriter. The SDK gets an
- * explicit timeout and at most one retry of its own: the state machine's Retry is the outer layer, and the
- * SDK's defaults (10 minutes × 3 tries) would outlast the Lambda.
+ * The OpenAI (or any OpenAI-compatible server) adapter behind the core's SummaryWriter: an explicit timeout,
+ * and a retryable failure tried once more here. The state machine's Retry is the outer layer; the SDK's
+ * defaults (10 minutes × 3 tries) would outlast the Lambda.
  */
 import OpenAI from 'openai';
-import type { SummaryWriter } from '#core/summary';
+import type { SummaryPrompt, SummaryWriter } from '#core/summary';
 import { SummaryAuthFailed, SummaryQuotaExceeded, SummaryRequestRejected, SummaryServiceUnavailable } from '#core/errors';
 
 export interface OpenAiSettings {
@@ -15,26 +15,48 @@ export interface OpenAiSettings {
 }
 
 export function createOpenAiWriter(settings: OpenAiSettings): SummaryWriter {
-  const client = new OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseURL, timeout: settings.timeoutMs, maxRetries: 1 });
+  // The SDK's own retries are off: it would also retry a 429 that means "no quota left", which is final.
+  const client = new OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseURL, timeout: settings.timeoutMs, maxRetries: 0 });
+  const complete = async (prompt: SummaryPrompt) => {
+    const completion = await client.chat.completions.create({
+      model: settings.model,
+      temperature: 0.4,
+      max_tokens: 400,
+      messages: [
+        { role: 'system', content: prompt.system },
+        { role: 'user', content: prompt.user },
+      ],
+    });
+    return completion.choices[0]?.message?.content ?? '';
+  };
   return {
     model: settings.model,
     async write(prompt) {
       try {
-        const completion = await client.chat.completions.create({
-          model: settings.model,
-          temperature: 0.4,
-          max_tokens: 400,
-          messages: [
-            { role: 'system', content: prompt.system },
-            { role: 'user', content: prompt.user },
-          ],
-        });
-        return completion.choices[0]?.message?.content ?? '';
-      } catch (error) {
-        throw classifyLlmError(error, settings.model);
+        return await complete(prompt);
+      } catch (first) {
+        const named = classifyLlmError(first, settings.model);
+        if (!(named instanceof SummaryServiceUnavailable)) throw named;
+        // One quick retry of a retryable failure here; the state machine's Retry is the outer, slower layer.
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(first)));
+        try {
+          return await complete(prompt);
+        } catch (second) {
+          throw classifyLlmError(second, settings.model);
+        }
       }
     },
   };
+}
+
+/** The server's Retry-After (capped at 2 s), else half a second. */
+function retryDelayMs(error: unknown): number {
+  const headers = error instanceof OpenAI.APIError ? error.headers : undefined;
+  const ms = Number(headers?.get?.('retry-after-ms'));
+  if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, 2000);
+  const seconds = Number(headers?.get?.('retry-after'));
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 2000);
+  return 500;
 }
 
 /** Names the failure for the state machine: retryable (429, 5xx, timeout) or final (auth, quota, bad request). */
