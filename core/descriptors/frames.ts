@@ -66,6 +66,11 @@ export class ShortFrameFeatures {
   readonly flux = new FloatSeries();
   /** Onset envelope for tempo (mildly compressed, so loud events weigh more). */
   readonly beatFlux = new FloatSeries();
+  /**
+   * Accents of the bands above HIGH_BAND_HZ (snare, hats; no kick or bass), uncompressed, so that a snare
+   * stands well clear of the quieter hats around it.
+   */
+  readonly highBeatFlux = new FloatSeries();
   readonly magnitudeSum = new FloatSeries();
   readonly weightedFrequencySum = new FloatSeries();
   readonly percussiveEnergy = new FloatSeries();
@@ -82,7 +87,10 @@ export class ShortFrameFeatures {
   private readonly bandMagnitude: Float32Array;
   private readonly previousOnsetBand: Float32Array;
   private readonly previousBeatBand: Float32Array;
+  private readonly previousMagnitude: Float32Array;
   private readonly magnitudeScale: number;
+  private readonly firstHighBand: number;
+  private static readonly HIGH_BAND_HZ = 1500;
 
   // Harmonic/percussive split: a ring of recent band magnitudes, processed HPSS_DELAY frames late.
   private static readonly HPSS_DELAY = 8;
@@ -109,9 +117,17 @@ export class ShortFrameFeatures {
     this.binHz = sampleRate / this.size;
     this.edges = bandEdges(1, this.size / 2 + 1, 32);
     this.bands = this.edges.length - 1;
+    this.firstHighBand = this.bands;
+    for (let b = 0; b < this.bands; b++) {
+      if (this.edges[b] * this.binHz >= ShortFrameFeatures.HIGH_BAND_HZ) {
+        this.firstHighBand = b;
+        break;
+      }
+    }
     this.bandMagnitude = new Float32Array(this.bands);
     this.previousOnsetBand = new Float32Array(this.bands);
     this.previousBeatBand = new Float32Array(this.bands);
+    this.previousMagnitude = new Float32Array(this.bands);
     // A full-scale sine gives a Hann-windowed peak of size/4: scale so that band magnitudes read as amplitudes.
     this.magnitudeScale = 4 / this.size;
     // One frame more than the median window, so the frame leaving the window is still in the ring.
@@ -152,6 +168,7 @@ export class ShortFrameFeatures {
     // the picture, so the kick and snare that carry the beat outweigh the quieter hi-hat subdivisions.
     let onsetFlux = 0;
     let beatFlux = 0;
+    let highBeatFlux = 0;
     const first = this.frames === 0; // nothing before the first frame: the start of a clip is not an attack
     for (let b = 0; b < this.bands; b++) {
       const m = bandMagnitude[b];
@@ -161,13 +178,21 @@ export class ShortFrameFeatures {
         const onsetRise = onsetBand - this.previousOnsetBand[b];
         if (onsetRise > 0) onsetFlux += onsetRise;
         const beatRise = beatBand - this.previousBeatBand[b];
-        if (beatRise > 0) beatFlux += beatRise;
+        if (beatRise > 0) {
+          beatFlux += beatRise;
+          if (b >= this.firstHighBand) {
+            const rise = m - this.previousMagnitude[b];
+            if (rise > 0) highBeatFlux += rise;
+          }
+        }
       }
       this.previousOnsetBand[b] = onsetBand;
       this.previousBeatBand[b] = beatBand;
+      this.previousMagnitude[b] = m;
     }
     this.flux.push(onsetFlux);
     this.beatFlux.push(beatFlux);
+    this.highBeatFlux.push(highBeatFlux);
 
     this.ring.set(bandMagnitude, (this.frames % this.ringFrames) * this.bands);
     this.frames++;

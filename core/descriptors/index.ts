@@ -218,7 +218,9 @@ export class TrackAnalyzer {
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
     const onsets = countOnsets(this.short.flux.values(), f0, f1);
-    const tempo = estimateTempo(this.short.beatFlux.values(), f0, f1, { framesPerSecond: 1 / shortHopSec });
+    const tempo = estimateTempo(this.short.beatFlux.values(), f0, f1, {
+      framesPerSecond: 1 / shortHopSec, highEnvelope: this.short.highBeatFlux.values(),
+    });
 
     const longHopSec = this.long.hop / this.sampleRate;
     const [c0, c1] = this.frameRange(range, longHopSec, this.long.frames);

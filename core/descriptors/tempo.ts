@@ -13,11 +13,17 @@ export interface TempoOptions {
   framesPerSecond: number;
   minBpm?: number;
   maxBpm?: number;
+  /** The onset envelope of the high bands (snare, hats): lets a backbeat settle which metrical level is the beat. */
+  highEnvelope?: Float32Array;
 }
 
 const BLOCK_SECONDS = 10;
 /** A slower metrical level gives way to one 2 or 3 times faster when that one is at least this strong. */
 const SUBDIVISION_RATIO = 0.65;
+/** A high-band pulse counts as a backbeat when it repeats this much more at its period than at a half or third of it … */
+const BACKBEAT_CONTRAST = 0.45;
+/** … and the mix repeats at half that period at least this strongly (relative to the full period). */
+const BACKBEAT_HALFWAY = 0.6;
 /** Beat rates outside [FOLD_MIN_BPM, FOLD_MAX_BPM) are folded in by octaves: tapping along, people rarely choose others. */
 const FOLD_MIN_BPM = 50;
 const FOLD_MAX_BPM = 200;
@@ -86,6 +92,57 @@ function peakNear(acf: Float64Array, lag: number): { lag: number; value: number 
   return { lag: refined, value: best };
 }
 
+/** The autocorrelation of the novelty, per block of up to BLOCK_SECONDS, averaged over the blocks; null without any attack. */
+function averageAutocorrelation(envelope: Float32Array, from: number, to: number, fps: number, acfLength: number): Float64Array | null {
+  const average = new Float64Array(acfLength + 1);
+  const frames = to - from;
+  const blockFrames = Math.round(BLOCK_SECONDS * fps);
+  let weightSum = 0;
+  const blocks = Math.max(1, Math.round(frames / blockFrames));
+  for (let block = 0; block < blocks; block++) {
+    const start = from + Math.floor((block * frames) / blocks);
+    const end = from + Math.floor(((block + 1) * frames) / blocks);
+    const signal = novelty(envelope, start, end, Math.round(fps * 0.15));
+    const lags = Math.min(acfLength, signal.length - 2);
+    if (lags < 1) continue;
+    const acf = autocorrelation(signal, lags);
+    if (acf[0] <= 0) continue;
+    for (let l = 0; l <= lags; l++) average[l] += acf[l];
+    weightSum++;
+  }
+  if (weightSum === 0) return null;
+  for (let l = 0; l <= acfLength; l++) average[l] /= weightSum;
+  return average;
+}
+
+/** A snare-like pulse in the high bands: one accent per period, as a snare on 2 and 4 of a 4/4 bar is. */
+export interface Backbeat {
+  /** Period of the pulse, in frames. */
+  period: number;
+  /**
+   * How much more periodic the pulse is at its own period than at a half or a third of it (hats and other
+   * subdivisions repeat at all of these, so they cancel out): 0 for a grid with no accent, 1 for a lone pulse.
+   */
+  contrast: number;
+}
+
+/** The high bands' pulse: the shortest period nearly as strong as their strongest periodicity in [minLag, maxLag]. */
+export function findBackbeat(high: Float32Array, from: number, to: number, fps: number, minLag: number, maxLag: number): Backbeat | null {
+  const acf = averageAutocorrelation(high, from, to, fps, maxLag + 2);
+  if (!acf) return null;
+  const usable = Math.min(maxLag, Math.floor((to - from) / 2));
+  const isPeak = (l: number) => acf[l] > acf[l - 1] && acf[l] >= acf[l + 1];
+  let strongest = 0;
+  for (let l = minLag + 1; l < usable; l++) if (isPeak(l) && acf[l] > strongest) strongest = acf[l];
+  if (strongest <= 0) return null;
+  let period = -1;
+  for (let l = minLag + 1; l < usable && period < 0; l++) if (isPeak(l) && acf[l] >= 0.8 * strongest) period = l;
+  const peak = peakNear(acf, period);
+  let inBetween = 0;
+  for (const fraction of [1 / 2, 1 / 3, 2 / 3]) inBetween = Math.max(inBetween, peakNear(acf, fraction * peak.lag).value);
+  return { period: peak.lag, contrast: Math.max(0, 1 - inBetween / peak.value) };
+}
+
 export function estimateTempo(envelope: Float32Array, from: number, to: number, options: TempoOptions): TempoEstimate {
   const fps = options.framesPerSecond;
   const minBpm = options.minBpm ?? 40;
@@ -94,25 +151,11 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
   const maxLag = Math.ceil((60 * fps) / minBpm);
   // The refinement looks at up to four periods; a block must hold at least two of the slowest beat.
   const acfLength = 4 * maxLag;
-  const blockFrames = Math.round(BLOCK_SECONDS * fps);
   const frames = to - from;
   if (frames < 2 * minLag + 2) return { bpm: null, confidence: 0 };
 
-  const average = new Float64Array(acfLength + 1);
-  let weightSum = 0;
-  const blocks = Math.max(1, Math.round(frames / blockFrames));
-  for (let block = 0; block < blocks; block++) {
-    const start = from + Math.floor((block * frames) / blocks);
-    const end = from + Math.floor(((block + 1) * frames) / blocks);
-    const signal = novelty(envelope, start, end, Math.round(fps * 0.15));
-    const lags = Math.min(acfLength, signal.length - 2);
-    const acf = autocorrelation(signal, lags);
-    if (acf[0] <= 0) continue;
-    for (let l = 0; l <= lags; l++) average[l] += acf[l];
-    weightSum++;
-  }
-  if (weightSum === 0) return { bpm: null, confidence: 0 };
-  for (let l = 0; l <= acfLength; l++) average[l] /= weightSum;
+  const average = averageAutocorrelation(envelope, from, to, fps, acfLength);
+  if (!average) return { bpm: null, confidence: 0 };
 
   const usableMaxLag = Math.min(maxLag, Math.floor(frames / 2));
   const at = (l: number) => peakNear(average, l).value;
@@ -160,6 +203,20 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
     }
     if (!best) break;
     lag = best.lag;
+  }
+
+  // A backbeat settles the octave: when the high bands carry a clear single pulse (a snare) and the whole
+  // mix accents the points halfway between its hits (the kick, the hats), the snare falls on 2 and 4 and the
+  // beat is half its period, whatever level the autocorrelation preferred (a syncopated kick on the "and"
+  // of 3 makes the eighth-note grid look as periodic as the beat; a sparse bar makes the half bar look so).
+  if (options.highEnvelope) {
+    const backbeat = findBackbeat(options.highEnvelope, from, to, fps, Math.round((60 * fps) / (maxBpm / 2)), Math.round((60 * fps) / (minBpm / 2)));
+    if (backbeat && backbeat.contrast >= BACKBEAT_CONTRAST) {
+      const beat = backbeat.period / 2;
+      const halfway = peakNear(average, beat).value / Math.max(1e-9, peakNear(average, backbeat.period).value);
+      const octaves = Math.round(Math.log2(lag / beat));
+      if (halfway >= BACKBEAT_HALFWAY && octaves !== 0 && Math.abs(lag / (beat * 2 ** octaves) - 1) <= 0.04 && beat >= minLag) lag = beat;
+    }
   }
 
   // Refine the period from its multiples, which the autocorrelation measures with finer relative precision.
