@@ -11,6 +11,7 @@ module.exports = {
     '^#runtime/(.*)$': '<rootDir>/runtime/$1.ts',
   },
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/test/helpers/closing-line-reporter.js'],
   // Tests boot real servers (s3rver, the Step Functions endpoint) and run ffmpeg; two workers keep a
   // 2-core CI machine busy without thrashing it.
   maxWorkers: 2,

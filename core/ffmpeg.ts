@@ -78,7 +78,9 @@ export function parseSourceInfo(log: string): SourceInfo | undefined {
 export function decodeArguments(input: string): string[] {
   // Over HTTP, ffmpeg reconnects after a dropped connection instead of ending the track early.
   const network = /^https?:/.test(input) ? ['-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_delay_max', '4'] : [];
-  return ['-hide_banner', '-nostdin', ...network, '-i', input, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1'];
+  return ['-hide_banner', '-nostdin', ...network, '-i', input, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-acodec', 'pcm_s16le',
+    // Without this ffmpeg flushes the pipe after every packet: ~6,000 writes of 1 KB per 3 minutes instead of ~170 of 32 KB.
+    '-flush_packets', '0', 'pipe:1'];
 }
 
 /**

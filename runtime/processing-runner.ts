@@ -7,7 +7,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -46,7 +46,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
     return path.join(jobDir, containerPath.slice(CONTAINER_ROOT.length));
   };
 
-  async function download(uri: string, into: string): Promise<number> {
+  async function download(uri: string, into: string, contents = true): Promise<number> {
     const { bucket, prefix } = parseS3Uri(uri);
     await mkdir(into, { recursive: true });
     let count = 0;
@@ -58,8 +58,12 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
         const relative = key.slice(prefix.length).replace(/^\/+/, '') || path.posix.basename(key);
         const target = path.join(into, relative);
         await mkdir(path.dirname(target), { recursive: true });
-        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        await pipeline(object.Body as Readable, createWriteStream(target));
+        if (contents) {
+          const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          await pipeline(object.Body as Readable, createWriteStream(target));
+        } else {
+          await writeFile(target, '');
+        }
         count++;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -89,7 +93,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
       const local = new Map<string, string>();
       for (const input of request.ProcessingInputs) {
         const into = hostPath(jobDir, input.S3Input.LocalPath);
-        const files = await download(input.S3Input.S3Uri, into);
+        const files = await download(input.S3Input.S3Uri, into, input.InputName !== 'windows' || options.captioner.readsAudio);
         local.set(input.InputName, into);
         log('info', 'processing input ready', { job: request.ProcessingJobName, input: input.InputName, files });
       }

@@ -36,7 +36,13 @@ export async function startEmbeddedS3(options: { directory: string; port: number
     directory: options.directory,
     configureBuckets: [{ name: options.bucket, configs: [CORS] }],
   });
-  const { port } = (await server.run()) as { address: string; port: number };
+  // s3rver reports a busy port as an 'error' event, not a rejection: turn it into one.
+  const { port } = await new Promise<{ address: string; port: number }>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`The embedded S3 cannot listen on port ${options.port}: it is already in use (set S3_PORT).`) : error),
+    );
+    server.run().then(resolve, reject);
+  });
   server.on('event', (event: S3EventLike) => {
     for (const record of event.Records ?? []) {
       options.onEvent({ Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeS3EventKey(record.s3.object.key) } } }] });

@@ -12,6 +12,7 @@ import type { LocalCaptioner } from './types.ts';
 export function createBuiltinCaptioner(): LocalCaptioner {
   return {
     backend: BUILTIN_CAPTIONER.backend,
+    readsAudio: false,
     async run(job) {
       const started = Date.now();
       const manifest = JSON.parse(await readFile(job.manifestPath, 'utf8')) as Manifest;

@@ -128,6 +128,7 @@ export function createPythonCaptioner(options: PythonCaptionerOptions = {}): Loc
   const python = options.python ?? 'python3';
   return {
     backend: 'python',
+    readsAudio: true,
     async run(job: LocalCaptionJob): Promise<CaptionerInfo> {
       const modelDir = path.resolve(job.modelDir ?? options.modelDir ?? DEFAULT_MODEL_DIR);
       const report = await probePython(python, modelDir);

@@ -17,5 +17,10 @@ export interface LocalCaptionJob {
 
 export interface LocalCaptioner {
   readonly backend: string;
+  /**
+   * Whether the captioner reads the windows' audio. One that does not (the built-in captioner writes from the
+   * manifest's measurements) gets the window files as empty placeholders: the same names, so the same shard.
+   */
+  readonly readsAudio: boolean;
   run(job: LocalCaptionJob): Promise<CaptionerInfo>;
 }
