@@ -1,6 +1,6 @@
 /**
  * Frame-level spectral features computed while the audio streams in. Only these compact series are kept
- * (about 6 numbers per 10 ms and 12 per 256 ms), never the samples.
+ * (about 7 numbers per 10 ms and 12 per 512 ms), never the samples.
  */
 import FFT from 'fft.js';
 import { FloatSeries } from './growable.ts';
@@ -92,13 +92,17 @@ export class ShortFrameFeatures {
   private readonly firstHighBand: number;
   private static readonly HIGH_BAND_HZ = 1500;
 
-  // Harmonic/percussive split: a ring of recent band magnitudes, processed HPSS_DELAY frames late.
-  private static readonly HPSS_DELAY = 8;
+  // Harmonic/percussive split on pairs of frames (20 ms: the split only feeds window-long energy shares, and
+  // it is the costliest step after the FFT): a ring of recent pair magnitudes, processed HPSS_DELAY pairs late.
+  private static readonly HPSS_DELAY = 4;
   // ±4 bands reaches past a steady tone's window leakage, so a sine reads as harmonic.
   private static readonly BAND_MEDIAN_HALF = 4;
   private readonly ring: Float32Array;
   private readonly ringFrames: number;
   private hpssDone = 0;
+  private pairs = 0;
+  private readonly pairEnergy: Float32Array;
+  private readonly pairMagnitude: Float32Array;
   // Per band, the values of the current time-median window in ascending order (a sliding median).
   private readonly sorted: Float32Array;
   private readonly sortedWidth: number;
@@ -131,6 +135,8 @@ export class ShortFrameFeatures {
     // A full-scale sine gives a Hann-windowed peak of size/4: scale so that band magnitudes read as amplitudes.
     this.magnitudeScale = 4 / this.size;
     // One frame more than the median window, so the frame leaving the window is still in the ring.
+    this.pairEnergy = new Float32Array(this.bands);
+    this.pairMagnitude = new Float32Array(this.bands);
     this.ringFrames = 2 * ShortFrameFeatures.HPSS_DELAY + 2;
     this.ring = new Float32Array(this.ringFrames * this.bands);
     this.sortedWidth = 2 * ShortFrameFeatures.HPSS_DELAY + 1;
@@ -194,35 +200,47 @@ export class ShortFrameFeatures {
     this.beatFlux.push(beatFlux);
     this.highBeatFlux.push(highBeatFlux);
 
-    this.ring.set(bandMagnitude, (this.frames % this.ringFrames) * this.bands);
+    const pairEnergy = this.pairEnergy;
+    if (this.frames % 2 === 0) for (let b = 0; b < this.bands; b++) pairEnergy[b] = bandMagnitude[b] * bandMagnitude[b];
+    else for (let b = 0; b < this.bands; b++) pairEnergy[b] += bandMagnitude[b] * bandMagnitude[b];
     this.frames++;
-    while (this.hpssDone + ShortFrameFeatures.HPSS_DELAY < this.frames) this.splitHarmonicPercussive(this.hpssDone++);
+    if (this.frames % 2 === 0) this.closePair(2);
   }
 
   /** Splits the frames still waiting for their look-ahead, at the end of the stream. */
   flush(): void {
-    while (this.hpssDone < this.frames) this.splitHarmonicPercussive(this.hpssDone++);
+    if (this.frames % 2 === 1) this.closePair(1);
+    while (this.hpssDone < this.pairs) this.splitHarmonicPercussive(this.hpssDone++);
   }
 
-  private splitHarmonicPercussive(frame: number): void {
+  /** Stores the RMS band magnitudes of the pair just completed (`frames` frames) and splits what has its look-ahead. */
+  private closePair(frames: number): void {
+    for (let b = 0; b < this.bands; b++) this.pairMagnitude[b] = Math.sqrt(this.pairEnergy[b] / frames);
+    this.ring.set(this.pairMagnitude, (this.pairs % this.ringFrames) * this.bands);
+    this.pairs++;
+    while (this.hpssDone + ShortFrameFeatures.HPSS_DELAY < this.pairs) this.splitHarmonicPercussive(this.hpssDone++);
+  }
+
+  /** Splits `pair` and records its energies once per frame it covers, so the series stay one value per frame. */
+  private splitHarmonicPercussive(pair: number): void {
     const delay = ShortFrameFeatures.HPSS_DELAY;
     const bands = this.bands;
     const width = this.sortedWidth;
-    // Slide the per-band sorted windows to frames [frame - delay, frame + delay] (clipped to the stream).
-    const wantHi = Math.min(this.frames - 1, frame + delay);
+    // Slide the per-band sorted windows to pairs [pair - delay, pair + delay] (clipped to the stream).
+    const wantHi = Math.min(this.pairs - 1, pair + delay);
     while (this.windowHi < wantHi) {
       const row = (++this.windowHi % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
       this.windowSize++;
     }
-    const wantLo = Math.max(0, frame - delay);
+    const wantLo = Math.max(0, pair - delay);
     while (this.windowLo < wantLo) {
       const row = (this.windowLo++ % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.removeSorted(b * width, this.ring[row + b]);
       this.windowSize--;
     }
     const n = this.windowSize;
-    const row = (frame % this.ringFrames) * bands;
+    const row = (pair % this.ringFrames) * bands;
     const scratch = this.scratch;
     let percussive = 0;
     let harmonic = 0;
@@ -243,8 +261,11 @@ export class ShortFrameFeatures {
         harmonic += (energy * h2) / (h2 + p2);
       }
     }
-    this.percussiveEnergy.push(percussive);
-    this.harmonicEnergy.push(harmonic);
+    const covered = Math.min(2, this.frames - 2 * pair);
+    for (let i = 0; i < covered; i++) {
+      this.percussiveEnergy.push(percussive);
+      this.harmonicEnergy.push(harmonic);
+    }
   }
 
   private insertSorted(base: number, value: number): void {
@@ -267,7 +288,7 @@ export class ShortFrameFeatures {
 }
 
 /**
- * Long frames (512 ms at 16 kHz, every 256 ms) for pitch: spectral peaks between 55 Hz and 2 kHz, each
+ * Long frames (512 ms at 16 kHz, back to back) for pitch: spectral peaks between 55 Hz and 2 kHz, each
  * credited to its pitch class, give a 12-value chroma per frame.
  */
 export class ChromaFeatures {
@@ -288,7 +309,9 @@ export class ChromaFeatures {
 
   constructor(sampleRate: number) {
     this.size = nextPowerOfTwo(Math.round(sampleRate * 0.5));
-    this.hop = this.size / 2;
+    // Back to back rather than overlapped: the chroma is only ever summed over whole windows, which do not
+    // notice that the Hann taper weighs the frame edges less, and the 8192-point FFT was a sixth of the time.
+    this.hop = this.size;
     this.fft = new FFT(this.size);
     this.window = hann(this.size);
     this.input = new Float32Array(this.size);

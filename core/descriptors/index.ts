@@ -2,7 +2,7 @@
  * Streaming music descriptors: push 16 kHz mono audio in chunks, then ask for the track's tags and any
  * number of (possibly overlapping) windows. Only frame-level features are kept, so a 60-minute file costs a
  * few MB: per 100 ms the energy, K-weighted energy and peak; per 10 ms the onset envelope, centroid sums and
- * the harmonic/percussive energies; per 256 ms a 12-value chroma.
+ * the harmonic/percussive energies; per 512 ms a 12-value chroma.
  */
 import type { TrackTags, WindowTags } from './types.ts';
 import { ChromaFeatures, PITCH_CLASSES, ShortFrameFeatures } from './frames.ts';
@@ -90,34 +90,52 @@ export class TrackAnalyzer {
   push(samples: Float32Array): void {
     if (this.finished) throw new DescriptorError('push after finish');
     const [shelf, highPass] = this.filters;
+    const { b0, b1, b2 } = shelf;
+    const a1 = shelf.a1;
+    const a2 = shelf.a2;
+    const h1 = highPass.a1;
+    const h2 = highPass.a2;
     const history = this.history;
     const mask = this.historyMask;
+    const segmentSamples = this.segmentSamples;
     let { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 } = this;
+    // The segment being filled lives in locals inside the loop (the hot path), written back around each close.
+    let sum = this.segmentSum;
+    let weightedSum = this.segmentWeighted;
+    let peak = this.segmentPeak;
+    let count = this.segmentCount;
+    let written = this.written;
     for (let i = 0; i < samples.length; i++) {
       let x = samples[i];
       if (!(x === x)) x = 0; // NaN guard: keep every number finite
       // K-weighting: high shelf, then high-pass (its input is the shelf output).
-      const y1 = shelf.b0 * x + shelf.b1 * s1x1 + shelf.b2 * s1x2 - shelf.a1 * s1y1 - shelf.a2 * s1y2;
-      const y2 = y1 - 2 * s1y1 + s1y2 - highPass.a1 * s2y1 - highPass.a2 * s2y2;
+      const y1 = b0 * x + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
+      const y2 = y1 - 2 * s1y1 + s1y2 - h1 * s2y1 - h2 * s2y2;
       s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
 
-      this.segmentSum += x * x;
-      this.segmentWeighted += y2 * y2;
+      sum += x * x;
+      weightedSum += y2 * y2;
       const magnitude = x < 0 ? -x : x;
-      if (magnitude > this.segmentPeak) this.segmentPeak = magnitude;
-      if (++this.segmentCount === this.segmentSamples) this.closeSegment();
+      if (magnitude > peak) peak = magnitude;
+      if (++count === segmentSamples) {
+        this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak; this.segmentCount = count;
+        this.closeSegment();
+        sum = 0; weightedSum = 0; peak = 0; count = 0;
+      }
 
-      history[this.written & mask] = x;
-      this.written++;
-      if (this.written === this.nextShortEnd) {
-        this.short.process(history, this.written - this.short.size, this.written);
+      history[written & mask] = x;
+      written++;
+      if (written === this.nextShortEnd) {
+        this.short.process(history, written - this.short.size, written);
         this.nextShortEnd += this.short.hop;
       }
-      if (this.written === this.nextLongEnd) {
-        this.long.process(history, this.written - this.long.size, this.written);
+      if (written === this.nextLongEnd) {
+        this.long.process(history, written - this.long.size, written);
         this.nextLongEnd += this.long.hop;
       }
     }
+    this.written = written;
+    this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak; this.segmentCount = count;
     Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
   }
 

@@ -3,6 +3,7 @@
  * chosen among the metrical levels the autocorrelation offers (beat, half bar, bar, subdivision) so that a
  * 70 BPM groove with eighth-note hi-hats is 70, not 140, and a 180 BPM one is not 90.
  */
+import FFT from 'fft.js';
 
 export interface TempoEstimate {
   bpm: number | null;
@@ -46,24 +47,47 @@ function novelty(envelope: Float32Array, from: number, to: number, halfWidth: nu
   return out;
 }
 
-/** Unbiased, energy-normalised autocorrelation for lags [0, maxLag]. */
+const fftBySize = new Map<number, { fft: FFT; input: Float64Array; spectrum: number[]; power: Float64Array; result: number[] }>();
+
+/** A cached FFT of `size` points and its work buffers (the tempo blocks come in a handful of sizes). */
+function fftOfSize(size: number) {
+  let entry = fftBySize.get(size);
+  if (!entry) {
+    const fft = new FFT(size);
+    entry = { fft, input: new Float64Array(size), spectrum: fft.createComplexArray(), power: new Float64Array(size), result: fft.createComplexArray() };
+    fftBySize.set(size, entry);
+  }
+  return entry;
+}
+
+/**
+ * Unbiased, energy-normalised autocorrelation for lags [0, maxLag], through the power spectrum (Wiener–
+ * Khinchin) on a zero-padded FFT: O(n log n) rather than O(n · maxLag).
+ */
 function autocorrelation(signal: Float64Array, maxLag: number): Float64Array {
   const n = signal.length;
   const out = new Float64Array(maxLag + 1);
   let mean = 0;
   for (let i = 0; i < n; i++) mean += signal[i];
   mean /= n;
-  const centred = new Float64Array(n);
-  for (let i = 0; i < n; i++) centred[i] = signal[i] - mean;
-  let zero = 0;
-  for (let i = 0; i < n; i++) zero += centred[i] * centred[i];
-  if (zero <= 0) return out;
-  zero /= n;
-  for (let lag = 0; lag <= maxLag; lag++) {
-    let sum = 0;
-    for (let i = lag; i < n; i++) sum += centred[i] * centred[i - lag];
-    out[lag] = sum / (n - lag) / zero;
+  let size = 2;
+  while (size < n + maxLag + 1) size *= 2;
+  const { fft, input, spectrum, power, result } = fftOfSize(size);
+  for (let i = 0; i < n; i++) input[i] = signal[i] - mean;
+  input.fill(0, n);
+  fft.realTransform(spectrum, input);
+  const half = size / 2;
+  for (let k = 0; k <= half; k++) {
+    const re = spectrum[2 * k];
+    const im = spectrum[2 * k + 1];
+    power[k] = re * re + im * im;
   }
+  for (let k = half + 1; k < size; k++) power[k] = power[size - k];
+  // The power spectrum is real and even, so a forward transform gives size × the autocorrelation.
+  fft.realTransform(result, power);
+  const zero = result[0] / n;
+  if (!(zero > 1e-12 * size)) return out;
+  for (let lag = 0; lag <= maxLag; lag++) out[lag] = result[2 * lag] / (n - lag) / zero;
   return out;
 }
 
