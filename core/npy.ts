@@ -19,6 +19,18 @@ function header(length: number): Buffer {
   return out;
 }
 
+/**
+ * A .npy file of `length` float32 zeros and a view of its samples: audio written into `samples` is already
+ * the file, with no copy to make when it is stored.
+ */
+export function allocateNpyFloat32(length: number): { file: Buffer; samples: Float32Array } {
+  const head = header(length);
+  // The header length is a multiple of 64, so the samples start 4-byte aligned.
+  const file = Buffer.alloc(head.length + length * 4);
+  head.copy(file, 0);
+  return { file, samples: new Float32Array(file.buffer, file.byteOffset + head.length, length) };
+}
+
 export function encodeNpyFloat32(samples: Float32Array): Buffer {
   const head = header(samples.length);
   const body = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);

@@ -8,7 +8,6 @@ import { keys, SAMPLE_RATE, WINDOW_SAMPLES, type Manifest, type ManifestWindow }
 import { AudioTooShort, FileTooLarge, InvalidAudio, UploadNotFound } from './errors.ts';
 import { decodeAudio, UnsupportedProtocol, type SourceInfo } from './ffmpeg.ts';
 import { uploadRefFromKey } from './ids.ts';
-import { encodeNpyFloat32 } from './npy.ts';
 import { Windower, type Window } from './windows.ts';
 
 export interface PreprocessLimits {
@@ -116,7 +115,7 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
   const write = async (window: Window) => {
     const file = keys.windowFile(window.index);
     written.push({ index: window.index, file, startSec: window.startSec, endSec: window.endSec });
-    const upload = deps.store.put(`${keys.windowPrefix(id)}${file}`, encodeNpyFloat32(window.samples), 'application/octet-stream');
+    const upload = deps.store.put(`${keys.windowPrefix(id)}${file}`, window.npy, 'application/octet-stream');
     const tracked: Promise<void> = upload.then(
       () => void inFlight.delete(tracked),
       (error: unknown) => {

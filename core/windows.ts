@@ -7,6 +7,7 @@
  * zero-padded to 10 s. Each window records its real start and end.
  */
 import { SAMPLE_RATE, WINDOW_SAMPLES } from './contract.ts';
+import { allocateNpyFloat32 } from './npy.ts';
 
 /** A remainder shorter than this after the last full window is not worth its own window. */
 export const MIN_TAIL_SAMPLES = SAMPLE_RATE;
@@ -17,6 +18,8 @@ export interface Window {
   endSec: number;
   /** Exactly WINDOW_SAMPLES samples (zero-padded for a track shorter than one window). */
   samples: Float32Array;
+  /** The window as a .npy file; `samples` is a view into it. */
+  npy: Buffer;
   /** How many of `samples` are real audio. */
   realSamples: number;
 }
@@ -49,7 +52,8 @@ export function planWindows(totalSamples: number): WindowRange[] {
  * last full one (the end-aligned tail window is made from both).
  */
 export class Windower {
-  private filling = new Float32Array(WINDOW_SAMPLES);
+  private fillingFile = allocateNpyFloat32(WINDOW_SAMPLES);
+  private filling = this.fillingFile.samples;
   private filled = 0;
   private previous: Float32Array | undefined;
   private emitted = 0;
@@ -76,10 +80,12 @@ export class Windower {
           startSec: seconds(index * WINDOW_SAMPLES),
           endSec: seconds((index + 1) * WINDOW_SAMPLES),
           samples: this.filling,
+          npy: this.fillingFile.file,
           realSamples: WINDOW_SAMPLES,
         });
         this.previous = this.filling;
-        this.filling = new Float32Array(WINDOW_SAMPLES);
+        this.fillingFile = allocateNpyFloat32(WINDOW_SAMPLES);
+        this.filling = this.fillingFile.samples;
         this.filled = 0;
       }
     }
@@ -92,13 +98,15 @@ export class Windower {
     if (this.emitted === 0) {
       if (remainder === 0) return [];
       this.emitted = 1;
-      return [{ index: 0, startSec: 0, endSec: seconds(remainder), samples: this.filling, realSamples: remainder }];
+      return [{ index: 0, startSec: 0, endSec: seconds(remainder), samples: this.filling, npy: this.fillingFile.file, realSamples: remainder }];
     }
     if (remainder < MIN_TAIL_SAMPLES || !this.previous) return [];
-    const tail = new Float32Array(WINDOW_SAMPLES);
-    tail.set(this.previous.subarray(remainder), 0);
-    tail.set(this.filling.subarray(0, remainder), WINDOW_SAMPLES - remainder);
+    const tail = allocateNpyFloat32(WINDOW_SAMPLES);
+    tail.samples.set(this.previous.subarray(remainder), 0);
+    tail.samples.set(this.filling.subarray(0, remainder), WINDOW_SAMPLES - remainder);
     const index = this.emitted++;
-    return [{ index, startSec: seconds(this.total - WINDOW_SAMPLES), endSec: seconds(this.total), samples: tail, realSamples: WINDOW_SAMPLES }];
+    return [
+      { index, startSec: seconds(this.total - WINDOW_SAMPLES), endSec: seconds(this.total), samples: tail.samples, npy: tail.file, realSamples: WINDOW_SAMPLES },
+    ];
   }
 }

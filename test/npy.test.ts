@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WINDOW_SAMPLES } from '#core/contract';
-import { decodeNpyFloat32, encodeNpyFloat32 } from '#core/npy';
+import { allocateNpyFloat32, decodeNpyFloat32, encodeNpyFloat32 } from '#core/npy';
 import { tempDir } from './helpers/audio.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -38,6 +38,17 @@ describe('.npy windows', () => {
     const dataStart = 10 + file.readUInt16LE(8);
     expect(dataStart % 64).toBe(0);
     expect(file.length - dataStart).toBe(WINDOW_SAMPLES * 4);
+  });
+
+  it('are the same bytes whether encoded from samples or written into an allocated file', () => {
+    // Prepare
+    const samples = Float32Array.from({ length: 1000 }, (_, i) => i / 1000);
+    const allocated = allocateNpyFloat32(1000);
+    // Act
+    allocated.samples.set(samples);
+    // Assess
+    expect(allocated.file.equals(encodeNpyFloat32(samples))).toBe(true);
+    expect(decodeNpyFloat32(allocated.file)).toEqual(samples);
   });
 
   it('read back what numpy writes', () => {

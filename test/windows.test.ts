@@ -1,4 +1,5 @@
 import { SAMPLE_RATE, WINDOW_SAMPLES } from '#core/contract';
+import { decodeNpyFloat32 } from '#core/npy';
 import { planWindows, Windower } from '#core/windows';
 
 const samples = (seconds: number) => Math.round(seconds * SAMPLE_RATE);
@@ -60,6 +61,7 @@ describe('Windower', () => {
       const start = Math.round(window.startSec * SAMPLE_RATE);
       expect(window.samples).toEqual(audio.subarray(start, start + WINDOW_SAMPLES));
       expect(window.realSamples).toBe(WINDOW_SAMPLES);
+      expect(decodeNpyFloat32(window.npy)).toEqual(window.samples);
     }
   });
 
