@@ -47,6 +47,16 @@ function novelty(envelope: Float32Array, from: number, to: number, halfWidth: nu
   return out;
 }
 
+/**
+ * Keeps only the accents: what rises above half the level of the block's loudest attacks (its 98th
+ * percentile), less that half. A snare stays; the quieter hats between snares go.
+ */
+function keepAccents(signal: Float64Array): void {
+  const sorted = Float64Array.from(signal).sort();
+  const floor = 0.5 * sorted[Math.min(sorted.length - 1, Math.floor(0.98 * sorted.length))];
+  for (let i = 0; i < signal.length; i++) signal[i] = signal[i] > floor ? signal[i] - floor : 0;
+}
+
 const fftBySize = new Map<number, { fft: FFT; input: Float64Array; spectrum: number[]; power: Float64Array; result: number[] }>();
 
 /** A cached FFT of `size` points and its work buffers (the tempo blocks come in a handful of sizes). */
@@ -117,7 +127,9 @@ function peakNear(acf: Float64Array, lag: number): { lag: number; value: number 
 }
 
 /** The autocorrelation of the novelty, per block of up to BLOCK_SECONDS, averaged over the blocks; null without any attack. */
-function averageAutocorrelation(envelope: Float32Array, from: number, to: number, fps: number, acfLength: number): Float64Array | null {
+function averageAutocorrelation(
+  envelope: Float32Array, from: number, to: number, fps: number, acfLength: number, accentsOnly = false,
+): Float64Array | null {
   const average = new Float64Array(acfLength + 1);
   const frames = to - from;
   const blockFrames = Math.round(BLOCK_SECONDS * fps);
@@ -127,6 +139,7 @@ function averageAutocorrelation(envelope: Float32Array, from: number, to: number
     const start = from + Math.floor((block * frames) / blocks);
     const end = from + Math.floor(((block + 1) * frames) / blocks);
     const signal = novelty(envelope, start, end, Math.round(fps * 0.15));
+    if (accentsOnly) keepAccents(signal);
     const lags = Math.min(acfLength, signal.length - 2);
     if (lags < 1) continue;
     const acf = autocorrelation(signal, lags);
@@ -150,9 +163,12 @@ export interface Backbeat {
   contrast: number;
 }
 
-/** The high bands' pulse: the shortest period nearly as strong as their strongest periodicity in [minLag, maxLag]. */
+/**
+ * The high bands' pulse: the shortest period nearly as strong as the strongest periodicity in [minLag, maxLag]
+ * of their accents (the attacks that reach at least half as high as the loudest ones).
+ */
 export function findBackbeat(high: Float32Array, from: number, to: number, fps: number, minLag: number, maxLag: number): Backbeat | null {
-  const acf = averageAutocorrelation(high, from, to, fps, maxLag + 2);
+  const acf = averageAutocorrelation(high, from, to, fps, maxLag + 2, true);
   if (!acf) return null;
   const usable = Math.min(maxLag, Math.floor((to - from) / 2));
   const isPeak = (l: number) => acf[l] > acf[l - 1] && acf[l] >= acf[l + 1];
