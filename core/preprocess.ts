@@ -117,7 +117,10 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
     written.push({ index: window.index, file, startSec: window.startSec, endSec: window.endSec });
     const upload = deps.store.put(`${keys.windowPrefix(id)}${file}`, window.npy, 'application/octet-stream');
     const tracked: Promise<void> = upload.then(
-      () => void inFlight.delete(tracked),
+      () => {
+        inFlight.delete(tracked);
+        windower.release(window);
+      },
       (error: unknown) => {
         inFlight.delete(tracked);
         uploadError ??= error;

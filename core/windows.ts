@@ -9,6 +9,8 @@
 import { SAMPLE_RATE, WINDOW_SAMPLES } from './contract.ts';
 import { allocateNpyFloat32 } from './npy.ts';
 
+type NpyBuffer = ReturnType<typeof allocateNpyFloat32>;
+
 /** A remainder shorter than this after the last full window is not worth its own window. */
 export const MIN_TAIL_SAMPLES = SAMPLE_RATE;
 
@@ -53,9 +55,12 @@ export function planWindows(totalSamples: number): WindowRange[] {
  */
 export class Windower {
   private fillingFile = allocateNpyFloat32(WINDOW_SAMPLES);
-  private filling = this.fillingFile.samples;
   private filled = 0;
-  private previous: Float32Array | undefined;
+  /** The last full window: the end-aligned tail is cut from it, so it is never reused before the next one. */
+  private previous: NpyBuffer | undefined;
+  private previousReleased = false;
+  /** Buffers handed back with release(), filled again so a long track does not wait on the GC for memory. */
+  private readonly spare: NpyBuffer[] = [];
   private emitted = 0;
   private total = 0;
 
@@ -70,40 +75,52 @@ export class Windower {
     this.total += chunk.length;
     while (offset < chunk.length) {
       const take = Math.min(WINDOW_SAMPLES - this.filled, chunk.length - offset);
-      this.filling.set(chunk.subarray(offset, offset + take), this.filled);
+      this.fillingFile.samples.set(chunk.subarray(offset, offset + take), this.filled);
       this.filled += take;
       offset += take;
       if (this.filled === WINDOW_SAMPLES) {
         const index = this.emitted++;
+        const completed = this.fillingFile;
         done.push({
           index,
           startSec: seconds(index * WINDOW_SAMPLES),
           endSec: seconds((index + 1) * WINDOW_SAMPLES),
-          samples: this.filling,
-          npy: this.fillingFile.file,
+          samples: completed.samples,
+          npy: completed.file,
           realSamples: WINDOW_SAMPLES,
         });
-        this.previous = this.filling;
-        this.fillingFile = allocateNpyFloat32(WINDOW_SAMPLES);
-        this.filling = this.fillingFile.samples;
+        if (this.previous && this.previousReleased) this.spare.push(this.previous);
+        this.previous = completed;
+        this.previousReleased = false;
+        this.fillingFile = this.spare.pop() ?? allocateNpyFloat32(WINDOW_SAMPLES);
         this.filled = 0;
       }
     }
     return done;
   }
 
+  /** Hands a full window's buffer back once it is stored; the windower fills it again later. */
+  release(window: Window): void {
+    if (this.previous && window.samples === this.previous.samples) {
+      this.previousReleased = true;
+    } else if (window.npy !== this.fillingFile.file && window.realSamples === WINDOW_SAMPLES && window.samples.length === WINDOW_SAMPLES) {
+      this.spare.push({ file: window.npy, samples: window.samples });
+    }
+  }
+
   /** Ends the track; returns the last window, if there is one. */
   finish(): Window[] {
     const remainder = this.filled;
+    const filling = this.fillingFile.samples;
     if (this.emitted === 0) {
       if (remainder === 0) return [];
       this.emitted = 1;
-      return [{ index: 0, startSec: 0, endSec: seconds(remainder), samples: this.filling, npy: this.fillingFile.file, realSamples: remainder }];
+      return [{ index: 0, startSec: 0, endSec: seconds(remainder), samples: filling, npy: this.fillingFile.file, realSamples: remainder }];
     }
     if (remainder < MIN_TAIL_SAMPLES || !this.previous) return [];
     const tail = allocateNpyFloat32(WINDOW_SAMPLES);
-    tail.samples.set(this.previous.subarray(remainder), 0);
-    tail.samples.set(this.filling.subarray(0, remainder), WINDOW_SAMPLES - remainder);
+    tail.samples.set(this.previous.samples.subarray(remainder), 0);
+    tail.samples.set(filling.subarray(0, remainder), WINDOW_SAMPLES - remainder);
     const index = this.emitted++;
     return [
       { index, startSec: seconds(this.total - WINDOW_SAMPLES), endSec: seconds(this.total), samples: tail.samples, npy: tail.file, realSamples: WINDOW_SAMPLES },

@@ -65,6 +65,27 @@ describe('Windower', () => {
     }
   });
 
+  it('reuses released buffers without touching windows still held, the tail included', () => {
+    // Prepare
+    const total = samples(57.5);
+    const audio = ramp(total);
+    const windower = new Windower();
+    const kept: Array<{ start: number; copy: Float32Array }> = [];
+    const seen = new Set<Float32Array>();
+    // Act: release every window as soon as it is copied, as preprocess does once it is stored.
+    for (let offset = 0; offset < total; offset += 50_000) {
+      for (const window of [...windower.push(audio.subarray(offset, offset + 50_000))]) {
+        seen.add(window.samples);
+        kept.push({ start: Math.round(window.startSec * SAMPLE_RATE), copy: window.samples.slice() });
+        windower.release(window);
+      }
+    }
+    for (const window of windower.finish()) kept.push({ start: Math.round(window.startSec * SAMPLE_RATE), copy: window.samples.slice() });
+    // Assess
+    expect(seen.size).toBeLessThan(5);
+    for (const { start, copy } of kept) expect(copy).toEqual(audio.subarray(start, start + WINDOW_SAMPLES));
+  });
+
   it('zero-pads a track shorter than one window and records how much of it is real', () => {
     // Act
     const { audio, windows } = cut(samples(3), 1000);
