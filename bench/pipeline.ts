@@ -29,7 +29,7 @@ import { encodeNpyFloat32 } from '../core/npy.ts';
 import { preprocessUpload, type PreprocessLimits } from '../core/preprocess.ts';
 import { stepsFromHistory, type StepView } from '../core/run-steps.ts';
 import { planWindows, Windower, type Window } from '../core/windows.ts';
-import { createS3Store } from '../functions/shared/s3-store.ts';
+import { createS3Client, createS3Store } from '../functions/shared/s3-store.ts';
 import { loadRuntimeConfig } from '../runtime/config.ts';
 import { startRuntime, type RuntimeHandle } from '../runtime/main.ts';
 import { startEmbeddedS3 } from '../runtime/s3.ts';
@@ -185,7 +185,8 @@ async function main() {
 
     // ------------------------------------------------------------------ runtime: whole runs
     runtime = await startRuntime({ DATA_DIR: config.DATA_DIR, SITE: 'off', PORT: '0', S3_PORT: '0', SFN_PORT: '0' }, () => undefined);
-    const s3 = new S3Client({ region: runtime.region, endpoint: runtime.s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    // The client the preprocess function itself builds.
+    const s3 = createS3Client({ AWS_REGION: runtime.region, S3_ENDPOINT: runtime.s3Endpoint });
     await wholeRun(runtime, s3, files.threeSeconds); // warm-up: first-call costs (module init, JIT) are not the music's
     let short: WholeRun | undefined;
     let long: WholeRun | undefined;

@@ -4,7 +4,6 @@
  * a local processing runner runs the Caption state, and a loopback endpoint answers the Step Functions API.
  * `npm start` runs it; the CLI and the tests boot it in-process.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -15,6 +14,7 @@ import { uploadRefFromKey } from '#core/ids';
 import { keys } from '#core/contract';
 import { jsonLog, type Log } from '../functions/shared/log.ts';
 import { createOpenAiWriter } from '../functions/shared/openai.ts';
+import { createS3Client } from '../functions/shared/s3-store.ts';
 import { createSfnClient } from '../functions/shared/sfn.ts';
 import type { S3EventLike } from '../functions/start/start.ts';
 import { createBuiltinCaptioner } from './captioners/builtin.ts';
@@ -97,7 +97,7 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
     bucket: config.BUCKET,
     onEvent: (event) => onObjectCreated(event),
   });
-  const s3 = new S3Client({ region: LOCAL_REGION, endpoint: s3Server.endpoint, forcePathStyle: true });
+  const s3 = createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3Server.endpoint });
 
   const definition = loadLocalDefinition(localCustom({ bucket: config.BUCKET }));
   const stateMachineArn = LOCAL_STATE_MACHINE_ARN;

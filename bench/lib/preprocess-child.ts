@@ -4,9 +4,8 @@
  * windows, durationSec } as JSON. The bench bundles it with esbuild first, as the Lambda is bundled, so
  * the figure is not the TypeScript loader's.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { preprocessUpload, type PreprocessLimits } from '../../core/preprocess.ts';
-import { createS3Store } from '../../functions/shared/s3-store.ts';
+import { createS3Client, createS3Store } from '../../functions/shared/s3-store.ts';
 
 interface ChildRequest {
   endpoint: string;
@@ -28,12 +27,10 @@ export interface ChildReport {
 async function main() {
   const request = JSON.parse(process.argv[2]) as ChildRequest;
   const startRssMb = process.memoryUsage().rss / 1024 / 1024;
-  const client = new S3Client({
-    region: 'us-east-1',
-    endpoint: request.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  // The client the preprocess function itself builds (s3rver's credentials come from the environment).
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  const client = createS3Client({ AWS_REGION: 'us-east-1', S3_ENDPOINT: request.endpoint });
   const started = performance.now();
   const result = await preprocessUpload(
     { id: request.id, key: request.key },

@@ -8,6 +8,9 @@ export function createS3Client(config: { AWS_REGION: string; S3_ENDPOINT?: strin
   return new S3Client({
     region: config.AWS_REGION,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {}),
+    // The SDK's default CRC32 of every upload runs in JavaScript on the thread that feeds ffmpeg; TLS and S3's
+    // own MD5 check already cover the windows, so checksums are sent only where an operation requires one.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
   });
 }
 
