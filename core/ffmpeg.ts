@@ -168,15 +168,30 @@ function formatMinutes(seconds: number): string {
 
 /** Turns ffmpeg's log into the error a person can act on. */
 export function explainFailure(log: string, fromStream: boolean): Error {
-  const lastLines = log.trim().split('\n').slice(-3).join(' ').replace(/\s+/g, ' ').slice(0, 300);
+  const reason = ffmpegReason(log);
   if (/matches no streams|does not contain any stream|Output file (#0 )?does not contain any stream/i.test(log)) {
     return new NoAudioStream('The file has no audio track (it may be a video without sound, or an image).');
   }
   if (!fromStream && /Protocol not found|Protocol not on whitelist|https protocol not found/i.test(log)) {
-    return new UnsupportedProtocol(`This ffmpeg cannot read the input's URL (${lastLines}).`);
+    return new UnsupportedProtocol(`This ffmpeg cannot read the file over HTTP (${reason}).`);
   }
   if (fromStream && /moov atom not found|partial file/i.test(log)) {
     return new NeedsSeekableInput('The container keeps its index at the end of the file; decoding needs a seekable copy.');
   }
-  return new InvalidAudio(`The file is not audio that ffmpeg can decode (${lastLines || 'no details'}).`);
+  return new InvalidAudio(`The file is not audio that ffmpeg can decode (${reason}).`);
+}
+
+/**
+ * ffmpeg's own words for what went wrong, without the input's name: the input may be a presigned URL, whose
+ * signature must not end up in an error message.
+ */
+export function ffmpegReason(log: string): string {
+  const lines = log
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^(Input|Output|Stream|Duration|Metadata|Press \[q\]|Stream mapping|\s)/.test(line));
+  const named = lines.map((line) => line.replace(/^(?:\[[^\]]*\]\s*)?(?:https?:\/\/\S+?|pipe:\d|\/\S+?):\s+/, ''));
+  const scrubbed = named.map((line) => line.replace(/https?:\/\/\S+/g, 'the file'));
+  const last = scrubbed.filter((line) => !/^Error opening input files?/i.test(line)).slice(-1)[0] ?? scrubbed.slice(-1)[0];
+  return (last || 'no details').replace(/\.$/, '').slice(0, 200);
 }

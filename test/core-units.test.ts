@@ -7,6 +7,7 @@ import { newUploadId, safeFileName, uploadRefFromKey, UPLOAD_ID_PATTERN } from '
 import { findContradictions, localSummary, mergeCaptionParts } from '#core/summary';
 import { loadStartConfig } from '../functions/shared/config.ts';
 import { decodeS3Key } from '../functions/start/start.ts';
+import { explainFailure } from '#core/ffmpeg';
 import { encodeS3EventKey } from '../runtime/s3.ts';
 
 const tags = (over: Partial<WindowTags> = {}): WindowTags => ({
@@ -146,5 +147,19 @@ describe('upload ids and keys', () => {
 describe('function configuration', () => {
   it('reports every problem in one message at load', () => {
     expect(() => loadStartConfig({ SFN_ENDPOINT: 'not a url' })).toThrow(/Invalid configuration: .*SFN_ENDPOINT.*STATE_MACHINE_ARN|STATE_MACHINE_ARN.*SFN_ENDPOINT/);
+  });
+});
+
+describe('ffmpeg failures', () => {
+  it('say what ffmpeg said without the presigned URL it read', () => {
+    // Prepare
+    const url = 'http://127.0.0.1:37679/bucket/uploads/x/notes.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=7c6e';
+    const log = `[mp3 @ 0x55] Format mp3 detected only with low score of 1, misdetection possible!\n${url}: Invalid data found when processing input\nError opening input files: Invalid data found when processing input\n`;
+    // Act
+    const error = explainFailure(log, false);
+    // Assess
+    expect(error.name).toBe('InvalidAudio');
+    expect(error.message).toBe('The file is not audio that ffmpeg can decode (Invalid data found when processing input).');
+    expect(error.message).not.toMatch(/Signature|http/);
   });
 });
