@@ -18,15 +18,21 @@ function sentenceFor(name: string, step: string, detail: string): string {
     return `The ${step} step crashed (${name}${detail ? `: ${detail}` : ''}); this is a fault on our side, not in your file.`;
   }
   if (name.startsWith('Lambda.')) return `The ${step} step could not be started by AWS Lambda (${name}); try again in a few minutes.`;
-  if (name === 'States.TaskFailed' && step === 'Caption') {
-    return `The captioning job failed${detail ? `: ${detail}` : '.'}`;
-  }
+  if (name === 'States.TaskFailed' && step === 'Caption') return `The captioning job failed${detail ? `: ${detail}` : '.'}`;
   return detail || `The ${step} step failed with ${name}.`;
 }
 
 export function failureDocument(id: string, step: StepName | 'Pipeline', error: CaughtError, now = new Date()): FailureDocument {
-  const name = error.Error || 'UnknownError';
-  const detail = describeCause(error.Cause);
+  let name = error.Error || 'UnknownError';
+  let detail = describeCause(error.Cause);
+  // A failed processing job says why in its FailureReason, "AlgorithmError: …" or the container's own
+  // "CaptionerUnavailable: …": that name says more than States.TaskFailed.
+  const reason = name === 'States.TaskFailed' ? /^([A-Z][A-Za-z]+): (.+)$/.exec(detail) : null;
+  if (reason) {
+    name = reason[1];
+    detail = reason[2];
+    return { id, status: 'FAILED', error: { name, message: `The captioning job failed: ${detail}`, step }, createdAt: now.toISOString() };
+  }
   return { id, status: 'FAILED', error: { name, message: sentenceFor(name, step, detail), step }, createdAt: now.toISOString() };
 }
 

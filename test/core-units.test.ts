@@ -111,7 +111,9 @@ describe('failure documents', () => {
     const lambda = failureDocument('r', 'Preprocess', { Error: 'InvalidAudio', Cause: JSON.stringify({ errorType: 'InvalidAudio', errorMessage: 'The file is empty (0 bytes).' }) });
     expect(lambda.error).toEqual({ name: 'InvalidAudio', message: 'The file is empty (0 bytes).', step: 'Preprocess' });
     const job = failureDocument('r', 'Caption', { Error: 'States.TaskFailed', Cause: JSON.stringify({ FailureReason: 'AlgorithmError: CUDA out of memory' }) });
-    expect(job.error.message).toBe('The captioning job failed: AlgorithmError: CUDA out of memory');
+    expect(job.error).toEqual({ name: 'AlgorithmError', message: 'The captioning job failed: CUDA out of memory', step: 'Caption' });
+    const unnamed = failureDocument('r', 'Caption', { Error: 'States.TaskFailed', Cause: JSON.stringify({ FailureReason: 'ran out of disk' }) });
+    expect(unnamed.error).toEqual({ name: 'States.TaskFailed', message: 'The captioning job failed: ran out of disk', step: 'Caption' });
     expect(failureDocument('r', 'Summarize', { Error: 'States.Timeout' }).error.message).toBe('The Summarize step took longer than its time limit and was stopped.');
   });
 });

@@ -252,3 +252,39 @@ describe('delivery', () => {
     }
   });
 });
+
+describe('the python caption backend', () => {
+  it('runs the container entrypoint inside a whole run (stand-in model: torch is absent here)', async () => {
+    // Prepare: the test-double launcher runs sagemaker/'s entrypoint with its stand-in model.
+    const python = await bootRuntime({ CAPTION_BACKEND: 'python', CAPTION_PYTHON: path.resolve('sagemaker/tests/python-with-stand-in-model') });
+    try {
+      await python.upload('python-backend', makeSong(path.join(dir, 'python.wav'), 21));
+      // Act
+      await python.settle('python-backend');
+      // Assess
+      const doc = (await python.result('python-backend')) as ResultDocument;
+      expect(doc).toMatchObject({ status: 'SUCCEEDED', captioner: { backend: 'stub' } });
+      expect(doc.chunks.map((c) => [c.index, c.startSec])).toEqual([[0, 0], [1, 10], [2, expect.closeTo(11, 1)]]);
+      for (const chunk of doc.chunks) expect(chunk.caption).toMatch(/Hz/);
+    } finally {
+      await python.stop();
+    }
+  });
+
+  it('fails the Caption step with a sentence naming what Python lacks', async () => {
+    // Prepare
+    const python = await bootRuntime({ CAPTION_BACKEND: 'python', CAPTION_PYTHON: '/usr/bin/python3', CAPTION_MODEL_DIR: tempDir('no-model-') });
+    try {
+      await python.upload('python-missing', makeSong(path.join(dir, 'python-missing.wav'), 5));
+      // Act
+      await python.settle('python-missing');
+      // Assess
+      const doc = (await python.result('python-missing')) as FailureDocument;
+      expect(doc).toMatchObject({ status: 'FAILED', error: { name: 'CaptionerUnavailable', step: 'Caption' } });
+      expect(doc.error.message).toMatch(/^The captioning job failed: .*torch/);
+      expect(python.executions.list().find((r) => r.name === 'python-missing')).toMatchObject({ status: 'FAILED', error: 'CaptionerUnavailable' });
+    } finally {
+      await python.stop();
+    }
+  });
+});
