@@ -9,7 +9,6 @@
 import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
 import {
   BatchGetBuildsCommand,
   CodeBuildClient,
@@ -19,6 +18,7 @@ import {
 } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, GetLogEventsCommand, type GetLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs';
 import { PutObjectCommand, S3Client, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
+import { parseDeployTarget, readStackOutputs } from './lib/stack.ts';
 
 export const SOURCE_DIR = path.resolve(__dirname, '..', 'sagemaker');
 /** Where the CodeBuild project (serverless.yml, CaptionImageBuild) reads its source; its role may read build/*. */
@@ -28,10 +28,6 @@ const EXCLUDED = new Set(['tests', '__pycache__', '.pytest_cache']);
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-}
-
-export class StackOutputMissing extends Error {
-  override readonly name = 'StackOutputMissing';
 }
 
 export class BuildFailed extends Error {
@@ -62,25 +58,8 @@ export function parseImageBuildArgs(argv: readonly string[], env: Readonly<Recor
   return args;
 }
 
-export const stackName = (stage: string) => `music-captioner-${stage}`;
-
 interface Sends<Output> {
   send(command: never): Promise<Output>;
-}
-
-/** The named outputs of the stack, or one error naming every one that is missing. */
-export async function stackOutputs<Name extends string>(
-  cloudFormation: Sends<DescribeStacksCommandOutput>,
-  stack: string,
-  names: readonly Name[],
-): Promise<Record<Name, string>> {
-  const described = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }) as never);
-  const outputs = new Map((described.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
-  const missing = names.filter((name) => !outputs.get(name));
-  if (missing.length > 0) {
-    throw new StackOutputMissing(`stack ${stack} has no output ${missing.join(', ')}: deploy it first (npm run deploy)`);
-  }
-  return Object.fromEntries(names.map((name) => [name, outputs.get(name) as string])) as Record<Name, string>;
 }
 
 /** The files of sagemaker/ that the image build needs, relative to it, sorted. */
@@ -200,12 +179,7 @@ async function main(): Promise<number> {
     console.log(`wrote ${args.zipOnly} (${sourceFiles().length} files, ${zip.length} bytes)`);
     return 0;
   }
-  const stack = stackName(args.stage);
-  const outputs = await stackOutputs(new CloudFormationClient({}), stack, [
-    'UploadBucketName',
-    'CaptionRepositoryUri',
-    'CaptionImageBuildProjectName',
-  ] as const);
+  const outputs = await readStackOutputs(parseDeployTarget(['--stage', args.stage], process.env));
   await uploadSource(new S3Client({}), outputs.UploadBucketName, zip);
   console.log(`uploaded sagemaker/ (${zip.length} bytes) to s3://${outputs.UploadBucketName}/${SOURCE_KEY}`);
   const codeBuild = new CodeBuildClient({});

@@ -11,10 +11,10 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { SOURCE_DIR, stackName, stackOutputs, UsageError } from './image-build.ts';
+import { SOURCE_DIR, UsageError } from './image-build.ts';
+import { parseDeployTarget, readStackOutputs } from './lib/stack.ts';
 
 export const WEIGHTS_FILE = 'transfer.pth';
 
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
   await stat(args.checkpoint).catch(() => {
     throw new UsageError(`${args.checkpoint} does not exist (download transfer.pth from https://huggingface.co/seungheondoh/lp-music-caps)`);
   });
-  const outputs = await stackOutputs(new CloudFormationClient({}), stackName(args.stage), ['ModelS3Uri'] as const);
+  const outputs = await readStackOutputs(parseDeployTarget(['--stage', args.stage], process.env));
   const { bucket, key } = weightsLocation(outputs.ModelS3Uri);
   const scratch = await mkdtemp(path.join(tmpdir(), 'model-upload-'));
   try {

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { BatchGetBuildsCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -10,7 +9,6 @@ import {
   parseImageBuildArgs,
   SOURCE_KEY,
   sourceFiles,
-  stackOutputs,
   startImageBuild,
 } from '../scripts/image-build.ts';
 import { parseModelUploadArgs, stripCheckpoint, weightsLocation } from '../scripts/model-upload.ts';
@@ -42,24 +40,6 @@ describe('npm run image:build', () => {
     expect(parsed).toEqual([{ stage: 'dev' }, { stage: 'prod' }, { stage: 'test', zipOnly: 'out.zip' }]);
     expect(() => parseImageBuildArgs(['--stage'], {})).toThrow('--stage needs a value');
     expect(() => parseImageBuildArgs(['--push'], {})).toThrow('unknown argument --push');
-  });
-
-  it('reads the stack outputs it needs and names every missing one', async () => {
-    // Prepare
-    const cloudFormation = fakeClient({
-      DescribeStacksCommand: () => ({
-        Stacks: [{ Outputs: [{ OutputKey: 'UploadBucketName', OutputValue: 'bucket-1' }, { OutputKey: 'SiteUrl', OutputValue: 'x' }] }],
-      }),
-    });
-    // Act
-    const found = await stackOutputs(cloudFormation, 'music-captioner-dev', ['UploadBucketName'] as const);
-    const missing = await stackOutputs(cloudFormation, 'music-captioner-dev', ['UploadBucketName', 'CaptionRepositoryUri', 'ModelS3Uri'] as const).catch(
-      (error: Error) => error,
-    );
-    // Assess
-    expect(found).toEqual({ UploadBucketName: 'bucket-1' });
-    expect(cloudFormation.sent[0]).toEqual({ name: DescribeStacksCommand.name, input: { StackName: 'music-captioner-dev' } });
-    expect(missing).toMatchObject({ name: 'StackOutputMissing', message: expect.stringContaining('no output CaptionRepositoryUri, ModelS3Uri') });
   });
 
   it('ships sagemaker/ without its tests', () => {
