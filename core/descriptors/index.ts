@@ -21,6 +21,8 @@ export interface TimeRange {
 const FLOOR_DB = -100;
 /** A 100-ms segment quieter than this counts as silence. */
 const SILENCE_DBFS = -60;
+/** Below this confidence a key is not reported at all: a lone note or noise has no tonal centre to name. */
+const MIN_KEY_CONFIDENCE = 0.05;
 /** Below this confidence a tempo is not reported at all. */
 const MIN_TEMPO_CONFIDENCE = 0.25;
 /** A beat needs attacks: with fewer onsets per second (a held chord, one note) no tempo is reported. */
@@ -250,13 +252,14 @@ export class TrackAnalyzer {
     const key = estimateKey(chroma);
 
     const silent100 = s1 > s0 ? silent / (s1 - s0) : 1;
+    const confidentKey = silent100 < 1 && key.key !== null && key.confidence >= MIN_KEY_CONFIDENCE;
     const confidentTempo = tempo.bpm !== null && tempo.confidence >= MIN_TEMPO_CONFIDENCE && silent100 < 1
       && onsets / seconds >= MIN_ONSETS_PER_SEC_FOR_TEMPO;
     return {
       bpm: confidentTempo ? round(tempo.bpm!, 1) : null,
       bpmConfidence: confidentTempo ? round(clamp01(tempo.confidence), 3) : 0,
-      key: silent100 < 1 ? key.key : null,
-      keyConfidence: silent100 < 1 && key.key ? round(clamp01(key.confidence), 3) : 0,
+      key: confidentKey ? key.key : null,
+      keyConfidence: confidentKey ? round(clamp01(key.confidence), 3) : 0,
       loudnessLufs: loudness === null ? null : round(loudness, 2),
       rmsDbfs: round(rmsDbfs, 2),
       peakDbfs: round(peakDbfs, 2),
