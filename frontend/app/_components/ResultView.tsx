@@ -136,7 +136,7 @@ export function ResultView({ id, result, audioUrl }: { id: string; result: Resul
             </p>
             <p className="muted small">
               {result.summary.source === 'openai' ? `Written by ${result.summary.model}.` : 'Written locally from the captions and measurements.'}
-              {result.summary.fallbackReason ? ` The language model was unavailable: ${result.summary.fallbackReason}` : ''}
+              {result.summary.fallbackReason ? ` The language model's summary could not be used: ${result.summary.fallbackReason}.` : ''}
             </p>
             <ul className="tags" aria-label="Measurements">
               {trackTags(result).map((tag) => (
