@@ -7,6 +7,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { slsPackage } from './helpers/sls.ts';
 import {
   buildFfmpegLayer,
   checkLambdaBinary,
@@ -95,21 +96,10 @@ describe('the ffmpeg binary for Lambda', () => {
 
   it('makes `sls package` stop with the message when the binary is missing', async () => {
     // Prepare
-    const sls = require.resolve('serverless/bin/serverless.js', { paths: [ROOT] });
     const missing = join(work, 'no-ffmpeg');
 
     // Act
-    const failure = await promisify(execFile)(process.execPath, [sls, 'package', '--stage', 'ci', '--package', join(work, 'out')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'offline',
-        AWS_SECRET_ACCESS_KEY: 'offline',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        FFMPEG_LAYER_BINARY: missing,
-      },
-    }).then(
+    const failure = await slsPackage({ stage: 'ci', outDir: join(work, 'out'), ffmpegBinary: missing }).then(
       () => null,
       (error: { code: number; stdout: string; stderr: string }) => error,
     );

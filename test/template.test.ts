@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { OUTPUT_NAMES } from '../scripts/lib/stack.ts';
+import { slsPackage } from './helpers/sls.ts';
 
 const ROOT = resolve(__dirname, '..');
 const STAGE = 'ci';
@@ -28,25 +30,8 @@ let packagingLog: string;
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'sls-package-'));
-  const sls = require.resolve('serverless/bin/serverless.js', { paths: [ROOT] });
-  const { stdout, stderr } = await promisify(execFile)(
-    process.execPath,
-    [sls, 'package', '--stage', STAGE, '--region', 'eu-west-1', '--package', outDir],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        // Packaging makes no AWS call; serverless still wants credentials to exist.
-        AWS_ACCESS_KEY_ID: 'offline',
-        AWS_SECRET_ACCESS_KEY: 'offline',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        // CI has no ffmpeg-static download: Debian's ffmpeg is an x86-64 ELF stand-in for the bundled binary.
-        FFMPEG_LAYER_BINARY: '/usr/bin/ffmpeg',
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+  // CI has no ffmpeg-static download: Debian's ffmpeg is an x86-64 ELF stand-in for the bundled binary.
+  const { stdout, stderr } = await slsPackage({ stage: STAGE, region: 'eu-west-1', outDir, ffmpegBinary: '/usr/bin/ffmpeg' });
   packagingLog = stdout + stderr;
   template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
@@ -120,18 +105,7 @@ describe('serverless package', () => {
       FailedRunsAlarm: 'AWS::CloudWatch::Alarm',
     };
     for (const [id, type] of Object.entries(expected)) expect([id, resources[id]?.Type]).toEqual([id, type]);
-    expect(Object.keys(template.Outputs)).toEqual(
-      expect.arrayContaining([
-        'UploadBucketName',
-        'StateMachineArn',
-        'CaptionRepositoryUri',
-        'CaptionImageBuildProjectName',
-        'ModelS3Uri',
-        'SiteUrl',
-        'BeanstalkApplicationName',
-        'BeanstalkEnvironmentName',
-      ]),
-    );
+    expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining([...OUTPUT_NAMES]));
   });
 
   it('runs Node.js 22 on x86-64 with a preprocess sized for a 60-minute file', () => {
