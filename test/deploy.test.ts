@@ -2,11 +2,9 @@
  * The deploy scripts' offline parts: the ffmpeg binary check and copy (and packaging stopping on a bad binary),
  * the stack's name, outputs and console links, the Beanstalk platform choice and the site's configuration.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { slsPackage } from './helpers/sls.ts';
 import {
   buildFfmpegLayer,

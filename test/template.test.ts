@@ -2,11 +2,9 @@
  * `serverless package` offline, then the CloudFormation template it writes: every resource the stack promises,
  * least-privilege IAM, no secrets, and a state machine whose references resolve to this template.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { OUTPUT_NAMES } from '../scripts/lib/stack.ts';
 import { slsPackage } from './helpers/sls.ts';
 
