@@ -44,11 +44,17 @@ export const STEP_NAMES: readonly StepName[] = ['Preprocess', 'Caption', 'Summar
 /** Which step each state of statemachine/pipeline.asl.json belongs to. */
 const STEP_OF_STATE: Record<string, StepName> = {
   Preprocess: 'Preprocess',
+  FirstCaptionAttempt: 'Caption',
   Caption: 'Caption',
   ExplainMissingQuota: 'Caption',
+  RetryOnCapacityError: 'Caption',
+  WaitForCapacity: 'Caption',
+  NextCaptionAttempt: 'Caption',
   Summarize: 'Summarize',
   SummarizeLocally: 'Summarize',
 };
+/** States between a failed attempt and what follows it (another attempt, or the failure path). */
+const AFTER_FAILED_ATTEMPT = new Set(['ExplainMissingQuota', 'RetryOnCapacityError', 'WaitForCapacity', 'NextCaptionAttempt']);
 /** States entered after a step's failure was caught. */
 const FAILURE_STATES = new Set(['PreprocessFailed', 'CaptionFailed', 'SummarizeFailed', 'RecordFailure', 'Failed', 'FailedUnrecorded']);
 
@@ -79,7 +85,7 @@ export function stepsFromHistory(events: readonly HistoryEventLike[]): StepView[
           current.fellBack = true;
           current.lastAttemptFailed = false;
           current.status = 'running';
-        } else if (stateName !== 'ExplainMissingQuota') {
+        } else if (!AFTER_FAILED_ATTEMPT.has(stateName)) {
           end(current, 'failed', at);
         }
       }

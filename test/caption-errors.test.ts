@@ -96,3 +96,43 @@ describe('the Caption step against SageMaker errors', () => {
     expect(failure?.error).toEqual({ name: 'AlgorithmError', message: 'The captioning job failed: CUDA out of memory', step: 'Caption' });
   });
 });
+
+describe('the Caption step when SageMaker has no capacity', () => {
+  it('runs the job again under a new name after a wait, twice at most, then records the failure', async () => {
+    // Prepare
+    const definition = loadLocalDefinition(localCustom({ bucket: 'b' }));
+    const names: string[] = [];
+    const store = memoryStore();
+    const recordFailure = createRecordFailureHandler({ storeFor: () => store });
+    const handlers = Object.fromEntries(
+      lambdaStates(definition).map(({ state }) => [
+        state,
+        async ({ Payload }: { Payload: never }) =>
+          state === 'RecordFailure'
+            ? { Payload: await recordFailure(Payload) }
+            : { Payload: { manifestKey: 'm', windowPrefix: 'w/', captionPrefix: 'c/', windowCount: 1 } },
+      ]),
+    );
+    const execution = new StateMachine(definition as never).run({ id: 'r', bucket: 'b', key: 'uploads/r/a.mp3' }, {
+      overrides: {
+        taskResourceLocalHandlers: {
+          ...handlers,
+          Caption: (async (input: { ProcessingJobName: string }) => {
+            names.push(input.ProcessingJobName);
+            throw awsError('States.TaskFailed', JSON.stringify({ FailureReason: 'CapacityError: Unable to provision requested ML compute capacity.' }));
+          }) as never,
+        },
+        waitTimeOverrides: { WaitForCapacity: 0 },
+      },
+      context: { Execution: { Name: 'run-7' } },
+    });
+    // Act
+    const error = await execution.result.then(() => undefined, (e: Error) => e);
+    // Assess
+    expect(names).toEqual(['caption-run-7-1', 'caption-run-7-2', 'caption-run-7-3']);
+    expect(error).toBeDefined();
+    expect(await store.getJson<FailureDocument>('results/r.json')).toMatchObject({
+      error: { name: 'CapacityError', message: 'The captioning job failed: Unable to provision requested ML compute capacity.', step: 'Caption' },
+    });
+  });
+});

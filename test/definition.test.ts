@@ -90,7 +90,9 @@ describe('the state machine definition', () => {
     const prefix = (localCustom({ bucket: 'b' }).caption as { jobNamePrefix: string }).jobNamePrefix;
     const ids = [newUploadId(), uploadRefFromKey('uploads/My Song (final) ☃.mp3').id, uploadRefFromKey(`uploads/${'x'.repeat(300)}/a.wav`).id];
     // Assess
-    for (const id of ids) expect(`${prefix}${id}`).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/);
+    // The job name is "{prefix}{execution name}-{attempt}"; a run makes at most three attempts.
+    expect(states.Caption.Parameters!['ProcessingJobName.$']).toBe(`States.Format('${prefix}{}-{}', $$.Execution.Name, $.captionAttempt.n)`);
+    for (const id of ids) expect(`${prefix}${id}-3`).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/);
   });
 
   it('names every ${self:custom.*} it uses in serverless.yml too', () => {

@@ -208,6 +208,39 @@ describe('stepsFromHistory', () => {
     expect(steps.Caption.error?.name).toBe('SageMaker.ResourceLimitExceededException');
   });
 
+  it('shows Caption retrying while it waits out a capacity shortage, and counts the new attempt', () => {
+    // Prepare
+    const waiting = history()
+      .started()
+      .task(0, 2, 'Preprocess')
+      .enter(2, 'FirstCaptionAttempt', 'Pass')
+      .exit(2, 'FirstCaptionAttempt', 'Pass')
+      .enter(2, 'Caption')
+      .scheduled(2)
+      .failed(40, 'States.TaskFailed', 'CapacityError: Unable to provision requested ML compute capacity.')
+      .exit(40, 'Caption')
+      .enter(40, 'RetryOnCapacityError', 'Choice')
+      .exit(40, 'RetryOnCapacityError', 'Choice')
+      .enter(40, 'WaitForCapacity', 'Wait');
+    // Act
+    const duringWait = byName(stepsFromHistory(waiting.events));
+    const done = byName(
+      stepsFromHistory(
+        waiting
+          .exit(160, 'WaitForCapacity', 'Wait')
+          .enter(160, 'NextCaptionAttempt', 'Pass')
+          .exit(160, 'NextCaptionAttempt', 'Pass')
+          .enter(160, 'Caption')
+          .scheduled(160)
+          .succeeded(200)
+          .exit(200, 'Caption').events,
+      ),
+    );
+    // Assess
+    expect(duringWait.Caption).toMatchObject({ status: 'retrying', retries: 0 });
+    expect(done.Caption).toMatchObject({ status: 'succeeded', retries: 1, durationMs: 198_000 });
+  });
+
   it('marks Summarize as fallen back and succeeded when the local summary stands in for the LLM', () => {
     // Prepare
     const events = history()

@@ -285,7 +285,7 @@ describe('the state machine in the template', () => {
     expect(resolve(model)).toEqual({ 'Fn::Sub': `s3://${STACK_PREFIX}-\${AWS::AccountId}-\${AWS::Region}/model/` });
     expect(template.Outputs.ModelS3Uri.Value).toEqual(resolve(model));
     // the role may touch exactly the job names the state names its jobs with
-    const prefix = /States\.Format\('([^{']*)\{\}'/.exec(job['ProcessingJobName.$'])?.[1];
+    const prefix = /States\.Format\('([^{']*)\{\}-\{\}'/.exec(job['ProcessingJobName.$'])?.[1];
     expect(allowed('StateMachineRole', 'sagemaker:CreateProcessingJob')[0]).toContain(`processing-job/${prefix}*`);
   });
 
