@@ -54,9 +54,12 @@ export class NeedsSeekableInput extends Error {
   override readonly name = 'NeedsSeekableInput';
 }
 
-/** Raised when this ffmpeg cannot open the input's URL scheme (a build without https, say). */
-export class UnsupportedProtocol extends Error {
-  override readonly name = 'UnsupportedProtocol';
+/**
+ * Raised when ffmpeg could not fetch its input URL at all (a build without https, a TLS or network failure):
+ * a fault of the path to the file, not of the file.
+ */
+export class InputUnreachable extends Error {
+  override readonly name = 'InputUnreachable';
 }
 
 const CHANNEL_LAYOUTS: Record<string, number> = { mono: 1, stereo: 2, '2.1': 3, quad: 4, '4.0': 4, '5.0': 5, '5.1': 6, '6.1': 7, '7.1': 8 };
@@ -166,14 +169,19 @@ function formatMinutes(seconds: number): string {
   return seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${Math.round(seconds)} seconds`;
 }
 
+/** What ffmpeg says when the URL, not the file, is the problem. */
+const UNREACHABLE =
+  /Protocol not found|Protocol not on whitelist|Connection refused|Connection reset|Connection timed out|Failed to resolve hostname|Server returned [45]\d\d|HTTP error|Error in the pull function|Error in the push function|TLS|tls_|certificate|Input\/output error|End of file while/i;
+
 /** Turns ffmpeg's log into the error a person can act on. */
 export function explainFailure(log: string, fromStream: boolean): Error {
   const reason = ffmpegReason(log);
   if (/matches no streams|does not contain any stream|Output file (#0 )?does not contain any stream/i.test(log)) {
     return new NoAudioStream('The file has no audio track (it may be a video without sound, or an image).');
   }
-  if (!fromStream && /Protocol not found|Protocol not on whitelist|https protocol not found/i.test(log)) {
-    return new UnsupportedProtocol(`This ffmpeg cannot read the file over HTTP (${reason}).`);
+  // The URL itself (the file's name is in it) must not decide: only what ffmpeg says about it.
+  if (!fromStream && UNREACHABLE.test(log.replace(/https?:\/\/\S+/g, ''))) {
+    return new InputUnreachable(`ffmpeg could not fetch the file (${reason}).`);
   }
   if (fromStream && /moov atom not found|partial file/i.test(log)) {
     return new NeedsSeekableInput('The container keeps its index at the end of the file; decoding needs a seekable copy.');

@@ -6,7 +6,7 @@ import { TrackAnalyzer } from './descriptors/index.ts';
 import type { BlobStore } from './blob-store.ts';
 import { keys, SAMPLE_RATE, WINDOW_SAMPLES, type Manifest, type ManifestWindow } from './contract.ts';
 import { AudioTooShort, FileTooLarge, InvalidAudio, UploadNotFound } from './errors.ts';
-import { decodeAudio, UnsupportedProtocol, type SourceInfo } from './ffmpeg.ts';
+import { decodeAudio, InputUnreachable, NeedsSeekableInput, type SourceInfo } from './ffmpeg.ts';
 import { uploadRefFromKey } from './ids.ts';
 import { Windower, type Window } from './windows.ts';
 
@@ -52,13 +52,18 @@ export async function preprocessUpload(request: PreprocessRequest, deps: Preproc
 
   // ffmpeg streams the object over a presigned URL: it reads as it decodes, and can seek where a format needs
   // it (an MP3's trailing tags that fix its exact length, an M4A whose index sits at the end), so the samples
-  // match LP-MusicCaps' decoding of the file itself. A build that cannot open the URL gets the bytes on stdin.
+  // match LP-MusicCaps' decoding of the file itself. When ffmpeg cannot fetch the URL (no https in its build,
+  // a TLS or network failure), the bytes come on stdin instead; if that fails too, the first error says more.
   let decoded: DecodedTrack;
   try {
     decoded = await decodeIntoWindows(await store.presignGet(request.key, 900), request.id, deps);
   } catch (error) {
-    if (!(error instanceof UnsupportedProtocol)) throw error;
-    decoded = await decodeIntoWindows(await store.getStream(request.key), request.id, deps);
+    if (!(error instanceof InputUnreachable)) throw error;
+    try {
+      decoded = await decodeIntoWindows(await store.getStream(request.key), request.id, deps);
+    } catch (second) {
+      throw second instanceof NeedsSeekableInput ? error : second;
+    }
   }
 
   const durationSec = decoded.totalSamples / SAMPLE_RATE;

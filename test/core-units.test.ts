@@ -164,4 +164,10 @@ describe('ffmpeg failures', () => {
     expect(error.message).toBe('The file is not audio that ffmpeg can decode (Invalid data found when processing input).');
     expect(error.message).not.toMatch(/Signature|http/);
   });
+
+  it('tell a URL ffmpeg could not fetch from a file it could not decode', () => {
+    const refused = explainFailure('http://127.0.0.1:9/x.mp3: Connection refused\nError opening input files: Connection refused\n', false);
+    expect(refused).toMatchObject({ name: 'InputUnreachable', message: 'ffmpeg could not fetch the file (Connection refused).' });
+    expect(explainFailure('pipe:0: Connection refused\n', true).name).toBe('InvalidAudio');
+  });
 });

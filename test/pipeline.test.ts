@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { FailureDocument, Manifest, ResultDocument } from '#core/contract';
 import { decodeNpyFloat32 } from '#core/npy';
 import { encodeS3EventKey } from '../runtime/s3.ts';
-import { ffmpeg, makeSong, referenceDecode, tempDir } from './helpers/audio.ts';
+import { FFMPEG, ffmpeg, makeSong, referenceDecode, tempDir } from './helpers/audio.ts';
 import { bootRuntime, type TestRuntime } from './helpers/runtime.ts';
 
 const schemas = path.resolve(__dirname, '..', 'core', 'schema');
@@ -286,5 +286,27 @@ describe('the python caption backend', () => {
     } finally {
       await python.stop();
     }
+  });
+});
+
+describe('reading the upload', () => {
+  it('pipes the object to ffmpeg when ffmpeg cannot fetch its URL, with the same samples', async () => {
+    // Prepare: a store whose presigned URLs lead nowhere, as with a TLS or network fault in a Lambda.
+    const { createS3Client, createS3Store } = await import('../functions/shared/s3-store.ts');
+    const { preprocessUpload } = await import('#core/preprocess');
+    const real = createS3Store(createS3Client({ AWS_REGION: runtime.region, S3_ENDPOINT: runtime.s3Endpoint }), runtime.bucket);
+    const store = { ...real, presignGet: async () => 'http://127.0.0.1:9/unreachable.mp3' };
+    const song = makeSong(path.join(dir, 'piped.mp3'), 12);
+    const key = await runtime.upload('piped', song);
+    await runtime.settle('piped');
+    const viaUrl = await getJson<Manifest>('chunks/piped/manifest.json');
+    // Act
+    const result = await preprocessUpload({ id: 'piped-again', key }, { store, ffmpeg: FFMPEG, limits: { maxUploadBytes: 1e9, maxDurationSec: 3600, minDurationSec: 0.2 } });
+    // Assess
+    const viaPipe = await getJson<Manifest>(result.manifestKey);
+    expect(viaPipe.windows.map((w) => w.startSec)).toEqual([0, expect.any(Number)]);
+    expect(viaPipe.file.codec).toBe('mp3');
+    // A pipe cannot see an MP3's trailing length tags: at most one frame (1152 samples at 44.1 kHz) more.
+    expect(Math.abs(viaPipe.file.durationSec - viaUrl.file.durationSec)).toBeLessThan(0.03);
   });
 });
