@@ -2,7 +2,7 @@
  * Frame-level spectral features computed while the audio streams in. Only these compact series are kept
  * (about 7 numbers per 10 ms and 12 per 512 ms), never the samples.
  */
-import FFT from 'fft.js';
+import { RealFft } from './fft.ts';
 import { FloatSeries } from './growable.ts';
 
 export const PITCH_CLASSES = 12;
@@ -31,27 +31,46 @@ function bandEdges(firstBin: number, lastBin: number, bands: number): Int32Array
   return Int32Array.from(edges);
 }
 
-/** Windowed copy of stream samples [start, start + size) out of a power-of-two ring buffer; zeros outside [0, end). */
-function copyFrame(history: Float32Array, start: number, end: number, out: Float32Array, window: Float32Array): void {
+/**
+ * The spectrum of stream samples [start, start + fft.size), windowed; samples outside [0, end) read as 0.
+ * A frame that lies inside the stream and does not wrap around the power-of-two ring is read in place;
+ * others (the stream's edges, a wrap) are gathered into `scratch` first.
+ */
+function frameSpectrum(
+  fft: RealFft, history: Float32Array, start: number, end: number, window: Float32Array, scratch: Float32Array,
+  out: Float64Array, lastBin?: number,
+): void {
+  const size = fft.size;
   const mask = history.length - 1;
-  for (let i = 0; i < out.length; i++) {
-    const index = start + i;
-    out[i] = index >= 0 && index < end ? history[index & mask] * window[i] : 0;
+  const offset = start & mask;
+  if (start >= 0 && start + size <= end && offset + size <= history.length) {
+    fft.transform(history, offset, window, out, lastBin);
+    return;
   }
+  for (let i = 0; i < size; i++) {
+    const index = start + i;
+    scratch[i] = index >= 0 && index < end ? history[index & mask] : 0;
+  }
+  fft.transform(scratch, 0, window, out, lastBin);
 }
 
-/** Median of a small array (sorts in place; sizes here are ≤ 17). */
-function medianInPlace(values: Float32Array, n: number): number {
-  for (let i = 1; i < n; i++) {
-    const v = values[i];
-    let j = i - 1;
-    while (j >= 0 && values[j] > v) {
-      values[j + 1] = values[j];
-      j--;
-    }
-    values[j + 1] = v;
+/** Inserts `value` into the ascending `values[0 … count)`; returns the new count. */
+function insertAscending(values: Float32Array, count: number, value: number): number {
+  let j = count - 1;
+  while (j >= 0 && values[j] > value) {
+    values[j + 1] = values[j];
+    j--;
   }
-  return n % 2 === 1 ? values[(n - 1) >> 1] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  values[j + 1] = value;
+  return count + 1;
+}
+
+/** Removes one `value` (which must be there) from the ascending `values[0 … count)`; returns the new count. */
+function removeAscending(values: Float32Array, count: number, value: number): number {
+  let j = 0;
+  while (j < count - 1 && values[j] !== value) j++;
+  for (; j < count - 1; j++) values[j] = values[j + 1];
+  return count - 1;
 }
 
 /**
@@ -77,16 +96,14 @@ export class ShortFrameFeatures {
   readonly harmonicEnergy = new FloatSeries();
   frames = 0;
 
-  private readonly fft: FFT;
+  private readonly fft: RealFft;
   private readonly window: Float32Array;
   private readonly input: Float32Array;
-  private readonly spectrum: number[];
+  private readonly spectrum: Float64Array;
   private readonly binHz: number;
   private readonly edges: Int32Array;
   private readonly bands: number;
   private readonly bandMagnitude: Float32Array;
-  private readonly previousOnsetBand: Float32Array;
-  private readonly previousBeatBand: Float32Array;
   private readonly previousMagnitude: Float32Array;
   private readonly magnitudeScale: number;
   private readonly firstHighBand: number;
@@ -114,10 +131,10 @@ export class ShortFrameFeatures {
   constructor(sampleRate: number) {
     this.hop = Math.max(1, Math.round(sampleRate / 100));
     this.size = nextPowerOfTwo(Math.round(sampleRate * 0.032));
-    this.fft = new FFT(this.size);
+    this.fft = new RealFft(this.size);
     this.window = hann(this.size);
     this.input = new Float32Array(this.size);
-    this.spectrum = this.fft.createComplexArray();
+    this.spectrum = new Float64Array(this.size + 2);
     this.binHz = sampleRate / this.size;
     this.edges = bandEdges(1, this.size / 2 + 1, 32);
     this.bands = this.edges.length - 1;
@@ -129,8 +146,6 @@ export class ShortFrameFeatures {
       }
     }
     this.bandMagnitude = new Float32Array(this.bands);
-    this.previousOnsetBand = new Float32Array(this.bands);
-    this.previousBeatBand = new Float32Array(this.bands);
     this.previousMagnitude = new Float32Array(this.bands);
     // A full-scale sine gives a Hann-windowed peak of size/4: scale so that band magnitudes read as amplitudes.
     this.magnitudeScale = 4 / this.size;
@@ -146,25 +161,28 @@ export class ShortFrameFeatures {
   /** Analyses the frame of `size` samples starting at stream position `start` (outside [0, end) reads as 0). */
   process(history: Float32Array, start: number, end: number): void {
     const { input, window, spectrum } = this;
-    copyFrame(history, start, end, input, window);
-    this.fft.realTransform(spectrum, input);
+    frameSpectrum(this.fft, history, start, end, window, input, spectrum);
 
     let magnitudeSum = 0;
     let weightedSum = 0;
     const bandMagnitude = this.bandMagnitude;
     const edges = this.edges;
-    for (let b = 0; b < this.bands; b++) {
+    const bands = this.bands;
+    const binHz = this.binHz;
+    const magnitudeScale = this.magnitudeScale;
+    for (let b = 0; b < bands; b++) {
       let power = 0;
-      for (let k = edges[b]; k < edges[b + 1]; k++) {
+      const to = edges[b + 1];
+      for (let k = edges[b]; k < to; k++) {
         const re = spectrum[2 * k];
         const im = spectrum[2 * k + 1];
         const p = re * re + im * im;
         power += p;
         const m = Math.sqrt(p);
         magnitudeSum += m;
-        weightedSum += m * k * this.binHz;
+        weightedSum += m * k * binHz;
       }
-      bandMagnitude[b] = Math.sqrt(power) * this.magnitudeScale;
+      bandMagnitude[b] = Math.sqrt(power) * magnitudeScale;
     }
     this.magnitudeSum.push(magnitudeSum);
     this.weightedFrequencySum.push(weightedSum);
@@ -172,30 +190,26 @@ export class ShortFrameFeatures {
     // Two onset envelopes from the same bands. For onsets, strong log compression makes the flux respond to
     // relative change, so a quiet note still marks an attack. For tempo, mild compression keeps loudness in
     // the picture, so the kick and snare that carry the beat outweigh the quieter hi-hat subdivisions.
+    // Both compressions, log(1 + g·m), rise exactly where the magnitude does, so only rising bands need a
+    // logarithm, and then one of the ratio: log(1 + g·m) - log(1 + g·m') = log1p(g·(m - m') / (1 + g·m')).
     let onsetFlux = 0;
     let beatFlux = 0;
     let highBeatFlux = 0;
-    const first = this.frames === 0; // nothing before the first frame: the start of a clip is not an attack
-    for (let b = 0; b < this.bands; b++) {
-      const m = bandMagnitude[b];
-      const onsetBand = Math.log1p(1000 * m);
-      const beatBand = Math.log1p(3 * m);
-      if (!first) {
-        const onsetRise = onsetBand - this.previousOnsetBand[b];
-        if (onsetRise > 0) onsetFlux += onsetRise;
-        const beatRise = beatBand - this.previousBeatBand[b];
-        if (beatRise > 0) {
-          beatFlux += beatRise;
-          if (b >= this.firstHighBand) {
-            const rise = m - this.previousMagnitude[b];
-            if (rise > 0) highBeatFlux += rise;
-          }
+    const previous = this.previousMagnitude;
+    if (this.frames > 0) { // nothing before the first frame: the start of a clip is not an attack
+      const firstHigh = this.firstHighBand;
+      for (let b = 0; b < bands; b++) {
+        const m = bandMagnitude[b];
+        const before = previous[b];
+        const rise = m - before;
+        if (rise > 0) {
+          onsetFlux += Math.log1p((1000 * rise) / (1 + 1000 * before));
+          beatFlux += Math.log1p((3 * rise) / (1 + 3 * before));
+          if (b >= firstHigh) highBeatFlux += rise;
         }
       }
-      this.previousOnsetBand[b] = onsetBand;
-      this.previousBeatBand[b] = beatBand;
-      this.previousMagnitude[b] = m;
     }
+    previous.set(bandMagnitude);
     this.flux.push(onsetFlux);
     this.beatFlux.push(beatFlux);
     this.highBeatFlux.push(highBeatFlux);
@@ -241,18 +255,21 @@ export class ShortFrameFeatures {
     }
     const n = this.windowSize;
     const row = (pair % this.ringFrames) * bands;
-    const scratch = this.scratch;
+    const ring = this.ring;
+    const sorted = this.sorted;
+    const halfWidth = ShortFrameFeatures.BAND_MEDIAN_HALF;
+    // The across-band median slides with b too: `across` holds the pair's values in bands [b - halfWidth,
+    // b + halfWidth] (clipped) in ascending order; each step adds one band above and drops one below.
+    const across = this.scratch;
+    let m = 0;
+    for (let c = 0; c <= halfWidth && c < bands; c++) m = insertAscending(across, m, ring[row + c]);
     let percussive = 0;
     let harmonic = 0;
     for (let b = 0; b < bands; b++) {
       const base = b * width;
-      const h = n % 2 === 1 ? this.sorted[base + ((n - 1) >> 1)] : 0.5 * (this.sorted[base + n / 2 - 1] + this.sorted[base + n / 2]);
-      let m = 0;
-      const lo = Math.max(0, b - ShortFrameFeatures.BAND_MEDIAN_HALF);
-      const hi = Math.min(bands - 1, b + ShortFrameFeatures.BAND_MEDIAN_HALF);
-      for (let c = lo; c <= hi; c++) scratch[m++] = this.ring[row + c];
-      const p = medianInPlace(scratch, m);
-      const x = this.ring[row + b];
+      const h = n % 2 === 1 ? sorted[base + ((n - 1) >> 1)] : 0.5 * (sorted[base + n / 2 - 1] + sorted[base + n / 2]);
+      const p = m % 2 === 1 ? across[(m - 1) >> 1] : 0.5 * (across[m / 2 - 1] + across[m / 2]);
+      const x = ring[row + b];
       const energy = x * x;
       const h2 = h * h;
       const p2 = p * p;
@@ -260,6 +277,8 @@ export class ShortFrameFeatures {
         percussive += (energy * p2) / (h2 + p2);
         harmonic += (energy * h2) / (h2 + p2);
       }
+      if (b + 1 + halfWidth < bands) m = insertAscending(across, m, ring[row + b + 1 + halfWidth]);
+      if (b - halfWidth >= 0) m = removeAscending(across, m, ring[row + b - halfWidth]);
     }
     const covered = Math.min(2, this.frames - 2 * pair);
     for (let i = 0; i < covered; i++) {
@@ -297,10 +316,10 @@ export class ChromaFeatures {
   readonly chroma = new FloatSeries();
   frames = 0;
 
-  private readonly fft: FFT;
+  private readonly fft: RealFft;
   private readonly window: Float32Array;
   private readonly input: Float32Array;
-  private readonly spectrum: number[];
+  private readonly spectrum: Float64Array;
   private readonly magnitude: Float32Array;
   private readonly firstBin: number;
   private readonly lastBin: number;
@@ -312,10 +331,10 @@ export class ChromaFeatures {
     // Back to back rather than overlapped: the chroma is only ever summed over whole windows, which do not
     // notice that the Hann taper weighs the frame edges less, and the 8192-point FFT was a sixth of the time.
     this.hop = this.size;
-    this.fft = new FFT(this.size);
+    this.fft = new RealFft(this.size);
     this.window = hann(this.size);
     this.input = new Float32Array(this.size);
-    this.spectrum = this.fft.createComplexArray();
+    this.spectrum = new Float64Array(this.size + 2);
     this.binHz = sampleRate / this.size;
     this.firstBin = Math.max(2, Math.floor(55 / this.binHz));
     this.lastBin = Math.min(this.size / 2 - 2, Math.ceil(2000 / this.binHz));
@@ -324,8 +343,7 @@ export class ChromaFeatures {
 
   process(history: Float32Array, start: number, end: number): void {
     const { input, window, spectrum, magnitude } = this;
-    copyFrame(history, start, end, input, window);
-    this.fft.realTransform(spectrum, input);
+    frameSpectrum(this.fft, history, start, end, window, input, spectrum, this.lastBin + 1);
     for (let k = this.firstBin - 1; k <= this.lastBin + 1; k++) {
       const re = spectrum[2 * k];
       const im = spectrum[2 * k + 1];

@@ -107,26 +107,33 @@ export class TrackAnalyzer {
     let peak = this.segmentPeak;
     let count = this.segmentCount;
     let written = this.written;
-    for (let i = 0; i < samples.length; i++) {
-      let x = samples[i];
-      if (!(x === x)) x = 0; // NaN guard: keep every number finite
-      // K-weighting: high shelf, then high-pass (its input is the shelf output).
-      const y1 = b0 * x + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
-      const y2 = y1 - 2 * s1y1 + s1y2 - h1 * s2y1 - h2 * s2y2;
-      s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
+    const length = samples.length;
+    let i = 0;
+    while (i < length) {
+      // Run up to the next event (a segment closes, a frame completes) with no checks inside the loop.
+      const until = Math.min(length, i + (segmentSamples - count), i + (this.nextShortEnd - written), i + (this.nextLongEnd - written));
+      const runStart = i;
+      for (; i < until; i++) {
+        let x = samples[i];
+        if (!(x === x)) x = 0; // NaN guard: keep every number finite
+        // K-weighting: high shelf, then high-pass (its input is the shelf output).
+        const y1 = b0 * x + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
+        const y2 = y1 - 2 * s1y1 + s1y2 - h1 * s2y1 - h2 * s2y2;
+        s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
 
-      sum += x * x;
-      weightedSum += y2 * y2;
-      const magnitude = x < 0 ? -x : x;
-      if (magnitude > peak) peak = magnitude;
-      if (++count === segmentSamples) {
+        sum += x * x;
+        weightedSum += y2 * y2;
+        const magnitude = x < 0 ? -x : x;
+        if (magnitude > peak) peak = magnitude;
+        history[(written + i - runStart) & mask] = x;
+      }
+      count += until - runStart;
+      written += until - runStart;
+      if (count === segmentSamples) {
         this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak; this.segmentCount = count;
         this.closeSegment();
         sum = 0; weightedSum = 0; peak = 0; count = 0;
       }
-
-      history[written & mask] = x;
-      written++;
       if (written === this.nextShortEnd) {
         this.short.process(history, written - this.short.size, written);
         this.nextShortEnd += this.short.hop;
