@@ -58,6 +58,19 @@ describe('RealFft', () => {
     expect(out[size]).toBe(123);
   });
 
+  it.each([32, 512])('gives the power of each bin of a %i-point frame, as |X[k]|² of the direct DFT', (size) => {
+    // Prepare
+    const random = pseudoRandom(size + 1);
+    const source = Float32Array.from({ length: size }, random);
+    const window = Float32Array.from({ length: size }, random);
+    const power = new Float64Array(size / 2 + 1);
+    // Act
+    new RealFft(size).power(source, 0, window, power);
+    // Assess
+    const expected = directDft(source, 0, window);
+    for (let k = 0; k <= size / 2; k++) expect(power[k]).toBeCloseTo(expected[k][0] ** 2 + expected[k][1] ** 2, 8);
+  });
+
   it('rejects a size that is not a power of two', () => {
     // Act / Assess
     expect(() => new RealFft(48)).toThrow(FftSizeError);

@@ -60,6 +60,38 @@ export class RealFft {
    * are written (the chroma frames need the lowest quarter).
    */
   transform(source: Float32Array, offset: number, window: Float32Array, out: Float64Array, lastBin = this.half): void {
+    this.transformToWork(source, offset, window);
+    this.split(out, lastBin);
+  }
+
+  /** As `transform`, but writes the power |X[k]|² of bins 0 … N/2 into `out` (length N/2 + 1). */
+  power(source: Float32Array, offset: number, window: Float32Array, out: Float64Array): void {
+    this.transformToWork(source, offset, window);
+    const half = this.half;
+    const z = this.work;
+    out[0] = (z[0] + z[1]) ** 2;
+    out[half] = (z[0] - z[1]) ** 2;
+    const cos = this.splitCos;
+    const sin = this.splitSin;
+    for (let k = 1; k < half; k++) {
+      const ar = z[2 * k];
+      const ai = z[2 * k + 1];
+      const br = z[2 * (half - k)];
+      const bi = -z[2 * (half - k) + 1];
+      const er = 0.5 * (ar + br);
+      const ei = 0.5 * (ai + bi);
+      const or = 0.5 * (ai - bi);
+      const oi = -0.5 * (ar - br);
+      const wr = cos[k];
+      const wi = sin[k];
+      const re = er + wr * or - wi * oi;
+      const im = ei + wr * oi + wi * or;
+      out[k] = re * re + im * im;
+    }
+  }
+
+  /** The complex transform of the N/2 packed points of the windowed frame, left in `work`. */
+  private transformToWork(source: Float32Array, offset: number, window: Float32Array): void {
     const input = source;
     const half = this.half;
     const z = this.work;
@@ -103,7 +135,11 @@ export class RealFft {
       }
     }
     this.complexInPlace();
+  }
 
+  private split(out: Float64Array, lastBin: number): void {
+    const half = this.half;
+    const z = this.work;
     // Split: X[k] = E[k] + e^(-2πik/N) O[k], with E, O the spectra of the even and odd samples,
     // E[k] = (Z[k] + conj Z[M-k]) / 2 and O[k] = (Z[k] - conj Z[M-k]) / 2i.
     out[0] = z[0] + z[1];

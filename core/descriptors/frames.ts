@@ -38,20 +38,23 @@ function bandEdges(firstBin: number, lastBin: number, bands: number): Int32Array
  */
 function frameSpectrum(
   fft: RealFft, history: Float32Array, start: number, end: number, window: Float32Array, scratch: Float32Array,
-  out: Float64Array, lastBin?: number,
+  out: Float64Array, lastBin?: number, power = false,
 ): void {
   const size = fft.size;
   const mask = history.length - 1;
   const offset = start & mask;
-  if (start >= 0 && start + size <= end && offset + size <= history.length) {
-    fft.transform(history, offset, window, out, lastBin);
-    return;
+  let source = history;
+  let from = offset;
+  if (!(start >= 0 && start + size <= end && offset + size <= history.length)) {
+    for (let i = 0; i < size; i++) {
+      const index = start + i;
+      scratch[i] = index >= 0 && index < end ? history[index & mask] : 0;
+    }
+    source = scratch;
+    from = 0;
   }
-  for (let i = 0; i < size; i++) {
-    const index = start + i;
-    scratch[i] = index >= 0 && index < end ? history[index & mask] : 0;
-  }
-  fft.transform(scratch, 0, window, out, lastBin);
+  if (power) fft.power(source, from, window, out);
+  else fft.transform(source, from, window, out, lastBin);
 }
 
 /** Inserts `value` into the ascending `values[0 … count)`; returns the new count. */
@@ -134,7 +137,7 @@ export class ShortFrameFeatures {
     this.fft = new RealFft(this.size);
     this.window = hann(this.size);
     this.input = new Float32Array(this.size);
-    this.spectrum = new Float64Array(this.size + 2);
+    this.spectrum = new Float64Array(this.size / 2 + 1); // power per bin
     this.binHz = sampleRate / this.size;
     this.edges = bandEdges(1, this.size / 2 + 1, 32);
     this.bands = this.edges.length - 1;
@@ -161,7 +164,7 @@ export class ShortFrameFeatures {
   /** Analyses the frame of `size` samples starting at stream position `start` (outside [0, end) reads as 0). */
   process(history: Float32Array, start: number, end: number): void {
     const { input, window, spectrum } = this;
-    frameSpectrum(this.fft, history, start, end, window, input, spectrum);
+    frameSpectrum(this.fft, history, start, end, window, input, spectrum, undefined, true);
 
     let magnitudeSum = 0;
     let weightedSum = 0;
@@ -174,9 +177,7 @@ export class ShortFrameFeatures {
       let power = 0;
       const to = edges[b + 1];
       for (let k = edges[b]; k < to; k++) {
-        const re = spectrum[2 * k];
-        const im = spectrum[2 * k + 1];
-        const p = re * re + im * im;
+        const p = spectrum[k];
         power += p;
         const m = Math.sqrt(p);
         magnitudeSum += m;
