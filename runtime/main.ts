@@ -5,6 +5,7 @@
  * `npm start` runs it; the CLI and the tests boot it in-process.
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -101,17 +102,20 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
 
   const definition = loadLocalDefinition(localCustom({ bucket: config.BUCKET }));
   const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
+  // The start function calls the Step Functions endpoint, which can listen only once the executions (and so
+  // the functions) exist; its client is made on first use, which comes with the first upload, after boot.
   let sfnEndpointUrl = '';
-  const sfnClientProxy = { send: (...args: Parameters<ReturnType<typeof createSfnClient>['send']>) => sfnClient().send(...args) };
-  let sfnClientInstance: ReturnType<typeof createSfnClient> | undefined;
-  const sfnClient = () => (sfnClientInstance ??= createSfnClient({ AWS_REGION: LOCAL_REGION, SFN_ENDPOINT: sfnEndpointUrl }));
+  let sfnClient: SFNClient | undefined;
+  const lazySfnClient = {
+    send: (command: never) => (sfnClient ??= createSfnClient({ AWS_REGION: LOCAL_REGION, SFN_ENDPOINT: sfnEndpointUrl })).send(command),
+  } as unknown as SFNClient;
 
   const writer = config.OPENAI_API_KEY
     ? createOpenAiWriter({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_MODEL, timeoutMs: config.OPENAI_TIMEOUT_MS })
     : undefined;
   const functions = createLocalFunctions({
     s3,
-    sfn: sfnClientProxy as never,
+    sfn: lazySfnClient,
     stateMachineArn,
     ffmpeg,
     limits: { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxDurationSec: config.MAX_DURATION_SEC, minDurationSec: config.MIN_DURATION_SEC },
