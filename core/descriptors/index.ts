@@ -174,6 +174,11 @@ export class TrackAnalyzer {
     return { track, windows: windows.map((w) => this.measure(w)) };
   }
 
+  /** The frame-level series kept so far (10-ms onset/spectral frames, chroma frames): the input of the track-wide analyses. */
+  get frames(): { short: ShortFrameFeatures; chroma: ChromaFeatures } {
+    return { short: this.short, chroma: this.long };
+  }
+
   /** Duration of the audio pushed so far, in seconds. */
   get durationSec(): number {
     return this.written / this.sampleRate;
