@@ -12,7 +12,7 @@
  * JSON Schemas for Manifest and CaptionEntry[] live in core/schema/ and are checked from TypeScript and
  * Python alike.
  */
-import type { TrackTags, WindowTags } from './descriptors/types.ts';
+import type { TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
 
 export const SAMPLE_RATE = 16_000;
 export const WINDOW_SECONDS = 10;
@@ -46,6 +46,8 @@ export interface Manifest {
   windowSamples: typeof WINDOW_SAMPLES;
   windows: ManifestWindow[];
   tags: TrackTags;
+  /** The beat grid, tempo changes, key sections and loudness curve of the whole track. */
+  analysis: TrackAnalysis;
 }
 
 export type CaptionQuality = 'ok' | 'degenerate';
@@ -93,6 +95,7 @@ export interface ResultDocument {
   file: FileInfo;
   chunks: ResultChunk[];
   tags: TrackTags;
+  analysis: TrackAnalysis;
   summary: Summary;
   captioner: CaptionerInfo;
   createdAt: string;
