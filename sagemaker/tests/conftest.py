@@ -34,6 +34,7 @@ def window_tags() -> dict:
         "key": "A minor",
         "keyConfidence": 0.4,
         "loudnessLufs": -14.2,
+        "shortTermMaxLufs": -12.8,
         "rmsDbfs": -12.0,
         "peakDbfs": -3.0,
         "crestDb": 9.0,
@@ -65,7 +66,14 @@ def write_song(folder: Path, windows: list[np.ndarray], duration_sec: float | No
         "sampleRate": SAMPLE_RATE,
         "windowSamples": WINDOW_SAMPLES,
         "windows": entries,
-        "tags": {**window_tags(), "loudnessRangeLu": 3.0},
+        "tags": {**window_tags(), "loudnessRangeLu": 3.0, "truePeakDbtp": -1.2, "meter": None, "meterConfidence": 0.0},
+        "analysis": {
+            "beats": [],
+            "downbeats": [],
+            "tempoChanges": [],
+            "keySections": [{"startSec": 0.0, "endSec": duration, "key": "A minor", "confidence": 0.4}],
+            "loudnessCurve": [-14.0] * int(duration),
+        },
     }
     manifest_path = folder / "manifest.json"
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
