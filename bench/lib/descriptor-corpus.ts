@@ -44,12 +44,17 @@ export async function decode(file: string): Promise<{ samples: Float32Array; sec
 }
 
 /** ffmpeg's own EBU R128 meter on the file: integrated loudness (LUFS) and loudness range (LU). */
-export async function ffmpegEbur128(file: string): Promise<{ integrated: number; range: number }> {
-  const { stderr } = await runFfmpeg(['-nostats', '-i', file, '-af', 'ebur128', '-f', 'null', '-']);
+/**
+ * ffmpeg's own EBU R128 meter on the file as it is (its channels, its rate): integrated loudness (LUFS),
+ * loudness range (LU) and true peak (dBTP) — the reference the product's loudness is held to.
+ */
+export async function ffmpegEbur128(file: string): Promise<{ integrated: number; range: number; truePeak: number }> {
+  const { stderr } = await runFfmpeg(['-nostats', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-']);
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const integrated = Number(/I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary)?.[1]);
   const range = Number(/LRA:\s+(-?[\d.]+) LU/.exec(summary)?.[1]);
-  return { integrated, range };
+  const peak = /True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1];
+  return { integrated, range, truePeak: peak === '-inf' || peak === undefined ? -Infinity : Number(peak) };
 }
 
 /** Writes `expression` (a function of t) as a 16 kHz mono 16-bit WAV of `seconds`, with optional extra filters. */
