@@ -1,138 +1,311 @@
 /**
- * The captioner that stands in where no BART weights are present: each window's caption is written from
- * that window's measurements, and says what changed from the window before. Every clause comes from a
- * number measured in the audio; nothing is said that was not measured.
+ * The captioner that stands in where no BART weights are present: each window's caption is written from the
+ * measurements, in the context of the whole track (its tempo, meter, key sections, tempo changes and level).
+ *
+ * The first window of music says what is there, with the numbers (tempo, meter, key, how loud the master
+ * is against the −14 LUFS streaming reference). Every later window says only what changed — a tempo change
+ * the beat grid shows, a modulation where the key sections have a boundary, the beat dropping out or coming
+ * back, a build, a quiet break, a return of earlier music, louder, brighter, busier — and a window of the
+ * same music says so in few words, worded by what little differs and where in the song it is, so that no
+ * two neighbouring captions read alike. Levels are words relative to the track itself; nothing is said that
+ * was not measured.
  */
 import type { CaptionEntry, ManifestWindow } from './contract.ts';
 import type { WindowTags } from './descriptors/types.ts';
+import { formatClock } from './run-steps.ts';
+import {
+  colourWord,
+  hasBeat,
+  isQuiet,
+  isSilent,
+  keyChanges,
+  levelClass,
+  levelScale,
+  masterLevel,
+  meterWords,
+  ordinal,
+  songShape,
+  statedKey,
+  statedMeter,
+  tempoChangeWords,
+  tempoWord,
+  textureWords,
+  withoutNumbers,
+  type LevelClass,
+  type ShapeEvent,
+  type TrackContext,
+} from './song-shape.ts';
 
-export const BUILTIN_CAPTIONER = { backend: 'builtin', model: 'measurements-v1' } as const;
+export const BUILTIN_CAPTIONER = { backend: 'builtin', model: 'measurements-v2' } as const;
 
-export function captionWindows(windows: readonly ManifestWindow[]): CaptionEntry[] {
-  return windows.map((window, i) => ({
-    index: window.index,
-    startSec: window.startSec,
-    endSec: window.endSec,
-    caption: captionWindow(window.tags, i > 0 ? windows[i - 1].tags : undefined),
-    quality: 'ok',
-  }));
-}
+export type { TrackContext } from './song-shape.ts';
 
-/** Describes one window, and how it differs from the one before when there is one. */
-export function captionWindow(tags: WindowTags, before?: WindowTags): string {
-  if (tags.silenceRatio >= 0.9 || tags.loudnessLufs === null) {
-    return before && before.silenceRatio < 0.9 ? 'The music stops: near silence.' : 'Near silence, with no music to speak of.';
+/** Captions every window, each against the one before and the whole track. */
+export function captionWindows(windows: readonly ManifestWindow[], context: TrackContext): CaptionEntry[] {
+  const writer = new CaptionWriter(windows, context);
+  const captions: string[] = [];
+  for (let i = 0; i < windows.length; i++) {
+    const before = i > 0 ? withoutNumbers(captions[i - 1]) : undefined;
+    let caption = writer.caption(i, 0);
+    // Same words as the window before: say it another way (the variants differ by construction).
+    for (let variant = 1; variant < 6 && before !== undefined && withoutNumbers(caption) === before; variant++) caption = writer.caption(i, variant);
+    captions.push(caption);
   }
-  const sentences: string[] = [];
-  if (!before) {
-    sentences.push(capitalize(`${pulse(tags)}${tonality(tags)}`) + '.');
-    sentences.push(capitalize(`${level(tags)} and ${colour(tags)}, ${texture(tags)}`) + '.');
-  } else {
-    sentences.push(capitalize(`${pulseChange(before, tags)}${keyChange(before, tags)}`) + '.');
-    const changes = contrasts(before, tags);
-    sentences.push(
-      changes.length > 0
-        ? capitalize(`${joinList(changes)} than before, ${texture(tags)}`) + '.'
-        : capitalize(`the sound stays ${level(tags).replace(/^(a |an )/, '')} and ${colour(tags)}, ${texture(tags)}`) + '.',
-    );
+  return windows.map((window, i) => ({ index: window.index, startSec: window.startSec, endSec: window.endSec, caption: captions[i], quality: 'ok' }));
+}
+
+class CaptionWriter {
+  private readonly classes: LevelClass[];
+  private readonly shape: ShapeEvent[];
+  private readonly durationSec: number;
+
+  constructor(
+    private readonly windows: readonly ManifestWindow[],
+    private readonly context: TrackContext,
+  ) {
+    const scale = levelScale(context, windows);
+    this.classes = windows.map((w) => levelClass(w.tags, scale));
+    this.shape = songShape(windows, context);
+    this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
   }
-  if (tags.silenceRatio >= 0.3) sentences.push(`About ${percent(tags.silenceRatio)} of it is silent.`);
-  return sentences.join(' ');
-}
 
-function tempoWord(bpm: number): string {
-  if (bpm < 76) return 'slow';
-  if (bpm < 108) return 'moderate';
-  if (bpm < 140) return 'upbeat';
-  return 'fast';
-}
-
-function pulse(tags: WindowTags): string {
-  if (tags.bpm === null || tags.bpmConfidence < 0.15) {
-    return tags.onsetsPerSec < 1 ? 'free-flowing, with no steady beat' : 'a loose rhythm without a steady beat';
+  /** The caption of window i; `variant` picks another wording of the same content. */
+  caption(i: number, variant: number): string {
+    const { windows } = this;
+    const tags = windows[i].tags;
+    const musicBefore = windows.slice(0, i).some((w) => !isSilent(w.tags));
+    if (isSilent(tags)) return this.silence(i, variant, musicBefore);
+    if (!musicBefore) return this.opening(i);
+    return this.change(i, variant);
   }
-  const bpm = Math.round(tags.bpm);
-  const word = tempoWord(bpm);
-  return tags.bpmConfidence >= 0.4 ? `${article(word)} ${word} beat at about ${bpm} BPM` : `${article(word)} ${word} pulse, roughly ${bpm} BPM`;
+
+  /** Where window i's own time starts: the tail-aligned last window overlaps the one before it. */
+  private ownStart(i: number): number {
+    return i > 0 ? Math.max(this.windows[i].startSec, this.windows[i - 1].endSec) : this.windows[i].startSec;
+  }
+
+  private within(i: number, atSec: number): boolean {
+    return atSec >= this.ownStart(i) && atSec < this.windows[i].endSec && atSec > 0;
+  }
+
+  private silence(i: number, variant: number, musicBefore: boolean): string {
+    const last = i === this.windows.length - 1;
+    const previousSilent = i > 0 && isSilent(this.windows[i - 1].tags);
+    if (!previousSilent) {
+      if (!musicBefore) return 'Near silence, with no music to speak of.';
+      return last || this.windows.slice(i).every((w) => isSilent(w.tags)) ? 'The music ends: near silence.' : 'The music stops: near silence.';
+    }
+    let run = 0;
+    while (i - run - 1 >= 0 && isSilent(this.windows[i - run - 1].tags)) run++;
+    if (last) return variant % 2 === 0 ? 'Silence to the end.' : 'Still silent to the end.';
+    const pool = ['Still near silence.', 'The silence goes on.', 'Nothing but silence here.', 'More silence.'];
+    return pool[(run + variant) % pool.length];
+  }
+
+  /** The first window with music: what is there, with the numbers. */
+  private opening(i: number): string {
+    const { track } = this.context;
+    const tags = this.windows[i].tags;
+    const lead = i === 0 ? 'Opens with' : 'Out of the silence comes';
+    const first = `${lead} ${this.pulse(tags)}${this.tonality(tags)}.`;
+    const cls = this.classes[i];
+    const master = masterLevel(track.loudnessLufs ?? tags.loudnessLufs);
+    const trackLufs = track.loudnessLufs ?? tags.loudnessLufs!;
+    const level = isQuiet(cls)
+      ? `A quiet start (${Math.round(tags.loudnessLufs!)} LUFS) to a track that is ${master} (${Math.round(trackLufs)} LUFS overall)`
+      : `${capitalize(master)} (about ${Math.round(trackLufs)} LUFS)`;
+    const silent = tags.silenceRatio >= 0.3 ? ` About ${Math.round(tags.silenceRatio * 100)}% of it is silent.` : '';
+    return `${first} ${level}; ${colourWord(tags.spectralCentroidHz)}, ${textureWords(tags)}.${silent}`;
+  }
+
+  private pulse(tags: WindowTags): string {
+    if (!hasBeat(tags)) return tags.onsetsPerSec < 1 ? 'free-flowing sound and no steady beat' : 'a loose rhythm and no steady beat';
+    const bpm = Math.round(tags.bpm!);
+    const word = tempoWord(bpm);
+    const meter = statedMeter(this.context.track);
+    const noun = word === 'upbeat' ? 'an upbeat pulse' : `a ${word} beat`;
+    return `${noun} at about ${bpm} BPM${meter ? ` ${meterWords(meter)}` : ''}`;
+  }
+
+  private tonality(tags: WindowTags): string {
+    const key = statedKey(tags.key, tags.keyConfidence);
+    return key ? `, in ${key}` : ', with no clear key';
+  }
+
+  /** A later window of music: what changed, or that the same music goes on. */
+  private change(i: number, variant: number): string {
+    const { windows, classes } = this;
+    const tags = windows[i].tags;
+    const before = windows[i - 1].tags;
+    const cls = classes[i];
+    const previous = classes[i - 1];
+    const major: string[] = [];
+    let levelSaid = false;
+
+    if (isSilent(before)) {
+      major.push(`the music comes back in${hasBeat(tags) ? ' with the beat' : ''}`);
+      levelSaid = true;
+    }
+    for (const change of this.context.analysis.tempoChanges ?? []) if (this.within(i, change.atSec)) major.push(tempoChangeWords(change));
+    let beatBack = false;
+    if (!isSilent(before)) {
+      if (!hasBeat(tags) && hasBeat(before)) major.push(isQuiet(cls) ? 'the beat drops out' : 'the steady beat drops out');
+      if (hasBeat(tags) && !hasBeat(before)) {
+        const beatBefore = windows.slice(0, i).some((w) => hasBeat(w.tags));
+        if (!beatBefore) major.push(`a steady beat comes in at about ${Math.round(tags.bpm!)} BPM`);
+        else if (isQuiet(previous) && !isQuiet(cls)) beatBack = true;
+        else major.push('the beat comes back');
+      }
+    }
+    for (const change of keyChanges(this.context.analysis)) {
+      if (!this.within(i, change.atSec)) continue;
+      if (change.from && change.to) major.push(`the music modulates from ${change.from} to ${change.to}`);
+      else if (change.to) major.push(`the harmony settles in ${change.to}`);
+      else major.push('the harmony loses its clear key');
+    }
+
+    const lufs = tags.loudnessLufs!;
+    const delta = lufs - (before.loudnessLufs ?? -70);
+    const fadesOut = isQuiet(cls) && windows.slice(i).every((_, k) => isQuiet(classes[i + k]));
+    if (!levelSaid && isQuiet(cls) && !isQuiet(previous)) {
+      const number = delta <= -6 ? ` (${Math.round(lufs)} LUFS)` : '';
+      major.push(fadesOut ? `the music fades${number}` : `it falls away to a quiet passage${number}`);
+      levelSaid = true;
+    } else if (!levelSaid && !isQuiet(cls) && isQuiet(previous) && classes.slice(0, i).some((c) => !isQuiet(c))) {
+      const words = beatBack ? 'the full sound comes back with the beat' : 'the full sound comes back';
+      major.push(delta >= 6 ? `${words} (${Math.round(lufs)} LUFS)` : words);
+      levelSaid = true;
+    } else if (!levelSaid && fadesOut && delta <= -1.5) {
+      major.push(['fading further', 'still fading', 'the fade goes on'][variant % 3]);
+      levelSaid = true;
+    }
+    const build = this.shape.find((e): e is Extract<ShapeEvent, { kind: 'build' }> => e.kind === 'build' && e.atSec < windows[i].startSec && windows[i].endSec <= e.endSec);
+    if (!levelSaid && build) {
+      const firstStep = windows[i - 1].startSec === build.atSec;
+      const top = windows[i].endSec === build.endSec;
+      major.push(firstStep ? 'it starts to build' : top ? (cls === 'peak' ? 'the build tops out at the loudest so far' : 'the build tops out') : ['still building', 'the build goes on', 'building further'][variant % 3]);
+      levelSaid = true;
+    }
+    if (!levelSaid && !isQuiet(cls) && isQuiet(previous)) {
+      major.push('the music opens up to full level');
+      levelSaid = true;
+    }
+    if (!levelSaid && previous === 'peak' && cls === 'body' && i >= 2 && classes[i - 2] === 'peak') {
+      major.push('the loudest stretch ends');
+      levelSaid = true;
+    }
+    if (!levelSaid && cls === 'peak' && !classes.slice(0, i).includes('peak')) {
+      major.push(delta >= 6 ? `the loudest part of the track arrives (${Math.round(lufs)} LUFS)` : 'the loudest part of the track arrives');
+      levelSaid = true;
+    }
+    const echo = this.returnOf(i);
+    if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
+
+    const minor = this.differences(before, tags, levelSaid ? undefined : delta);
+    const sentences: string[] = [];
+    if (major.length > 0) {
+      sentences.push(capitalize(major.join('; ')) + '.');
+      if (minor.length > 0) sentences.push(`${capitalize(joinList(minor))}${variant % 2 === 1 ? ' than before' : ''}.`);
+      return sentences.join(' ');
+    }
+    const where = this.position(i, variant);
+    const carries = `${capitalize(this.subject(i))} ${this.verb(i, variant)}${where}`;
+    return minor.length > 0 ? `${carries}, ${joinList(minor)}.` : `${carries}.`;
+  }
+
+  /** Small and large differences from the window before, as comparatives. */
+  private differences(before: WindowTags, now: WindowTags, delta: number | undefined): string[] {
+    const out: string[] = [];
+    if (delta !== undefined) {
+      if (delta >= 6) out.push(`much louder (${Math.round(now.loudnessLufs!)} LUFS)`);
+      else if (delta >= 2) out.push('louder');
+      else if (delta >= 0.8) out.push('a little louder');
+      else if (delta <= -6) out.push(`stepping well down in level (${Math.round(now.loudnessLufs!)} LUFS)`);
+      else if (delta <= -2) out.push('pulling back in level');
+      else if (delta <= -0.8) out.push('easing back a little');
+    }
+    const brightness = now.spectralCentroidHz / Math.max(1, before.spectralCentroidHz);
+    if (brightness >= 1.25) out.push('brighter');
+    else if (brightness >= 1.08) out.push('a shade brighter');
+    else if (brightness <= 0.8) out.push('darker');
+    else if (brightness <= 0.925) out.push('a shade darker');
+    const activity = now.onsetsPerSec - before.onsetsPerSec;
+    const notable = Math.max(1.5, 0.3 * before.onsetsPerSec);
+    if (activity >= notable) out.push('busier');
+    else if (activity >= notable / 3) out.push('slightly busier');
+    else if (activity <= -notable) out.push('sparser');
+    else if (activity <= -notable / 3) out.push('slightly sparser');
+    const percussion = now.percussiveRatio - before.percussiveRatio;
+    if (percussion >= 0.15) out.push('with more percussion');
+    else if (percussion <= -0.15) out.push('with the percussion thinning out');
+    return out;
+  }
+
+  /** An earlier window (not the one before) this one sounds like, after a window that sounded different. */
+  private returnOf(i: number): number | undefined {
+    if (i < 3) return undefined;
+    const { windows } = this;
+    const now = windows[i].tags;
+    if (distance(windows[i - 1].tags, now, this.keyAt(i - 1), this.keyAt(i)) < 2.5) return undefined;
+    for (let k = i - 2; k >= 0; k--) {
+      if (isSilent(windows[k].tags)) continue;
+      if (distance(windows[k].tags, now, this.keyAt(k), this.keyAt(i)) < 1) {
+        // Only a return when something different lay between.
+        const between = windows.slice(k + 1, i).some((w, m) => distance(w.tags, windows[k].tags, this.keyAt(k + 1 + m), this.keyAt(k)) >= 2.5);
+        return between ? k : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private keyAt(i: number): string | null {
+    return statedKey(this.windows[i].tags.key, this.windows[i].tags.keyConfidence);
+  }
+
+  private subject(i: number): string {
+    const tags = this.windows[i].tags;
+    if (isQuiet(this.classes[i])) return hasBeat(tags) ? 'the quiet groove' : 'the quiet passage';
+    if (hasBeat(tags)) return tags.percussiveRatio >= 0.35 ? 'the groove' : 'the pulse';
+    return tags.percussiveRatio <= 0.25 ? 'the sustained sound' : 'the music';
+  }
+
+  private verb(i: number, variant: number): string {
+    let run = 0;
+    while (i - run - 1 > 0 && this.classes[i - run - 1] === this.classes[i]) run++;
+    const verbs = isQuiet(this.classes[i]) ? ['lingers', 'goes on', 'stays', 'continues'] : ['carries on', 'keeps going', 'holds', 'rolls on', 'continues', 'goes on'];
+    return verbs[(run + variant) % verbs.length];
+  }
+
+  /** Where the window lies in the song, when that is worth saying. */
+  private position(i: number, variant: number): string {
+    const { windows } = this;
+    const start = this.ownStart(i);
+    const end = windows[i].endSec;
+    if (i === windows.length - 1) return ' to the end';
+    if (i === windows.length - 2 && this.durationSec >= 40) return ' towards the close';
+    const minute = Math.floor(end / 60);
+    if (minute >= 1 && start <= minute * 60 && end > minute * 60) return ` into the ${ordinal(minute + 1)} minute`;
+    const half = this.durationSec / 2;
+    if (this.durationSec >= 60 && start <= half && end > half) return ' past the halfway mark';
+    if (i === 1) return variant % 2 === 0 ? ' as it settles in' : '';
+    return variant % 2 === 1 ? ' as before' : '';
+  }
 }
 
-function tonality(tags: WindowTags): string {
-  if (!tags.key || tags.keyConfidence < 0.2) return ', with no clear key';
-  return tags.keyConfidence >= 0.5 ? ` in ${tags.key}` : `, leaning towards ${tags.key}`;
-}
-
-function level(tags: WindowTags): string {
-  const lufs = tags.loudnessLufs ?? -70;
-  const value = `${Math.round(lufs)} LUFS`;
-  if (lufs > -10) return `loud (${value})`;
-  if (lufs > -18) return `moderately loud (${value})`;
-  if (lufs > -28) return `soft (${value})`;
-  return `very quiet (${value})`;
-}
-
-function colour(tags: WindowTags): string {
-  const hz = tags.spectralCentroidHz;
-  if (hz < 700) return 'dark and warm';
-  if (hz < 1500) return 'mellow';
-  if (hz < 2500) return 'bright';
-  return 'very bright, with a lot of high end';
-}
-
-function texture(tags: WindowTags): string {
-  const drive = tags.percussiveRatio >= 0.55 ? 'driven by percussion' : tags.percussiveRatio <= 0.25 ? 'mostly sustained tones' : 'with percussion and tones in balance';
-  const activity = tags.onsetsPerSec >= 5 ? 'busy' : tags.onsetsPerSec >= 2 ? 'steady' : 'sparse';
-  const dynamics = tags.crestDb >= 18 ? 'punchy' : tags.crestDb <= 9 ? 'dense and compressed' : '';
-  return [drive, `${activity} attacks (${tags.onsetsPerSec.toFixed(1)} per second)`, dynamics].filter(Boolean).join(', ');
-}
-
-function pulseChange(before: WindowTags, now: WindowTags): string {
-  const had = before.bpm !== null && before.bpmConfidence >= 0.15;
-  const has = now.bpm !== null && now.bpmConfidence >= 0.15;
-  if (!has) return had ? 'the steady beat drops away' : pulse(now);
-  const bpm = Math.round(now.bpm!);
-  if (!had) return `a beat comes in at about ${bpm} BPM`;
-  const change = (now.bpm! - before.bpm!) / before.bpm!;
-  if (Math.abs(change) <= 0.04) return `the beat holds at about ${bpm} BPM`;
-  return `the tempo ${change > 0 ? 'picks up' : 'eases back'} from about ${Math.round(before.bpm!)} to ${bpm} BPM`;
-}
-
-function keyChange(before: WindowTags, now: WindowTags): string {
-  const confident = (tags: WindowTags) => (tags.key && tags.keyConfidence >= 0.35 ? tags.key : null);
-  const was = confident(before);
-  const is = confident(now);
-  if (is && was && is !== was) return `; the harmony moves from ${was} to ${is}`;
-  if (is && !was) return `; the harmony settles in ${is}`;
-  if (is) return `, still in ${is}`;
-  return '';
-}
-
-function contrasts(before: WindowTags, now: WindowTags): string[] {
-  const out: string[] = [];
-  const lufsBefore = before.loudnessLufs ?? -70;
-  const lufsNow = now.loudnessLufs ?? -70;
-  const loudness = lufsNow - lufsBefore;
-  if (loudness >= 2) out.push(`${loudness >= 6 ? 'much ' : ''}louder (${Math.round(lufsNow)} LUFS)`);
-  if (loudness <= -2) out.push(`${loudness <= -6 ? 'much ' : ''}quieter (${Math.round(lufsNow)} LUFS)`);
-  const brightness = now.spectralCentroidHz / Math.max(1, before.spectralCentroidHz);
-  if (brightness >= 1.2) out.push('brighter');
-  if (brightness <= 1 / 1.2) out.push('darker');
-  const activity = now.onsetsPerSec - before.onsetsPerSec;
-  if (activity >= 1.5) out.push('busier');
-  if (activity <= -1.5) out.push('sparser');
-  return out;
+/** How different two windows sound: level, brightness, activity, percussion, beat and key, each in units of a noticeable change. */
+function distance(a: WindowTags, b: WindowTags, keyA: string | null, keyB: string | null): number {
+  const level = Math.abs((a.loudnessLufs ?? -70) - (b.loudnessLufs ?? -70)) / 3;
+  const brightness = Math.abs(Math.log2(Math.max(1, a.spectralCentroidHz) / Math.max(1, b.spectralCentroidHz))) / 0.3;
+  const activity = Math.abs(a.onsetsPerSec - b.onsetsPerSec) / 1.5;
+  const percussion = Math.abs(a.percussiveRatio - b.percussiveRatio) / 0.15;
+  const beat = hasBeat(a) !== hasBeat(b) ? 2 : 0;
+  const key = keyA !== keyB ? 1 : 0;
+  return level + brightness + activity + percussion + beat + key;
 }
 
 function joinList(items: string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 100)}%`;
-}
-
-function article(word: string): string {
-  return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
 function capitalize(text: string): string {

@@ -1,12 +1,32 @@
 /**
  * Summarize: window captions + measurements → one description and the result document.
- * The LLM is a collaborator handed in (SummaryWriter); without one, or when it stays unavailable, the local
- * summary is built from the measurements and the de-duplicated caption content.
+ * The LLM is a collaborator handed in (SummaryWriter), held to the measured tempo, meter and key sections;
+ * without one, or when it stays unavailable or keeps contradicting them, the local summary describes the
+ * song's shape from the measurements (core/song-shape.ts).
  */
 import type { CaptionEntry, CaptionerInfo, Manifest, ResultChunk, ResultDocument, Summary } from './contract.ts';
-import type { TrackTags, WindowTags } from './descriptors/types.ts';
+import type { TrackAnalysis, TrackTags } from './descriptors/types.ts';
 import { CaptionsMissing } from './errors.ts';
 import { formatClock } from './run-steps.ts';
+import {
+  againstReference,
+  analysisOrFallback,
+  colourWord,
+  hasBeat,
+  isSilent,
+  levelClass,
+  levelScale,
+  masterLevel,
+  meterWords,
+  MIN_BEAT_CONFIDENCE,
+  sectionKeys,
+  songShape,
+  statedKey,
+  statedMeter,
+  textureWords,
+  type LevelClass,
+  type ShapeEvent,
+} from './song-shape.ts';
 
 export interface SummaryPrompt {
   system: string;
@@ -50,33 +70,73 @@ export function joinChunks(manifest: Manifest, captions: readonly CaptionEntry[]
 }
 
 export function buildResult(manifest: Manifest, chunks: ResultChunk[], summary: Summary, captioner: CaptionerInfo, now = new Date()): ResultDocument {
-  return { id: manifest.id, status: 'SUCCEEDED', file: manifest.file, chunks, tags: manifest.tags, summary, captioner, createdAt: now.toISOString() };
+  return {
+    id: manifest.id,
+    status: 'SUCCEEDED',
+    file: manifest.file,
+    chunks,
+    tags: manifest.tags,
+    analysis: analysisOf(manifest),
+    summary,
+    captioner,
+    createdAt: now.toISOString(),
+  };
 }
 
-const describeTempo = (tags: WindowTags) =>
-  tags.bpm === null ? 'no steady beat measured' : `${Math.round(tags.bpm)} BPM (confidence ${tags.bpmConfidence.toFixed(2)})`;
-const describeKey = (tags: WindowTags) => (tags.key ? `${tags.key} (confidence ${tags.keyConfidence.toFixed(2)})` : 'no clear key measured');
+function analysisOf(manifest: Manifest): TrackAnalysis {
+  return analysisOrFallback(manifest.analysis, manifest.tags, manifest.file.durationSec);
+}
 
-/** The prompt: captions with their times, and the measurements as facts the text must not contradict. */
+const describeTempo = (tags: TrackTags) =>
+  tags.bpm === null ? 'no steady beat measured' : `${Math.round(tags.bpm)} BPM (confidence ${tags.bpmConfidence.toFixed(2)})`;
+const describeMeter = (tags: TrackTags) =>
+  tags.meter ? `${tags.meter} (confidence ${(tags.meterConfidence ?? 0).toFixed(2)})` : 'no meter measured';
+
+/**
+ * The prompt: the whole-track facts (tempo and meter, tempo changes and key sections with their times, the
+ * file's loudness against the streaming reference), the song's shape, and the captions with their times.
+ */
 export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]): SummaryPrompt {
   const track = manifest.tags;
+  const analysis = analysisOf(manifest);
+  const context = { track, analysis };
+  const scale = levelScale(context, chunks);
   const usable = chunks.filter((chunk) => chunk.quality !== 'degenerate');
-  const lines = usable.map(
-    (chunk) =>
-      `[${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}] ${chunk.caption} ` +
-      `(measured: ${describeTempo(chunk.tags)}; ${chunk.tags.key ?? 'no clear key'}; ${fmtLufs(chunk.tags.loudnessLufs)}; centroid ${Math.round(chunk.tags.spectralCentroidHz)} Hz)`,
+  const lines = usable.map((chunk) => {
+    const cls = levelClass(chunk.tags, scale);
+    const level = chunk.tags.loudnessLufs === null ? 'near silence' : `${chunk.tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_WORDS[cls]}`;
+    return `[${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}] ${chunk.caption} (${hasBeat(chunk.tags) ? 'beat' : 'no steady beat'}; ${level})`;
+  });
+  const sections = (analysis.keySections ?? []).map(
+    (section) => `${formatClock(section.startSec)}–${formatClock(section.endSec)} ${section.key ?? 'no clear key'} (confidence ${section.confidence.toFixed(2)})`,
   );
+  const changes = (analysis.tempoChanges ?? []).map(
+    (change) => `at ${formatClock(change.atSec)} ${change.kind === 'gradual' ? 'gradually' : 'a step'} from ${Math.round(change.fromBpm)} to ${Math.round(change.toBpm)} BPM`,
+  );
+  const loudness =
+    track.loudnessLufs === null
+      ? 'near silence'
+      : `integrated ${track.loudnessLufs.toFixed(1)} LUFS (${againstReference(track.loudnessLufs)}: ${masterLevel(track.loudnessLufs)}), ` +
+        `loudness range ${track.loudnessRangeLu.toFixed(1)} LU${Number.isFinite(track.truePeakDbtp) ? `, true peak ${track.truePeakDbtp.toFixed(1)} dBTP` : ''}`;
+  const shape = shapePhrases(songShape(chunks, context));
   return {
     system:
       'You write one description of a piece of music for a listener, in 3 to 5 sentences of plain prose. ' +
-      'Ground every statement in the window captions and the measurements you are given. The measurements are facts: ' +
-      'never state a tempo or a key other than the measured ones, and if no tempo or key was measured, do not name one. ' +
-      'Describe how the music develops over time. Do not mention captions, windows, models or measurements as such.',
+      'Ground every statement in the facts and the window captions you are given. The facts are measurements: never state a tempo, ' +
+      'meter or key other than the measured ones; a key belongs to its section and its times, a tempo change happens only where one is listed; ' +
+      'if no tempo, meter or key was measured, do not name one. Speak of level as a listener does: against the track\'s own quiet and loud ' +
+      'parts and against the usual streaming level of -14 LUFS (a master louder than that is loud, never soft). ' +
+      'Describe how the music develops over time: where it builds, breaks down, goes quiet, changes key or tempo. ' +
+      'Do not mention captions, windows, models or measurements as such.',
     user: [
       `Track: ${manifest.file.name}, ${formatClock(manifest.file.durationSec)} long.`,
-      `Measured over the whole track: tempo ${describeTempo(track)}; key ${describeKey(track)}; integrated loudness ${fmtLufs(track.loudnessLufs)}, ` +
-        `loudness range ${track.loudnessRangeLu.toFixed(1)} LU, peak ${track.peakDbfs.toFixed(1)} dBFS; spectral centroid ${Math.round(track.spectralCentroidHz)} Hz; ` +
-        `${track.onsetsPerSec.toFixed(1)} onsets per second; percussive share ${Math.round(track.percussiveRatio * 100)}%; silence ${Math.round(track.silenceRatio * 100)}%.`,
+      `Measured over the whole track: tempo ${describeTempo(track)}; meter ${describeMeter(track)}; key ${track.key ?? 'no clear key'}.`,
+      `Tempo changes: ${changes.length > 0 ? changes.join('; ') : 'none (one tempo throughout)'}.`,
+      `Key sections: ${sections.length > 0 ? sections.join('; ') : 'none measured'}.`,
+      `Loudness of the file: ${loudness}.`,
+      `Sound: spectral centroid ${Math.round(track.spectralCentroidHz)} Hz; ${track.onsetsPerSec.toFixed(1)} onsets per second; ` +
+        `percussive share ${Math.round(track.percussiveRatio * 100)}%; silence ${Math.round(track.silenceRatio * 100)}%.`,
+      `Shape: ${shape.length > 0 ? `it ${shape.join(', ')}` : 'even from start to end'}.`,
       '',
       'Window captions in time order:',
       ...lines,
@@ -84,9 +144,13 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
   };
 }
 
-function fmtLufs(lufs: number | null): string {
-  return lufs === null ? 'near silence' : `${lufs.toFixed(1)} LUFS`;
-}
+const LEVEL_WORDS: Record<LevelClass, string> = {
+  silent: 'near silence',
+  'very quiet': 'very quiet for this track',
+  quiet: 'a quiet part of this track',
+  body: 'the body of this track',
+  peak: 'the loudest part of this track',
+};
 
 const PITCH_CLASS: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
 
@@ -99,76 +163,155 @@ function keyId(name: string): string | null {
   return `${(PITCH_CLASS[letter] + shift + 12) % 12}:${match[3].toLowerCase()}`;
 }
 
+/** Tolerance on a stated tempo: within 8 % of the track's tempo or of either side of a tempo change. */
+const TEMPO_TOLERANCE = 0.08;
+
+const METER_WORDS: Array<[RegExp, string]> = [
+  [/\bcommon time\b/gi, '4/4'],
+  [/\bwaltz time\b/gi, '3/4'],
+  [/\btriple (?:meter|metre|time)\b/gi, '3/4'],
+  [/\bduple (?:meter|metre|time)\b/gi, '2/4'],
+];
+
 /**
- * Tempos and keys the text states that were not measured anywhere in the track. A stated tempo counts as
- * measured within 6 % of the track's or any window's tempo.
+ * What the text states that was not measured: a tempo not within 8 % of the track's tempo or its tempo
+ * changes, a key that is not among the key sections' keys, a meter other than the measured one.
  */
-export function findContradictions(text: string, track: TrackTags, windows: readonly WindowTags[]): string[] {
+export function findContradictions(text: string, track: TrackTags, analysis: TrackAnalysis): string[] {
   const problems: string[] = [];
-  const tempos = [track, ...windows].map((tags) => tags.bpm).filter((bpm): bpm is number => bpm !== null);
+  const changes = analysis.tempoChanges ?? [];
+  const tempos = [track.bpm, ...changes.flatMap((change) => [change.fromBpm, change.toBpm])].filter(
+    (bpm): bpm is number => bpm !== null && Number.isFinite(bpm),
+  );
+  // Every tempo a gradual change passes through was measured too.
+  const glides = changes.filter((change) => change.kind === 'gradual').map((change) => [Math.min(change.fromBpm, change.toBpm), Math.max(change.fromBpm, change.toBpm)]);
   for (const match of text.matchAll(/(\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats per minute)/gi)) {
     const stated = Number(match[1]);
-    if (!tempos.some((bpm) => Math.abs(stated - bpm) / bpm <= 0.06)) {
-      problems.push(`states ${match[0]} but the measured tempo is ${tempos.length ? `${Math.round(track.bpm ?? tempos[0])} BPM` : 'not steady'}`);
+    const measured = tempos.some((bpm) => Math.abs(stated - bpm) / bpm <= TEMPO_TOLERANCE) || glides.some(([low, high]) => stated >= low && stated <= high);
+    if (!measured) {
+      problems.push(`states ${match[0]} but the measured tempo is ${track.bpm !== null ? `${Math.round(track.bpm)} BPM` : tempos.length ? `${Math.round(tempos[0])} BPM` : 'not steady'}`);
     }
   }
-  const keys = new Set([track, ...windows].map((tags) => (tags.key ? keyId(tags.key) : null)).filter(Boolean));
-  for (const match of text.matchAll(/\b([A-G](?:[#♯b♭]|\s+(?:sharp|flat))?)\s+(major|minor)\b/g)) {
+  const sectionKeyNames = [...new Set([...(analysis.keySections ?? []).map((section) => section.key), track.key].filter((key): key is string => Boolean(key)))];
+  const keys = new Set(sectionKeyNames.map(keyId).filter(Boolean));
+  for (const match of text.matchAll(/\b([A-G](?:[#♯b♭]|\s+(?:sharp|flat))?)[\s-]+(major|minor)\b/g)) {
     const spelled = match[1].replace(/\s+sharp/, '#').replace(/\s+flat/, 'b');
     const id = keyId(`${spelled} ${match[2]}`);
-    if (id && !keys.has(id)) problems.push(`states ${match[0]} but the measured key is ${track.key ?? 'unclear'}`);
+    if (id && !keys.has(id)) problems.push(`states ${match[0]} but the measured key${sectionKeyNames.length > 1 ? 's are' : ' is'} ${sectionKeyNames.length ? sectionKeyNames.join(', ') : 'unclear'}`);
+  }
+  const stated: Array<[string, string]> = [...text.matchAll(/(?<![\d/])\b(2|3|4|6|9|12)\s*\/\s*(2|4|8)\b(?![\d/])/g)].map((m) => [m[0], `${m[1]}/${m[2]}`]);
+  for (const [pattern, meter] of METER_WORDS) for (const m of text.matchAll(pattern)) stated.push([m[0], meter]);
+  for (const [words, meter] of stated) {
+    if (meter !== track.meter) problems.push(`states ${words} but the measured meter is ${track.meter ?? 'not determined'}`);
   }
   return problems;
 }
 
-/** The local summary: the measurements and the distinct things the captions say, in plain sentences. */
+/**
+ * The local summary: the song's shape with times — where it builds, breaks down, goes quiet, changes key or
+ * tempo — and the tempo, meter, key and loudness facts once. BART's captions add what they hear; the
+ * built-in captioner's captions say the same as the shape, so they are not repeated.
+ */
 export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[], captioner?: CaptionerInfo): string {
   const track = manifest.tags;
+  const analysis = analysisOf(manifest);
+  const context = { track, analysis };
   const facts: string[] = [];
-  const tempo = track.bpm !== null && track.bpmConfidence >= 0.15 ? ` at about ${Math.round(track.bpm)} BPM` : ' with no steady beat';
-  const key = track.key && track.keyConfidence >= 0.2 ? ` in ${track.key}` : '';
+  const audible = chunks.some((chunk) => !isSilent(chunk.tags));
+  if (track.loudnessLufs === null || !audible) {
+    facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)} and is almost entirely silent: no beat, no key and no level to speak of.`);
+    return facts.join(' ');
+  }
+
+  const meter = statedMeter(track);
+  const tempo =
+    track.bpm !== null && track.bpmConfidence >= MIN_BEAT_CONFIDENCE
+      ? `${(analysis.tempoChanges ?? []).length > 0 ? ', starting' : ''} at about ${Math.round(track.bpm)} BPM${meter ? ` ${meterWords(meter)}` : ''}`
+      : ' with no steady beat';
+  const firstKey = sectionKeys(analysis)[0] ?? statedKey(track.key, track.keyConfidence);
+  const key = firstKey ? `, in ${firstKey}` : ', with no clear key';
   facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempo}${key}.`);
-  if (track.loudnessLufs !== null) {
-    facts.push(
-      `It measures ${track.loudnessLufs.toFixed(1)} LUFS overall with a loudness range of ${track.loudnessRangeLu.toFixed(1)} LU ` +
-        `and peaks at ${track.peakDbfs.toFixed(1)} dBFS; its sound is ${track.spectralCentroidHz >= 1500 ? 'bright' : track.spectralCentroidHz >= 700 ? 'mellow' : 'dark'} ` +
-        `and ${track.percussiveRatio >= 0.55 ? 'driven by percussion' : track.percussiveRatio <= 0.25 ? 'mostly tonal' : 'balanced between percussion and tones'}.`,
-    );
-  } else {
-    facts.push('It is almost entirely silent.');
+
+  const lufs = track.loudnessLufs;
+  const peak = Number.isFinite(track.truePeakDbtp)
+    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp > -1 ? ' (above the -1 dBTP that streaming services ask for)' : ''}`
+    : '';
+  facts.push(
+    `The master is ${masterLevel(lufs)}: ${lufs.toFixed(1)} LUFS integrated, ${againstReference(lufs)}, ` +
+      `with a loudness range of ${track.loudnessRangeLu.toFixed(1)} LU${peak}.`,
+  );
+
+  const phrases = shapePhrases(songShape(chunks, context));
+  if (phrases.length === 0) facts.push('Its level and texture stay even from start to end.');
+  for (let i = 0; i < phrases.length; i += 4) {
+    facts.push(`${i === 0 ? 'It' : 'Then it'} ${joinList(phrases.slice(i, i + 4))}.`);
   }
-  const audible = chunks.filter((chunk) => chunk.tags.loudnessLufs !== null);
-  if (audible.length >= 2) {
-    const loudest = audible.reduce((a, b) => (b.tags.loudnessLufs! > a.tags.loudnessLufs! ? b : a));
-    const quietest = audible.reduce((a, b) => (b.tags.loudnessLufs! < a.tags.loudnessLufs! ? b : a));
-    if (loudest.tags.loudnessLufs! - quietest.tags.loudnessLufs! >= 3) {
-      facts.push(
-        `It is loudest at ${span(loudest)} (${loudest.tags.loudnessLufs!.toFixed(0)} LUFS) and quietest at ${span(quietest)} (${quietest.tags.loudnessLufs!.toFixed(0)} LUFS).`,
-      );
-    } else {
-      facts.push('Its level stays even from start to end.');
-    }
-    const tempos = audible.filter((chunk) => chunk.tags.bpm !== null && chunk.tags.bpmConfidence >= 0.3).map((chunk) => chunk.tags.bpm!);
-    if (tempos.length >= 2 && Math.max(...tempos) / Math.min(...tempos) > 1.08) {
-      facts.push(`The tempo moves between about ${Math.round(Math.min(...tempos))} and ${Math.round(Math.max(...tempos))} BPM.`);
-    }
+  facts.push(`Its sound is ${colourWord(track.spectralCentroidHz)}: ${textureWords(track)}.`);
+
+  if (captioner?.backend !== 'builtin') {
+    const captions = chunks.filter((chunk) => chunk.quality !== 'degenerate').map((chunk) => chunk.caption);
+    const said = distinctSentences(captions, 4);
+    if (said.length > 0) facts.push(`Along the way: ${said.map((s) => lowerFirst(s.replace(/[.!]+$/, ''))).join('; ')}.`);
   }
-  const captions = chunks.filter((chunk) => chunk.quality !== 'degenerate').map((chunk) => chunk.caption);
-  // The built-in captioner's sentences restate the measurements above; only its sentences about change add to them.
-  const said =
-    captioner?.backend === 'builtin'
-      ? distinctSentences(captions.flatMap((caption) => caption.split(/(?<=[.!?])\s+/)).filter((s) => CHANGE_WORDS.test(s)), 4)
-      : distinctSentences(captions, 4);
-  if (said.length > 0) facts.push(`Along the way: ${said.map((s) => lowerFirst(s.replace(/[.!]+$/, ''))).join('; ')}.`);
   const left = chunks.filter((chunk) => chunk.quality === 'degenerate').length;
   if (left > 0) facts.push(`${left} window caption${left === 1 ? ' was' : 's were'} left out because the captioner repeated itself.`);
   return facts.join(' ');
 }
 
-const CHANGE_WORDS = /\b(louder|quieter|brighter|darker|busier|sparser|picks up|eases back|moves from|comes in|drops away|settles|stops)\b/i;
+/** The shape as verb phrases with times: "builds from 0:20 to 0:50", "moves to E major at 1:32". */
+function shapePhrases(events: readonly ShapeEvent[]): string[] {
+  const out: string[] = [];
+  for (const event of events) {
+    const at = formatClock(event.atSec);
+    switch (event.kind) {
+      case 'quiet-opening':
+        out.push('opens quietly');
+        break;
+      case 'build':
+        out.push(`builds from ${at} to ${formatClock(event.endSec)}`);
+        break;
+      case 'peak':
+        out.push(`is at its loudest from ${at} to ${formatClock(event.endSec)}`);
+        break;
+      case 'break':
+        out.push(
+          event.silent
+            ? `stops at ${at}`
+            : event.beatDrops
+              ? `breaks down to a quiet passage without the beat at ${at}`
+              : `goes quiet at ${at}`,
+        );
+        break;
+      case 'beat-out':
+        out.push(`drops the beat at ${at}`);
+        break;
+      case 'return':
+        out.push(`comes back in at ${at}`);
+        break;
+      case 'modulation':
+        out.push(event.from && event.to ? `modulates from ${event.from} to ${event.to} at ${at}` : event.to ? `settles in ${event.to} at ${at}` : `loses its clear key at ${at}`);
+        break;
+      case 'tempo': {
+        const { change } = event;
+        const faster = change.toBpm > change.fromBpm;
+        out.push(
+          change.kind === 'gradual'
+            ? `${faster ? 'speeds up' : 'slows'} gradually from about ${Math.round(change.fromBpm)} to ${Math.round(change.toBpm)} BPM from ${at}`
+            : `${faster ? 'steps up' : 'drops'} from about ${Math.round(change.fromBpm)} to ${Math.round(change.toBpm)} BPM at ${at}`,
+        );
+        break;
+      }
+      case 'fade':
+        out.push(`fades out from ${at}`);
+        break;
+    }
+  }
+  return out;
+}
 
-function span(chunk: ResultChunk): string {
-  return `${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}`;
+function joinList(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 function lowerFirst(text: string): string {
@@ -200,17 +343,17 @@ function jaccard(a: Set<string>, b: Set<string>): number {
 /** Writes the summary with the LLM, holding it to the measurements; one corrective try, then the caller falls back. */
 export async function llmSummary(writer: SummaryWriter, manifest: Manifest, chunks: readonly ResultChunk[]): Promise<{ text: string } | { rejected: string }> {
   const prompt = summaryPrompt(manifest, chunks);
-  const windowTags = chunks.map((chunk) => chunk.tags);
+  const analysis = analysisOf(manifest);
   let text = (await writer.write(prompt)).trim();
-  let problems = findContradictions(text, manifest.tags, windowTags);
+  let problems = findContradictions(text, manifest.tags, analysis);
   if (problems.length > 0) {
     text = (
       await writer.write({
         system: prompt.system,
-        user: `${prompt.user}\n\nYour previous answer ${problems.join('; ')}. Write it again using only the measured values.`,
+        user: `${prompt.user}\n\nYour previous answer ${problems.join('; ')}. Write it again using only the measured tempo, meter and keys.`,
       })
     ).trim();
-    problems = findContradictions(text, manifest.tags, windowTags);
+    problems = findContradictions(text, manifest.tags, analysis);
   }
   if (problems.length > 0) return { rejected: `the LLM's summary contradicted the measurements (${problems.join('; ')})` };
   if (!text) return { rejected: 'the LLM returned an empty summary' };

@@ -1,7 +1,8 @@
 /** The AWS-free core: captions from measurements, summaries, failure sentences, ids and configuration. */
-import type { Manifest, ResultChunk } from '#core/contract';
-import type { TrackTags, WindowTags } from '#core/descriptors/types';
-import { captionWindow, captionWindows } from '#core/builtin-captioner';
+import type { Manifest, ManifestWindow, ResultChunk } from '#core/contract';
+import type { TrackAnalysis, TrackTags, WindowTags } from '#core/descriptors/types';
+import { captionWindows } from '#core/builtin-captioner';
+import { withoutNumbers } from '#core/song-shape';
 import { failureDocument } from '#core/failure';
 import { newUploadId, safeFileName, uploadRefFromKey, UPLOAD_ID_PATTERN } from '#core/ids';
 import { findContradictions, localSummary, mergeCaptionParts } from '#core/summary';
@@ -15,9 +16,10 @@ const tags = (over: Partial<WindowTags> = {}): WindowTags => ({
   bpmConfidence: 0.8,
   key: 'A minor',
   keyConfidence: 0.7,
-  loudnessLufs: -24,
-  rmsDbfs: -22,
-  peakDbfs: -8,
+  loudnessLufs: -14,
+  shortTermMaxLufs: -12,
+  rmsDbfs: -16,
+  peakDbfs: -1,
   crestDb: 14,
   spectralCentroidHz: 900,
   onsetsPerSec: 2.5,
@@ -25,73 +27,113 @@ const tags = (over: Partial<WindowTags> = {}): WindowTags => ({
   percussiveRatio: 0.4,
   ...over,
 });
-const track = (over: Partial<WindowTags> = {}): TrackTags => ({ ...tags(over), loudnessRangeLu: 8 });
+const track = (over: Partial<TrackTags> = {}): TrackTags => ({ ...tags(), loudnessRangeLu: 8, truePeakDbtp: -1.2, meter: '4/4', meterConfidence: 0.6, ...over });
+const analysis = (over: Partial<TrackAnalysis> = {}): TrackAnalysis => ({
+  beats: [],
+  downbeats: [],
+  tempoChanges: [],
+  keySections: [{ startSec: 0, endSec: 95, key: 'A minor', confidence: 0.7 }],
+  loudnessCurve: [],
+  ...over,
+});
+const windowsOf = (list: Array<Partial<WindowTags>>): ManifestWindow[] =>
+  list.map((over, index) => ({ index, file: `${String(index).padStart(5, '0')}.npy`, startSec: index * 10, endSec: index * 10 + 10, tags: tags(over) }));
 
 describe('the built-in captioner', () => {
-  it('describes a quiet-to-loud transition and a held beat against the window before', () => {
+  it('opens with tempo, meter, key and how loud the master is, then says only what changed', () => {
+    // Prepare
+    const windows = windowsOf([{}, { loudnessLufs: -6, spectralCentroidHz: 1400 }]);
     // Act
-    const caption = captionWindow(tags({ loudnessLufs: -12, spectralCentroidHz: 1400 }), tags({ loudnessLufs: -24 }));
+    const [first, second] = captionWindows(windows, { track: track(), analysis: analysis() });
     // Assess
-    expect(caption).toBe(
-      'The beat holds at about 97 BPM, still in A minor. Much louder (-12 LUFS) and brighter than before, with percussion and tones in balance, steady attacks (2.5 per second).',
+    expect(first.caption).toBe(
+      'Opens with a moderate beat at about 97 BPM in 4/4, in A minor. At the usual streaming level (about -14 LUFS); mellow, percussion and tones in balance, with steady attacks.',
     );
+    expect(second.caption).toBe('The loudest part of the track arrives (-6 LUFS). Brighter.');
   });
 
-  it('says the tempo changes and the key moves when they do', () => {
-    const caption = captionWindow(tags({ bpm: 120, key: 'C major', loudnessLufs: -26 }), tags());
-    expect(caption).toMatch(/^The tempo picks up from about 97 to 120 BPM; the harmony moves from A minor to C major\./);
-    expect(caption).toMatch(/ Quieter \(-26 LUFS\) than before/);
+  it('narrates a modulation and a tempo change only where the analysis has them', () => {
+    // Prepare
+    const windows = windowsOf([{}, { key: 'C major' }, { bpm: 120, key: 'C major' }]);
+    const context = {
+      track: track(),
+      analysis: analysis({
+        keySections: [{ startSec: 0, endSec: 13, key: 'A minor', confidence: 0.7 }, { startSec: 13, endSec: 30, key: 'C major', confidence: 0.6 }],
+        tempoChanges: [{ atSec: 21, fromBpm: 97, toBpm: 120, kind: 'step' }],
+      }),
+    };
+    // Act
+    const captions = captionWindows(windows, context).map((c) => c.caption);
+    // Assess
+    expect(captions[1]).toBe('The music modulates from A minor to C major.');
+    expect(captions[2]).toBe('The tempo steps up from about 97 to 120 BPM.');
   });
 
   it('does not claim a beat or a key it did not measure', () => {
-    const caption = captionWindow(tags({ bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, onsetsPerSec: 0.2 }));
-    expect(caption).toMatch(/^Free-flowing, with no steady beat, with no clear key\./);
-    expect(caption).not.toMatch(/BPM|major|minor/);
+    const [only] = captionWindows(windowsOf([{ bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, onsetsPerSec: 0.2 }]), {
+      track: track({ bpm: null, meter: null, key: null }),
+      analysis: analysis({ keySections: [{ startSec: 0, endSec: 10, key: null, confidence: 0 }] }),
+    });
+    expect(only.caption).toMatch(/^Opens with free-flowing sound and no steady beat, with no clear key\./);
+    expect(only.caption).not.toMatch(/BPM|major|minor|4\/4/);
   });
 
   it('calls near silence what it is', () => {
-    expect(captionWindow(tags({ loudnessLufs: null, silenceRatio: 1 }))).toBe('Near silence, with no music to speak of.');
-    expect(captionWindow(tags({ loudnessLufs: null, silenceRatio: 1 }), tags())).toBe('The music stops: near silence.');
+    const context = { track: track(), analysis: analysis() };
+    const silent = { loudnessLufs: null, silenceRatio: 1, bpm: null };
+    expect(captionWindows(windowsOf([silent]), context)[0].caption).toBe('Near silence, with no music to speak of.');
+    expect(captionWindows(windowsOf([{}, silent, {}]), context)[1].caption).toBe('The music stops: near silence.');
   });
 
-  it('writes a different caption for windows that differ', () => {
-    const windows = [0, 1, 2].map((index) => ({ index, file: `0000${index}.npy`, startSec: index * 10, endSec: index * 10 + 10, tags: tags({ loudnessLufs: -30 + index * 8 }) }));
-    const captions = captionWindows(windows);
-    expect(new Set(captions.map((c) => c.caption)).size).toBe(3);
-    expect(captions.map((c) => [c.index, c.startSec, c.endSec, c.quality])).toEqual([[0, 0, 10, 'ok'], [1, 10, 20, 'ok'], [2, 20, 30, 'ok']]);
+  it('writes a different caption for each of several windows of the same music, keeping index and times', () => {
+    // Act
+    const captions = captionWindows(windowsOf([{}, {}, {}, {}]), { track: track(), analysis: analysis() });
+    // Assess
+    expect(new Set(captions.map((c) => withoutNumbers(c.caption))).size).toBe(4);
+    expect(captions.map((c) => [c.index, c.startSec, c.endSec, c.quality])).toEqual([[0, 0, 10, 'ok'], [1, 10, 20, 'ok'], [2, 20, 30, 'ok'], [3, 30, 40, 'ok']]);
   });
 });
 
 describe('summaries', () => {
-  const manifest = (over: Partial<TrackTags> = {}): Manifest => ({
+  const manifest = (over: Partial<TrackTags> = {}, windows: ManifestWindow[] = []): Manifest => ({
     version: 1,
     id: 'x',
     upload: { bucket: 'b', key: 'uploads/x/tune.mp3' },
     file: { name: 'tune.mp3', sizeBytes: 1, durationSec: 95, sampleRate: 44100, channels: 2, codec: 'mp3' },
     sampleRate: 16000,
     windowSamples: 160000,
-    windows: [],
+    windows,
     tags: track(over),
+    analysis: analysis(),
   });
   const chunk = (index: number, caption: string, over: Partial<WindowTags> = {}, quality: 'ok' | 'degenerate' = 'ok'): ResultChunk => ({
     index, startSec: index * 10, endSec: index * 10 + 10, caption, quality, tags: tags(over),
   });
 
-  it('finds tempos and keys the text states that were never measured, spelling enharmonics alike', () => {
-    const found = findContradictions('A 140 BPM anthem in G# minor, then 97 bpm in Ab minor and A minor.', track({ key: 'Ab minor' }), [tags()]);
-    expect(found).toEqual(['states 140 BPM but the measured tempo is 97 BPM']);
+  it('finds tempos, keys and meters the text states that were never measured, spelling enharmonics alike', () => {
+    const found = findContradictions(
+      'A 140 BPM anthem in G# minor, then 97 bpm in Ab minor and A minor, in 4/4 and then 6/8.',
+      track({ key: 'Ab minor' }),
+      analysis({ keySections: [{ startSec: 0, endSec: 40, key: 'Ab minor', confidence: 0.6 }, { startSec: 40, endSec: 95, key: 'A minor', confidence: 0.6 }] }),
+    );
+    expect(found).toEqual(['states 140 BPM but the measured tempo is 97 BPM', 'states 6/8 but the measured meter is 4/4']);
   });
 
-  it('builds the local summary from the measurements and leaves out looping captions', () => {
+  it('builds the local summary from the shape of the measurements and keeps what BART heard, leaving out looping captions', () => {
     // Act
-    const text = localSummary(manifest(), [
-      chunk(0, 'Soft piano opens the piece over a quiet pad.', { loudnessLufs: -30 }),
-      chunk(1, 'very first notes p p long notes long notes long notes', {}, 'degenerate'),
-      chunk(2, 'Drums enter and the band plays loud and driving.', { loudnessLufs: -14 }),
-    ]);
+    const text = localSummary(
+      manifest(),
+      [
+        chunk(0, 'Soft piano opens the piece over a quiet pad.', { loudnessLufs: -30, bpm: null }),
+        chunk(1, 'very first notes p p long notes long notes long notes', {}, 'degenerate'),
+        chunk(2, 'Drums enter and the band plays loud and driving.', { loudnessLufs: -14 }),
+      ],
+      { backend: 'python', model: 'lp-music-caps' },
+    );
     // Assess
-    expect(text).toMatch(/^"tune\.mp3" runs 1:35 at about 97 BPM in A minor\./);
-    expect(text).toContain('loudest at 0:20–0:30 (-14 LUFS) and quietest at 0:00–0:10 (-30 LUFS)');
+    expect(text).toMatch(/^"tune\.mp3" runs 1:35 at about 97 BPM in 4\/4, in A minor\./);
+    expect(text).toContain('The master is at the usual streaming level: -14.0 LUFS integrated, right at the -14 LUFS streaming reference');
+    expect(text).toContain('It opens quietly.');
     expect(text).toContain('soft piano opens the piece over a quiet pad');
     expect(text).not.toContain('first notes');
     expect(text).toContain('1 window caption was left out because the captioner repeated itself');

@@ -1,0 +1,295 @@
+/**
+ * The shape of a song, read off the measurements: how loud it is against the track itself and against the
+ * usual playback reference, where it builds, breaks down, goes quiet, changes key or tempo. The built-in
+ * captions (core/builtin-captioner.ts) and the local summary (core/summary.ts) both speak from this, so they
+ * never disagree, and neither narrates what the whole-track analysis does not show (a window's key differing
+ * from the one before is a modulation only where the key sections have a boundary; a tempo change only where
+ * the beat grid lists one).
+ */
+import type { Meter, TempoChange, TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
+
+/** Streaming services play music back at about −14 LUFS; masters are loud or quiet against that. */
+export const STREAMING_REFERENCE_LUFS = -14;
+
+/** A window this far below the track's integrated loudness is a quiet passage (integrated loudness is gated, so it sits near the body of the song). */
+const QUIET_BELOW_TRACK_LU = 6;
+/** Below the track by this much: very quiet. */
+const VERY_QUIET_BELOW_TRACK_LU = 12;
+/** A rise this large over consecutive windows, without falling back, is a build. */
+const BUILD_RISE_LU = 4;
+/** Under these confidences a beat, a key or a meter is not stated. */
+export const MIN_BEAT_CONFIDENCE = 0.15;
+export const MIN_KEY_CONFIDENCE = 0.2;
+export const MIN_METER_CONFIDENCE = 0.3;
+
+export interface TrackContext {
+  track: TrackTags;
+  analysis: TrackAnalysis;
+}
+
+export interface TimedWindow {
+  startSec: number;
+  endSec: number;
+  tags: WindowTags;
+}
+
+/** How the track's level sits against the streaming reference, in words a listener uses. */
+export function masterLevel(lufs: number | null): string {
+  if (lufs === null) return 'near silence';
+  if (lufs > -9) return 'very loud, mastered hot';
+  if (lufs > -12.5) return 'loud, mastered hot';
+  if (lufs > -15.5) return 'at the usual streaming level';
+  if (lufs > -17.5) return 'a little below the usual streaming level';
+  if (lufs > -20.5) return 'well below the usual streaming level';
+  if (lufs > -27) return 'quiet for a release, a dynamic classical-style master';
+  return 'very quiet for a release';
+}
+
+/** "3 LU above the −14 LUFS streaming reference", or "right at" it. */
+export function againstReference(lufs: number): string {
+  const difference = lufs - STREAMING_REFERENCE_LUFS;
+  if (Math.abs(difference) < 1) return `right at the ${STREAMING_REFERENCE_LUFS} LUFS streaming reference`;
+  return `${Math.abs(difference).toFixed(0)} LU ${difference > 0 ? 'above' : 'below'} the ${STREAMING_REFERENCE_LUFS} LUFS streaming reference`;
+}
+
+export type LevelClass = 'silent' | 'very quiet' | 'quiet' | 'body' | 'peak';
+
+/** The track's own scale: its integrated loudness (the body of the song) and its loudest window. */
+export interface LevelScale {
+  reference: number;
+  loudest: number;
+}
+
+export function levelScale(context: TrackContext, windows: readonly TimedWindow[]): LevelScale {
+  const levels = windows.map((w) => w.tags.loudnessLufs).filter((v): v is number => v !== null);
+  const curve = (context.analysis.loudnessCurve ?? []).filter((v) => v > -70);
+  const reference = context.track.loudnessLufs ?? (curve.length > 0 ? percentile(curve, 0.5) : levels.length > 0 ? percentile(levels, 0.5) : -70);
+  const loudest = levels.length > 0 ? Math.max(...levels) : reference;
+  return { reference, loudest };
+}
+
+export function levelClass(tags: WindowTags, scale: LevelScale): LevelClass {
+  if (isSilent(tags)) return 'silent';
+  const lufs = tags.loudnessLufs!;
+  if (lufs <= scale.reference - VERY_QUIET_BELOW_TRACK_LU) return 'very quiet';
+  if (lufs <= scale.reference - QUIET_BELOW_TRACK_LU) return 'quiet';
+  // The loudest stretch only stands out when the track has loud and less loud parts.
+  if (lufs >= scale.loudest - 1 && scale.loudest - scale.reference >= 1.5) return 'peak';
+  return 'body';
+}
+
+export const isQuiet = (c: LevelClass) => c === 'quiet' || c === 'very quiet' || c === 'silent';
+
+export function isSilent(tags: WindowTags): boolean {
+  return tags.loudnessLufs === null || tags.silenceRatio >= 0.9;
+}
+
+export function hasBeat(tags: WindowTags): boolean {
+  return tags.bpm !== null && tags.bpmConfidence >= MIN_BEAT_CONFIDENCE && !isSilent(tags);
+}
+
+export function statedKey(key: string | null | undefined, confidence: number): string | null {
+  return key && confidence >= MIN_KEY_CONFIDENCE ? key : null;
+}
+
+export function statedMeter(track: TrackTags): Meter | null {
+  return track.meter && (track.meterConfidence ?? 0) >= MIN_METER_CONFIDENCE && track.bpm !== null ? track.meter : null;
+}
+
+export function tempoWord(bpm: number): string {
+  if (bpm < 76) return 'slow';
+  if (bpm < 108) return 'moderate';
+  if (bpm < 140) return 'upbeat';
+  return 'fast';
+}
+
+export function meterWords(meter: Meter): string {
+  switch (meter) {
+    case '3/4':
+      return 'in 3/4, a waltz-like three';
+    case '6/8':
+      return 'in a lilting 6/8';
+    case '12/8':
+      return 'in a rolling 12/8';
+    case '2/4':
+      return 'in a march-like 2/4';
+    default:
+      return 'in 4/4';
+  }
+}
+
+export function colourWord(hz: number): string {
+  if (hz < 700) return 'dark and warm';
+  if (hz < 1500) return 'mellow';
+  if (hz < 2500) return 'bright';
+  return 'very bright';
+}
+
+export function textureWords(tags: WindowTags): string {
+  const drive = tags.percussiveRatio >= 0.55 ? 'driven by percussion' : tags.percussiveRatio <= 0.25 ? 'mostly sustained tones' : 'percussion and tones in balance';
+  const activity = tags.onsetsPerSec >= 5 ? 'busy' : tags.onsetsPerSec >= 2 ? 'steady' : 'sparse';
+  return `${drive}, with ${activity} attacks`;
+}
+
+/** Ordinal words, so that "into the third minute" differs from "into the second" once numbers are removed. */
+export function ordinal(n: number): string {
+  const words = ['zeroth', 'first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'eleventh', 'twelfth'];
+  return words[n] ?? `${n}th`;
+}
+
+export interface KeyChange {
+  atSec: number;
+  from: string | null;
+  to: string | null;
+}
+
+/** Boundaries between key sections whose stated keys differ: the modulations. */
+export function keyChanges(analysis: TrackAnalysis): KeyChange[] {
+  const sections = analysis.keySections ?? [];
+  const out: KeyChange[] = [];
+  for (let i = 1; i < sections.length; i++) {
+    const from = statedKey(sections[i - 1].key, sections[i - 1].confidence);
+    const to = statedKey(sections[i].key, sections[i].confidence);
+    if (from !== to) out.push({ atSec: sections[i].startSec, from, to });
+  }
+  return out;
+}
+
+/** The distinct keys of the sections, in order of first appearance (the stated ones). */
+export function sectionKeys(analysis: TrackAnalysis): string[] {
+  const keys: string[] = [];
+  for (const section of analysis.keySections ?? []) {
+    const key = statedKey(section.key, section.confidence);
+    if (key && !keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+export function tempoChangeWords(change: TempoChange): string {
+  const faster = change.toBpm > change.fromBpm;
+  const from = Math.round(change.fromBpm);
+  const to = Math.round(change.toBpm);
+  return change.kind === 'gradual'
+    ? `the tempo gradually ${faster ? 'speeds up' : 'slows'} from about ${from} to ${to} BPM`
+    : `the tempo ${faster ? 'steps up' : 'drops'} from about ${from} to ${to} BPM`;
+}
+
+/** A moment in the song's shape, with its time. */
+export type ShapeEvent =
+  | { kind: 'quiet-opening'; atSec: number }
+  | { kind: 'build'; atSec: number; endSec: number }
+  | { kind: 'break'; atSec: number; endSec: number; beatDrops: boolean; silent: boolean }
+  | { kind: 'beat-out'; atSec: number; endSec: number }
+  | { kind: 'return'; atSec: number }
+  | { kind: 'peak'; atSec: number; endSec: number }
+  | { kind: 'modulation'; atSec: number; from: string | null; to: string | null }
+  | { kind: 'tempo'; atSec: number; change: TempoChange }
+  | { kind: 'fade'; atSec: number };
+
+/**
+ * The song's shape over its windows. The windows' own spans overlap only at the tail-aligned last one; each
+ * event is placed at the start of the window it happens in (or at the analysis' own time for key and tempo).
+ */
+export function songShape(windows: readonly TimedWindow[], context: TrackContext): ShapeEvent[] {
+  const scale = levelScale(context, windows);
+  const classes = windows.map((w) => levelClass(w.tags, scale));
+  const trackHasBeat = windows.some((w) => hasBeat(w.tags));
+  const events: ShapeEvent[] = [];
+  const audible = (i: number) => classes[i] !== 'silent';
+
+  // A quiet or silent opening before the body of the song.
+  let first = 0;
+  while (first < windows.length && isQuiet(classes[first])) first++;
+  if (first > 0 && first < windows.length) events.push({ kind: 'quiet-opening', atSec: windows[0].startSec });
+
+  // Fade: the last windows quiet after a louder body, falling.
+  let fadeFrom = windows.length;
+  while (fadeFrom > first && isQuiet(classes[fadeFrom - 1])) fadeFrom--;
+  const fades = fadeFrom < windows.length && fadeFrom > first;
+
+  // Breaks: quiet stretches inside the body, and stretches where the beat drops out while the level holds.
+  for (let i = first; i < fadeFrom; i++) {
+    if (isQuiet(classes[i]) && !isQuiet(classes[i - 1])) {
+      let j = i;
+      while (j + 1 < fadeFrom && isQuiet(classes[j + 1])) j++;
+      const beatDrops = trackHasBeat && windows.slice(i, j + 1).every((w) => !hasBeat(w.tags));
+      const silent = windows.slice(i, j + 1).every((w) => isSilent(w.tags));
+      events.push({ kind: 'break', atSec: windows[i].startSec, endSec: windows[j].endSec, beatDrops, silent });
+      if (j + 1 < fadeFrom) events.push({ kind: 'return', atSec: windows[j + 1].startSec });
+      i = j;
+    } else if (trackHasBeat && !isQuiet(classes[i]) && audible(i) && !hasBeat(windows[i].tags) && i > 0 && hasBeat(windows[i - 1].tags)) {
+      let j = i;
+      while (j + 1 < fadeFrom && !isQuiet(classes[j + 1]) && !hasBeat(windows[j + 1].tags)) j++;
+      events.push({ kind: 'beat-out', atSec: windows[i].startSec, endSec: windows[j].endSec });
+      if (j + 1 < fadeFrom && hasBeat(windows[j + 1].tags)) events.push({ kind: 'return', atSec: windows[j + 1].startSec });
+      i = j;
+    }
+  }
+
+  // Builds: a run of at least two steps that rises by BUILD_RISE_LU without falling back, no one step
+  // making most of it (a jump back to full level after a break is a return, not a build).
+  for (let i = 0; i < windows.length - 1; i++) {
+    if (isSilent(windows[i].tags)) continue;
+    let j = i;
+    while (j + 1 < windows.length && rise(windows[j], windows[j + 1]) >= 0.5 && !isSilent(windows[j + 1].tags)) j++;
+    const total = level(windows[j]) - level(windows[i]);
+    let largest = 0;
+    for (let k = i; k < j; k++) largest = Math.max(largest, rise(windows[k], windows[k + 1]));
+    if (j - i >= 2 && total >= BUILD_RISE_LU && largest <= 0.75 * total && !isQuiet(classes[j])) {
+      events.push({ kind: 'build', atSec: windows[i].startSec, endSec: windows[j].endSec });
+      i = j;
+    }
+  }
+
+  // The loudest stretch, when the track has one that stands out.
+  const peakAt = classes.indexOf('peak');
+  if (peakAt >= 0) {
+    let j = peakAt;
+    while (j + 1 < windows.length && classes[j + 1] === 'peak') j++;
+    events.push({ kind: 'peak', atSec: windows[peakAt].startSec, endSec: windows[j].endSec });
+  }
+
+  for (const change of keyChanges(context.analysis)) events.push({ kind: 'modulation', ...change });
+  for (const change of context.analysis.tempoChanges ?? []) events.push({ kind: 'tempo', atSec: change.atSec, change });
+  if (fades) events.push({ kind: 'fade', atSec: windows[fadeFrom].startSec });
+  return events.sort((a, b) => a.atSec - b.atSec);
+}
+
+function level(window: TimedWindow): number {
+  return window.tags.loudnessLufs ?? -70;
+}
+
+function rise(a: TimedWindow, b: TimedWindow): number {
+  return level(b) - level(a);
+}
+
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
+  return sorted[at];
+}
+
+/** A caption with its digits removed, lower-cased and with spaces collapsed: what "the same words" means. */
+export function withoutNumbers(text: string): string {
+  return text.replace(/[−-]?\d+(?:[.,:]\d+)*/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
+/** The share of captions that equal the one before once numbers are removed. */
+export function repeatRate(captions: readonly string[]): number {
+  if (captions.length === 0) return 0;
+  let repeats = 0;
+  for (let i = 1; i < captions.length; i++) if (withoutNumbers(captions[i]) === withoutNumbers(captions[i - 1])) repeats++;
+  return repeats / captions.length;
+}
+
+/** An analysis for a manifest written before the whole-track analysis existed: one key section, no tempo changes. */
+export function analysisOrFallback(analysis: TrackAnalysis | undefined, track: TrackTags, durationSec: number): TrackAnalysis {
+  if (analysis) return analysis;
+  return {
+    beats: [],
+    downbeats: [],
+    tempoChanges: [],
+    keySections: [{ startSec: 0, endSec: durationSec, key: track.key, confidence: track.keyConfidence }],
+    loudnessCurve: [],
+  };
+}

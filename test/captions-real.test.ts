@@ -1,0 +1,345 @@
+/**
+ * Built-in captions and the local summary on manifests shaped like real music: a 3-minute song with a
+ * modulation and a quiet break, a constant piece, a piece with a tempo change, a classical-style quiet master,
+ * an ambient pad with no beat and no key, and silence.
+ */
+import { captionWindows } from '#core/builtin-captioner';
+import type { CaptionEntry, Manifest, ManifestWindow, ResultChunk } from '#core/contract';
+import type { KeySection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from '#core/descriptors/types';
+import { repeatRate, withoutNumbers } from '#core/song-shape';
+import { findContradictions, localSummary, summaryPrompt } from '#core/summary';
+
+/** A small seeded generator, so that the jitter of "the same music" is the same on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const base: WindowTags = {
+  bpm: 95,
+  bpmConfidence: 0.8,
+  key: 'D major',
+  keyConfidence: 0.7,
+  loudnessLufs: -11,
+  shortTermMaxLufs: -10,
+  rmsDbfs: -13,
+  peakDbfs: -0.5,
+  crestDb: 12,
+  spectralCentroidHz: 1800,
+  onsetsPerSec: 3.2,
+  silenceRatio: 0,
+  percussiveRatio: 0.5,
+};
+
+interface Piece {
+  name: string;
+  durationSec: number;
+  track: Partial<TrackTags>;
+  keySections: KeySection[];
+  tempoChanges?: TempoChange[];
+  /** The window's tags before jitter, from its start time. */
+  at: (startSec: number) => Partial<WindowTags>;
+  seed?: number;
+}
+
+/** A manifest as preprocess writes it: 10 s windows, a tail-aligned last one, small natural jitter on every measurement. */
+function manifestOf(piece: Piece): Manifest {
+  const next = random(piece.seed ?? 7);
+  const jitter = (spread: number) => (next() * 2 - 1) * spread;
+  const starts: number[] = [];
+  for (let start = 0; start + 10 <= piece.durationSec; start += 10) starts.push(start);
+  if (piece.durationSec - (starts.at(-1)! + 10) >= 1) starts.push(piece.durationSec - 10);
+  const windows: ManifestWindow[] = starts.map((startSec, index) => {
+    const tags: WindowTags = { ...base, key: piece.keySections.find((s) => startSec + 5 >= s.startSec && startSec + 5 < s.endSec)?.key ?? null, ...piece.at(startSec) };
+    const audible = tags.loudnessLufs !== null;
+    return {
+      index,
+      file: `${String(index).padStart(5, '0')}.npy`,
+      startSec,
+      endSec: startSec + 10,
+      tags: {
+        ...tags,
+        bpm: tags.bpm === null ? null : tags.bpm + jitter(0.4),
+        loudnessLufs: audible ? tags.loudnessLufs! + jitter(0.5) : null,
+        spectralCentroidHz: tags.spectralCentroidHz * (1 + jitter(0.05)),
+        onsetsPerSec: Math.max(0, tags.onsetsPerSec + jitter(0.25)),
+        percussiveRatio: Math.min(1, Math.max(0, tags.percussiveRatio + jitter(0.03))),
+      },
+    };
+  });
+  const audible = windows.filter((w) => w.tags.loudnessLufs !== null);
+  const track: TrackTags = {
+    ...base,
+    key: piece.keySections[0]?.key ?? null,
+    loudnessLufs: audible.length ? -11 : null,
+    loudnessRangeLu: 6,
+    truePeakDbtp: -0.4,
+    meter: '4/4',
+    meterConfidence: 0.7,
+    ...piece.track,
+  };
+  const analysis: TrackAnalysis = {
+    beats: [],
+    downbeats: [],
+    tempoChanges: piece.tempoChanges ?? [],
+    keySections: piece.keySections,
+    loudnessCurve: windows.flatMap((w) => Array.from({ length: 10 }, () => w.tags.loudnessLufs ?? -70)),
+  };
+  return {
+    version: 1,
+    id: piece.name,
+    upload: { bucket: 'b', key: `uploads/x/${piece.name}` },
+    file: { name: piece.name, sizeBytes: 1, durationSec: piece.durationSec, sampleRate: 44100, channels: 2, codec: 'mp3' },
+    sampleRate: 16000,
+    windowSamples: 160000,
+    windows,
+    tags: track,
+    analysis,
+  };
+}
+
+function caption(manifest: Manifest): CaptionEntry[] {
+  return captionWindows(manifest.windows, { track: manifest.tags, analysis: manifest.analysis });
+}
+
+function chunksOf(manifest: Manifest, captions: CaptionEntry[]): ResultChunk[] {
+  return manifest.windows.map((w, i) => ({ index: w.index, startSec: w.startSec, endSec: w.endSec, caption: captions[i].caption, quality: 'ok', tags: w.tags }));
+}
+
+/** A 3:10 rock song at 95 BPM mastered at -11 LUFS: a quieter intro that builds, D major until 1:32 then E major, a quiet break without the beat at 1:00–1:20, loudest near the end, a fade. */
+const song: Piece = {
+  name: 'song.mp3',
+  durationSec: 190,
+  track: { loudnessLufs: -11.2, loudnessRangeLu: 7 },
+  keySections: [
+    { startSec: 0, endSec: 92, key: 'D major', confidence: 0.8 },
+    { startSec: 92, endSec: 190, key: 'E major', confidence: 0.75 },
+  ],
+  at: (start) => {
+    if (start === 0) return { loudnessLufs: -18, onsetsPerSec: 2, percussiveRatio: 0.35 };
+    if (start === 10) return { loudnessLufs: -14 };
+    if (start === 20) return { loudnessLufs: -12 };
+    if (start >= 60 && start < 80) return { bpm: null, bpmConfidence: 0, loudnessLufs: -24, onsetsPerSec: 0.8, percussiveRatio: 0.15, spectralCentroidHz: 900 };
+    if (start >= 140 && start < 170) return { loudnessLufs: -9.5, spectralCentroidHz: 2300, onsetsPerSec: 4.5 };
+    if (start >= 180) return { loudnessLufs: -20, onsetsPerSec: 1.5 };
+    return {};
+  },
+};
+
+/** Three minutes of one groove at 120 BPM in A minor, at the streaming level. */
+const constant: Piece = {
+  name: 'constant.wav',
+  durationSec: 180,
+  track: { loudnessLufs: -14, bpm: 120, key: 'A minor', loudnessRangeLu: 2 },
+  keySections: [{ startSec: 0, endSec: 180, key: 'A minor', confidence: 0.8 }],
+  at: () => ({ bpm: 120, loudnessLufs: -14 }),
+  seed: 11,
+};
+
+/** Two minutes at 100 BPM stepping up to 120 BPM at 1:01.5. */
+const tempoStep: Piece = {
+  name: 'step.flac',
+  durationSec: 120,
+  track: { bpm: 100 },
+  keySections: [{ startSec: 0, endSec: 120, key: 'G major', confidence: 0.7 }],
+  tempoChanges: [{ atSec: 61.5, fromBpm: 100, toBpm: 120, kind: 'step' }],
+  at: (start) => ({ bpm: start + 10 <= 61.5 ? 100 : 120, key: 'G major' }),
+  seed: 3,
+};
+
+describe('built-in captions on songs', () => {
+  it('say what changed and never repeat the window before once numbers are removed', () => {
+    // Prepare
+    const pieces = [song, constant, tempoStep].map(manifestOf);
+    // Act
+    const captions = pieces.map((manifest) => caption(manifest).map((c) => c.caption));
+    // Assess
+    for (const list of captions) expect(repeatRate(list)).toBeLessThanOrEqual(0.05);
+    expect(captions.flat().length).toBeGreaterThanOrEqual(49);
+  });
+
+  it('give the numbers once, in the first window, and narrate neither tempo nor key where nothing changed', () => {
+    // Act
+    const captions = caption(manifestOf(constant)).map((c) => c.caption);
+    // Assess
+    expect(captions[0]).toMatch(/about 120 BPM in 4\/4, in A minor/);
+    expect(captions[0]).toMatch(/at the usual streaming level/i);
+    for (const later of captions.slice(1)) {
+      expect(later).not.toMatch(/BPM|LUFS|minor|major|tempo/);
+      expect(later.split(/\s+/).length).toBeLessThanOrEqual(14);
+    }
+  });
+
+  it('never calls a -11 LUFS master soft or quiet where it plays at its own level', () => {
+    // Prepare
+    const loud = manifestOf({ ...constant, name: 'loud.mp3', track: { ...constant.track, loudnessLufs: -11 }, at: () => ({ bpm: 120, loudnessLufs: -11 }) });
+    const manifest = manifestOf(song);
+    // Act
+    const loudCaptions = caption(loud);
+    const songCaptions = caption(manifest);
+    // Assess
+    expect(loudCaptions[0].caption).toMatch(/loud, mastered hot/i);
+    for (const c of loudCaptions) expect(c.caption).not.toMatch(/soft|quiet/i);
+    expect(songCaptions[0].caption).toMatch(/quiet start .* loud, mastered hot/i);
+    manifest.windows.forEach((w, i) => {
+      if (w.tags.loudnessLufs! > -15) expect(songCaptions[i].caption).not.toMatch(/soft|quiet/i);
+    });
+  });
+
+  it('mentions the modulation and the quiet break where the analysis puts them', () => {
+    // Act
+    const captions = caption(manifestOf(song));
+    // Assess
+    const at = (sec: number) => captions.find((c) => c.startSec === sec)!.caption;
+    expect(at(90)).toContain('modulates from D major to E major');
+    expect(captions.filter((c) => /modulates/.test(c.caption))).toHaveLength(1);
+    expect(at(60)).toMatch(/beat drops out.*quiet passage/);
+    expect(at(80)).toMatch(/beat comes back|full sound comes back/);
+    expect(at(180)).toMatch(/fades/);
+  });
+
+  it('mentions a tempo change in the window it falls in, and no tempo anywhere else after the opening', () => {
+    // Act
+    const captions = caption(manifestOf(tempoStep)).map((c) => c.caption);
+    // Assess
+    expect(captions[6]).toMatch(/the tempo steps up from about 100 to 120 BPM/i);
+    captions.forEach((text, i) => {
+      if (i !== 0 && i !== 6) expect(text).not.toMatch(/tempo|BPM|faster|slower/i);
+    });
+  });
+
+  it('does not call a key that differs from the window before a modulation unless the sections change there', () => {
+    // Prepare: a window's own key flips to the relative minor, but the key sections hold one key.
+    const manifest = manifestOf({ ...constant, at: (start) => ({ bpm: 120, loudnessLufs: -14, key: start === 50 ? 'C major' : 'A minor' }) });
+    // Act
+    const captions = caption(manifest).map((c) => c.caption);
+    // Assess
+    for (const text of captions) expect(text).not.toMatch(/modulat|harmony|C major/);
+  });
+
+  it('speak honestly of silence, of no beat and of no key, without numbers that were not measured', () => {
+    // Prepare
+    const silence = manifestOf({
+      name: 'silence.wav', durationSec: 40, track: { bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, meter: null, meterConfidence: 0, loudnessLufs: null },
+      keySections: [{ startSec: 0, endSec: 40, key: null, confidence: 0 }],
+      at: () => ({ bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, loudnessLufs: null, shortTermMaxLufs: null, silenceRatio: 1, onsetsPerSec: 0 }),
+    });
+    const pad = manifestOf({
+      name: 'pad.ogg', durationSec: 60, track: { bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, meter: null, meterConfidence: 0, loudnessLufs: -19 },
+      keySections: [{ startSec: 0, endSec: 60, key: null, confidence: 0.05 }],
+      at: () => ({ bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0.05, loudnessLufs: -19, onsetsPerSec: 0.3, percussiveRatio: 0.1, spectralCentroidHz: 600 }),
+    });
+    // Act
+    const silent = caption(silence).map((c) => c.caption);
+    const padCaptions = caption(pad).map((c) => c.caption);
+    const silentSummary = localSummary(silence, chunksOf(silence, caption(silence)), { backend: 'builtin', model: 'measurements-v2' });
+    const padSummary = localSummary(pad, chunksOf(pad, caption(pad)), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(silent[0]).toBe('Near silence, with no music to speak of.');
+    for (const text of silent) expect(text).not.toMatch(/\d|BPM|LUFS|major|minor/);
+    expect(repeatRate(silent)).toBeLessThanOrEqual(0.05);
+    expect(padCaptions[0]).toMatch(/no steady beat, with no clear key/);
+    expect(padCaptions[0]).toMatch(/well below the usual streaming level/i);
+    for (const text of padCaptions) expect(text).not.toMatch(/BPM|major|minor|4\/4/);
+    expect(repeatRate(padCaptions)).toBeLessThanOrEqual(0.05);
+    expect(silentSummary).toMatch(/almost entirely silent/);
+    expect(silentSummary).not.toMatch(/BPM|LUFS|major|minor/);
+    expect(padSummary).toMatch(/with no steady beat, with no clear key/);
+    expect(padSummary).not.toMatch(/BPM|major|minor|4\/4/);
+  });
+
+  it('call a -23 LUFS master quiet for a release, not the music soft', () => {
+    const classical = manifestOf({ ...constant, name: 'adagio.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 14 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
+    expect(caption(classical)[0].caption).toMatch(/quiet for a release, a dynamic classical-style master/i);
+    for (const c of caption(classical)) expect(c.caption).not.toMatch(/soft/i);
+  });
+});
+
+describe('the local summary', () => {
+  it('describes the shape of the song with times, and its facts once', () => {
+    // Prepare
+    const manifest = manifestOf(song);
+    const chunks = chunksOf(manifest, caption(manifest));
+    // Act
+    const text = localSummary(manifest, chunks, { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(text).toMatch(/^"song\.mp3" runs 3:10 at about 95 BPM in 4\/4, in D major\./);
+    expect(text).toContain('The master is loud, mastered hot: -11.2 LUFS integrated, 3 LU above the -14 LUFS streaming reference');
+    expect(text).toContain('true peaks at -0.4 dBTP (above the -1 dBTP');
+    expect(text).toContain('opens quietly');
+    expect(text).toMatch(/builds from 0:\d0/);
+    expect(text).toContain('breaks down to a quiet passage without the beat at 1:00');
+    expect(text).toContain('modulates from D major to E major at 1:32');
+    expect(text).toContain('fades out from 3:00');
+    expect(text.match(/BPM/g)).toHaveLength(1);
+    expect(text).not.toMatch(/soft/);
+  });
+
+  it('says a constant piece stays even rather than stitching its captions together', () => {
+    const manifest = manifestOf(constant);
+    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    expect(text).toContain('Its level and texture stay even from start to end.');
+    expect(text).not.toMatch(/carries on|keeps going/);
+  });
+
+  it('names a tempo change with its time', () => {
+    const manifest = manifestOf(tempoStep);
+    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    expect(text).toMatch(/starting at about 100 BPM/);
+    expect(text).toContain('steps up from about 100 to 120 BPM at 1:01');
+  });
+});
+
+describe('the LLM prompt and its contradiction check', () => {
+  it('gives the LLM the track tempo and meter, key sections and tempo changes with times, and the file loudness against -14 LUFS', () => {
+    // Prepare
+    const manifest = manifestOf(song);
+    // Act
+    const { user, system } = summaryPrompt(manifest, chunksOf(manifest, caption(manifest)));
+    // Assess
+    expect(user).toMatch(/tempo 95 BPM \(confidence 0\.80\); meter 4\/4 \(confidence 0\.70\)/);
+    expect(user).toContain('Key sections: 0:00–1:32 D major (confidence 0.80); 1:32–3:10 E major (confidence 0.75).');
+    expect(user).toContain('Tempo changes: none (one tempo throughout).');
+    expect(user).toContain('integrated -11.2 LUFS (3 LU above the -14 LUFS streaming reference: loud, mastered hot), loudness range 7.0 LU, true peak -0.4 dBTP');
+    expect(user).toContain('[0:00–0:10] Opens with');
+    expect(system).toMatch(/never soft/);
+  });
+
+  it('rejects a meter, a key or a tempo that was not measured, and accepts those that were', () => {
+    // Prepare
+    const manifest = manifestOf({ ...song, tempoChanges: [{ atSec: 120, fromBpm: 95, toBpm: 110, kind: 'gradual' }] });
+    const check = (text: string) => findContradictions(text, manifest.tags, manifest.analysis);
+    // Act + Assess
+    expect(check('A 95 BPM rocker in 4/4, D major, that lifts to E major and pushes to 110 BPM.')).toEqual([]);
+    expect(check('In common time at 101 bpm, in D-major.')).toEqual([]);
+    expect(check('A waltz in 3/4.')).toEqual(['states 3/4 but the measured meter is 4/4']);
+    expect(check('It swings in 12/8 and waltz time.')).toHaveLength(2);
+    expect(check('It opens in B minor.')).toEqual(['states B minor but the measured keys are D major, E major']);
+    expect(check('Driving at 190 BPM.')).toEqual(['states 190 BPM but the measured tempo is 95 BPM']);
+    expect(check('Around 104 BPM on the way up.')).toEqual([]);
+    expect(check('Around 125 BPM.')).toHaveLength(1);
+    expect(check('It starts at 1:30 and ends at 3/4 of its length... 24/7.')).toEqual(['states 3/4 but the measured meter is 4/4']);
+  });
+
+  it('rejects any meter when none was measured', () => {
+    const manifest = manifestOf({ ...song, track: { meter: null, meterConfidence: 0 } });
+    expect(findContradictions('A lilting 6/8.', manifest.tags, manifest.analysis)).toEqual(['states 6/8 but the measured meter is not determined']);
+  });
+});
+
+/** Prints the captions when CAPTIONS_PRINT is set: for reading them as a person would. */
+if (process.env.CAPTIONS_PRINT) {
+  for (const piece of [song, constant, tempoStep]) {
+    const manifest = manifestOf(piece);
+    const captions = caption(manifest);
+    console.log(
+      [piece.name, ...captions.map((c) => `${c.startSec}s ${c.caption}`), localSummary(manifest, chunksOf(manifest, captions), { backend: 'builtin', model: 'x' }), `repeat ${repeatRate(captions.map((c) => c.caption))}`, withoutNumbers('')].join('\n'),
+    );
+  }
+}
