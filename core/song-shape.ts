@@ -282,14 +282,10 @@ export function repeatRate(captions: readonly string[]): number {
   return repeats / captions.length;
 }
 
-/** An analysis for a manifest written before the whole-track analysis existed: one key section, no tempo changes. */
+/** The analysis, or for a manifest written before the whole-track analysis existed one key section and no tempo changes. */
 export function analysisOrFallback(analysis: TrackAnalysis | undefined, track: TrackTags, durationSec: number): TrackAnalysis {
-  if (analysis) return analysis;
-  return {
-    beats: [],
-    downbeats: [],
-    tempoChanges: [],
-    keySections: [{ startSec: 0, endSec: durationSec, key: track.key, confidence: track.keyConfidence }],
-    loudnessCurve: [],
-  };
+  const wholeTrack = [{ startSec: 0, endSec: durationSec, key: track.key, confidence: track.keyConfidence }];
+  if (!analysis) return { beats: [], downbeats: [], tempoChanges: [], keySections: wholeTrack, loudnessCurve: [] };
+  // Key sections cover the track; a list without any is read as one section in the track's key.
+  return analysis.keySections?.length ? analysis : { ...analysis, keySections: wholeTrack };
 }

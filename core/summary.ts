@@ -90,7 +90,7 @@ function analysisOf(manifest: Manifest): TrackAnalysis {
 const describeTempo = (tags: TrackTags) =>
   tags.bpm === null ? 'no steady beat measured' : `${Math.round(tags.bpm)} BPM (confidence ${tags.bpmConfidence.toFixed(2)})`;
 const describeMeter = (tags: TrackTags) =>
-  tags.meter ? `${tags.meter} (confidence ${(tags.meterConfidence ?? 0).toFixed(2)})` : 'no meter measured';
+  tags.meter ? `${tags.meter} (confidence ${(tags.meterConfidence ?? 0).toFixed(2)})` : 'not determined';
 
 /**
  * The prompt: the whole-track facts (tempo and meter, tempo changes and key sections with their times, the
@@ -199,7 +199,7 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
     const id = keyId(`${spelled} ${match[2]}`);
     if (id && !keys.has(id)) problems.push(`states ${match[0]} but the measured key${sectionKeyNames.length > 1 ? 's are' : ' is'} ${sectionKeyNames.length ? sectionKeyNames.join(', ') : 'unclear'}`);
   }
-  const stated: Array<[string, string]> = [...text.matchAll(/(?<![\d/])\b(2|3|4|6|9|12)\s*\/\s*(2|4|8)\b(?![\d/])/g)].map((m) => [m[0], `${m[1]}/${m[2]}`]);
+  const stated: Array<[string, string]> = [...text.matchAll(/(?<![\d/])\b(2|3|4|5|6|7|9|12)\s*\/\s*(2|4|8)\b(?![\d/])/g)].map((m) => [m[0], `${m[1]}/${m[2]}`]);
   for (const [pattern, meter] of METER_WORDS) for (const m of text.matchAll(pattern)) stated.push([m[0], meter]);
   for (const [words, meter] of stated) {
     if (meter !== track.meter) problems.push(`states ${words} but the measured meter is ${track.meter ?? 'not determined'}`);

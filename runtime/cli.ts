@@ -17,6 +17,7 @@ import path from 'node:path';
 import { keys, type FailureDocument, type ResultDocument, type RunDocument } from '#core/contract';
 import { newUploadId, safeFileName } from '#core/ids';
 import { executionError, formatClock, stepsFromHistory, type StepView } from '#core/run-steps';
+import { sectionKeys } from '#core/song-shape';
 import type { Log } from '../functions/shared/log.ts';
 import { loadRuntimeConfig } from './config.ts';
 import { runningRuntime, startRuntime, type RuntimeHandle } from './main.ts';
@@ -142,9 +143,11 @@ export function formatResult(result: ResultDocument): string {
   lines.push(
     `${file.name} — ${formatClock(file.durationSec)} (${file.codec}, ${file.sampleRate} Hz, ${file.channels} ch, ${(file.sizeBytes / 1_000_000).toFixed(1)} MB)`,
   );
-  const bpm = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM`;
-  const key = tags.key ?? 'no clear key';
-  const loudness = tags.loudnessLufs === null ? 'silent' : `${tags.loudnessLufs.toFixed(1)} LUFS (range ${tags.loudnessRangeLu.toFixed(1)} LU)`;
+  const bpm = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM${tags.meter ? ` in ${tags.meter}` : ''}`;
+  const sections = result.analysis ? sectionKeys(result.analysis) : [];
+  const key = sections.length > 1 ? sections.join(' → ') : (tags.key ?? 'no clear key');
+  const peak = Number.isFinite(tags.truePeakDbtp) ? `, true peak ${tags.truePeakDbtp.toFixed(1)} dBTP` : '';
+  const loudness = tags.loudnessLufs === null ? 'silent' : `${tags.loudnessLufs.toFixed(1)} LUFS (range ${tags.loudnessRangeLu.toFixed(1)} LU${peak})`;
   lines.push(`Tempo ${bpm} · Key ${key} · Loudness ${loudness}`, '');
   for (const chunk of result.chunks) {
     const degenerate = chunk.quality === 'degenerate' ? ' [repetitive caption, left out of the summary]' : '';

@@ -93,6 +93,10 @@ describe('summarize with an LLM', () => {
     expect(llm.requests[0].authorization).toBe('Bearer sk-test');
     expect(llm.requests[0].messages[1].content).toContain('[0:00–0:10]');
     expect(llm.requests[0].messages[1].content).toMatch(/tempo \d+ BPM/);
+    expect(llm.requests[0].messages[1].content).toMatch(/meter /);
+    expect(llm.requests[0].messages[1].content).toMatch(/Key sections: 0:00–/);
+    expect(llm.requests[0].messages[1].content).toMatch(/Tempo changes: /);
+    expect(llm.requests[0].messages[1].content).toMatch(/Loudness of the file: integrated -?\d+\.\d LUFS \(.*streaming reference/);
   }, 60_000);
 
   it('falls back to the local summary when the LLM stays unavailable, and still succeeds', async () => {
@@ -130,5 +134,18 @@ describe('summarize with an LLM', () => {
     expect(llm.requests).toHaveLength(2);
     expect(llm.requests[1].messages[1].content).toMatch(/states 174 BPM/);
     expect(result.summary).toMatchObject({ text: corrected, source: 'openai' });
+  }, 60_000);
+
+  it('asks again when the summary names a meter and a key that no section has, and falls back when it insists', async () => {
+    // Prepare: 7/8 is no meter the tracker reports, and the clip is an A-minor chord.
+    const wrong = 'A lilting dance in 7/8, bright and open in F# major.';
+    // Act
+    const { result, llm } = await runWith([completion(wrong)], 'llm-meter-key');
+    // Assess
+    expect(llm.requests).toHaveLength(2);
+    expect(llm.requests[1].messages[1].content).toMatch(/states 7\/8 but the measured meter is/);
+    expect(llm.requests[1].messages[1].content).toMatch(/states F# major but the measured key/);
+    expect(result.summary).toMatchObject({ source: 'local', fallbackReason: expect.stringContaining('contradicted the measurements') });
+    expect(result.summary.text).toContain('song.wav');
   }, 60_000);
 });

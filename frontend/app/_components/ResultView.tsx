@@ -4,6 +4,7 @@ import { useMemo, useRef, useState } from 'react';
 import type { ResultDocument } from '#core/contract';
 import type { WindowTags } from '#core/descriptors/types';
 import { formatClock } from '#core/run-steps';
+import { sectionKeys } from '#core/song-shape';
 import { captionCues, cueAt } from '#core/subtitles';
 import { formatBytes } from '#core/upload-policy';
 
@@ -14,9 +15,13 @@ function trackTags(result: ResultDocument): string[] {
   const { tags } = result;
   const out: string[] = [];
   if (tags.bpm !== null) out.push(`${Math.round(tags.bpm)} BPM`);
-  if (tags.key) out.push(tags.key);
+  if (tags.meter) out.push(tags.meter);
+  const sections = result.analysis ? sectionKeys(result.analysis) : [];
+  if (sections.length > 1) out.push(sections.join(' → '));
+  else if (tags.key) out.push(tags.key);
   if (tags.loudnessLufs !== null) out.push(`${tags.loudnessLufs.toFixed(1)} LUFS`);
   if (Number.isFinite(tags.loudnessRangeLu)) out.push(`${tags.loudnessRangeLu.toFixed(1)} LU range`);
+  if (Number.isFinite(tags.truePeakDbtp)) out.push(`${tags.truePeakDbtp.toFixed(1)} dBTP peak`);
   out.push(`${Math.round(tags.percussiveRatio * 100)}% percussive`);
   out.push(`${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz brightness`);
   return out;
