@@ -26,7 +26,9 @@ import {
   ordinal,
   songShape,
   statedKey,
+  sectionKeyAt,
   statedMeter,
+  tempoAt,
   tempoChangeWords,
   tempoWord,
   textureWords,
@@ -107,7 +109,8 @@ class CaptionWriter {
     const { track } = this.context;
     const tags = this.windows[i].tags;
     const lead = i === 0 ? 'Opens with' : 'Out of the silence comes';
-    const first = `${lead} ${this.pulse(tags)}${this.tonality(tags)}.`;
+    const middle = (this.windows[i].startSec + this.windows[i].endSec) / 2;
+    const first = `${lead} ${this.pulse(tags, middle)}${this.tonality(tags, middle)}.`;
     const cls = this.classes[i];
     const master = masterLevel(track.loudnessLufs ?? tags.loudnessLufs);
     const trackLufs = track.loudnessLufs ?? tags.loudnessLufs!;
@@ -118,17 +121,24 @@ class CaptionWriter {
     return `${first} ${level}; ${colourWord(tags.spectralCentroidHz)}, ${textureWords(tags)}.${silent}`;
   }
 
-  private pulse(tags: WindowTags): string {
+  /** The window's beat at the track's tempo in effect there (the beat grid's metrical level, as the summary states it). */
+  private pulse(tags: WindowTags, atSec: number): string {
     if (!hasBeat(tags)) return tags.onsetsPerSec < 1 ? 'free-flowing sound and no steady beat' : 'a loose rhythm and no steady beat';
-    const bpm = Math.round(tags.bpm!);
+    const bpm = Math.round(this.bpmAt(tags, atSec));
     const word = tempoWord(bpm);
     const meter = statedMeter(this.context.track);
     const noun = word === 'upbeat' ? 'an upbeat pulse' : `a ${word} beat`;
     return `${noun} at about ${bpm} BPM${meter ? ` ${meterWords(meter)}` : ''}`;
   }
 
-  private tonality(tags: WindowTags): string {
-    const key = statedKey(tags.key, tags.keyConfidence);
+  private bpmAt(tags: WindowTags, atSec: number): number {
+    return tempoAt(this.context, atSec) ?? tags.bpm!;
+  }
+
+  /** The key of the window's key section; the window's own only where there are no sections. */
+  private tonality(tags: WindowTags, atSec: number): string {
+    const section = sectionKeyAt(this.context, atSec);
+    const key = section === undefined ? statedKey(tags.key, tags.keyConfidence) : section;
     return key ? `, in ${key}` : ', with no clear key';
   }
 
@@ -152,7 +162,7 @@ class CaptionWriter {
       if (!hasBeat(tags) && hasBeat(before)) major.push(isQuiet(cls) ? 'the beat drops out' : 'the steady beat drops out');
       if (hasBeat(tags) && !hasBeat(before)) {
         const beatBefore = windows.slice(0, i).some((w) => hasBeat(w.tags));
-        if (!beatBefore) major.push(`a steady beat comes in at about ${Math.round(tags.bpm!)} BPM`);
+        if (!beatBefore) major.push(`a steady beat comes in at about ${Math.round(this.bpmAt(tags, (windows[i].startSec + windows[i].endSec) / 2))} BPM`);
         else if (isQuiet(previous) && !isQuiet(cls)) beatBack = true;
         else major.push('the beat comes back');
       }
@@ -259,7 +269,9 @@ class CaptionWriter {
   }
 
   private keyAt(i: number): string | null {
-    return statedKey(this.windows[i].tags.key, this.windows[i].tags.keyConfidence);
+    const window = this.windows[i];
+    const section = sectionKeyAt(this.context, (window.startSec + window.endSec) / 2);
+    return section === undefined ? statedKey(window.tags.key, window.tags.keyConfidence) : section;
   }
 
   private subject(i: number): string {

@@ -96,6 +96,23 @@ export function statedMeter(track: TrackTags): Meter | null {
   return track.meter && (track.meterConfidence ?? 0) >= MIN_METER_CONFIDENCE && track.bpm !== null ? track.meter : null;
 }
 
+/** The tempo in effect at a time: the track's, or the one the last tempo change before it reached. */
+export function tempoAt(context: TrackContext, atSec: number): number | null {
+  let bpm = context.track.bpm;
+  const changes = [...(context.analysis.tempoChanges ?? [])].sort((a, b) => a.atSec - b.atSec);
+  if (bpm !== null && changes.length > 0) bpm = changes[0].fromBpm;
+  for (const change of changes) if (change.atSec <= atSec) bpm = change.toBpm;
+  return bpm;
+}
+
+/** The stated key of the key section at a time (null where the section has no clear key). */
+export function sectionKeyAt(context: TrackContext, atSec: number): string | null | undefined {
+  const sections = context.analysis.keySections ?? [];
+  if (sections.length === 0) return undefined;
+  const section = sections.find((s) => atSec >= s.startSec && atSec < s.endSec) ?? sections[sections.length - 1];
+  return statedKey(section.key, section.confidence);
+}
+
 export function tempoWord(bpm: number): string {
   if (bpm < 76) return 'slow';
   if (bpm < 108) return 'moderate';

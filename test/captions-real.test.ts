@@ -223,6 +223,15 @@ describe('built-in captions on songs', () => {
     for (const text of captions) expect(text).not.toMatch(/modulat|harmony|C major/);
   });
 
+  it('open with the track tempo at its metrical level and the key of the section, whatever the window alone suggests', () => {
+    // Prepare: the first window alone reads double time and the relative minor.
+    const manifest = manifestOf({ ...constant, at: (start) => (start === 0 ? { bpm: 240, key: 'C major', loudnessLufs: -14 } : { bpm: 120, loudnessLufs: -14 }) });
+    // Act
+    const [first] = caption(manifest);
+    // Assess
+    expect(first.caption).toMatch(/^Opens with an upbeat pulse at about 120 BPM in 4\/4, in A minor\./);
+  });
+
   it('speak honestly of silence, of no beat and of no key, without numbers that were not measured', () => {
     // Prepare
     const silence = manifestOf({
