@@ -1,0 +1,180 @@
+/**
+ * Rhythm figures on the real-music corpus: the beat tracker (core/descriptors/beats.ts) and, with
+ * --librosa, librosa.beat.beat_track on the same files as a yardstick (never a dependency of the product).
+ *
+ *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json]
+ *
+ * Definitions (as mir_eval's tempo and the field use them):
+ *   tempo exact:   |ours / truth − 1| ≤ 4 %, truth = the piece's beat tempo (dotted quarter for 6/8, 12/8)
+ *   tempo ×2/×½:   exact, or exact against 2× or ½× the truth
+ *   meter exact:   the same label ('2/4', '3/4', '4/4', '6/8', '12/8')
+ *   window jumps:  adjacent 10 s windows (hop 10 s), both with a tempo, whose tempi differ by more than 25 %
+ * Tempo and window jumps count constant-tempo pieces only; meter counts pieces with a meter we name.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { TrackAnalyzer } from '../../core/descriptors/index.ts';
+import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from '../../core/descriptors/beats.ts';
+import { decode } from './descriptor-corpus.ts';
+
+interface TruthPiece {
+  id: string;
+  file: string;
+  kind?: string;
+  durationSec?: number;
+  tempo: { bpm: number; constant: boolean; map?: Array<{ atSec: number; bpm: number }>; beatBpm?: number } | null;
+  meter: string | null;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const truthFile = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--verbose'))
+  ?? 'bench/real-corpus/truth.json';
+const python = flag('--librosa');
+const verbose = args.includes('--verbose');
+const jsonOut = flag('--json');
+const METERS = new Set(['2/4', '3/4', '4/4', '6/8', '12/8']);
+
+function resolveAudio(file: string): string {
+  if (path.isAbsolute(file)) return file;
+  for (const base of [path.dirname(truthFile), '.corpus/real', '.']) {
+    const p = path.resolve(base, file);
+    if (existsSync(p)) return p;
+  }
+  return path.resolve('.corpus/real', file);
+}
+
+const within = (a: number, b: number, tol = 0.04) => Math.abs(a / b - 1) <= tol;
+const exact = (est: number | null, truth: number) => est !== null && within(est, truth);
+const octave = (est: number | null, truth: number) => est !== null && [1, 2, 0.5].some((f) => within(est, truth * f));
+
+function windowJumps(bpms: Array<number | null>): { pairs: number; jumps: number } {
+  let pairs = 0;
+  let jumps = 0;
+  for (let i = 1; i < bpms.length; i++) {
+    const a = bpms[i - 1];
+    const b = bpms[i];
+    if (a === null || b === null) continue;
+    pairs++;
+    if (Math.max(a, b) / Math.min(a, b) > 1.25) jumps++;
+  }
+  return { pairs, jumps };
+}
+
+const LIBROSA_SCRIPT = `
+import sys, json, warnings
+warnings.filterwarnings('ignore')
+import numpy as np, librosa
+out = {}
+for f in sys.argv[1:]:
+    y, sr = librosa.load(f, sr=22050, mono=True)
+    tempo, beats = librosa.beat.beat_track(y=y, sr=sr, units='time')
+    out[f] = {'bpm': float(np.atleast_1d(tempo)[0]), 'beats': [float(b) for b in beats]}
+print(json.dumps(out))
+`;
+
+function medianOf(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
+}
+
+/** Window tempi from a bare beat list (for the yardstick): median inter-beat interval per window. */
+function windowsFromBeats(beats: number[], duration: number): Array<number | null> {
+  const out: Array<number | null> = [];
+  for (let s = 0; s + 10 <= duration + 1e-6; s += 10) {
+    const inside = beats.filter((b) => b >= s && b < s + 10);
+    const d: number[] = [];
+    for (let i = 1; i < inside.length; i++) d.push(inside[i] - inside[i - 1]);
+    out.push(d.length >= 3 ? 60 / medianOf(d) : null);
+  }
+  return out;
+}
+
+async function main() {
+  const truth = JSON.parse(readFileSync(truthFile, 'utf8')) as { pieces: TruthPiece[] };
+  const pieces = truth.pieces.filter((p) => p.tempo || p.meter);
+  const rows: Array<Record<string, unknown>> = [];
+  let analysisMs = 0;
+  let audioSec = 0;
+  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0 };
+  const lib = { n: 0, exact: 0, octave: 0, pairs: 0, jumps: 0 };
+  const confusion = new Map<string, number>();
+  const files = pieces.map((p) => resolveAudio(p.file));
+
+  let librosa: Record<string, { bpm: number; beats: number[] }> = {};
+  if (python) {
+    const cache = '/tmp/eval-rhythm-librosa.json';
+    const cached = existsSync(cache) ? JSON.parse(readFileSync(cache, 'utf8')) : {};
+    const missing = files.filter((f) => !(f in cached));
+    if (missing.length) {
+      const out = execFileSync(python, ['-c', LIBROSA_SCRIPT, ...missing], { maxBuffer: 1 << 28, encoding: 'utf8' });
+      Object.assign(cached, JSON.parse(out));
+      writeFileSync(cache, JSON.stringify(cached));
+    }
+    librosa = cached;
+  }
+
+  for (let k = 0; k < pieces.length; k++) {
+    const piece = pieces[k];
+    const file = files[k];
+    const { samples } = await decode(file);
+    const analyzer = new TrackAnalyzer(16_000);
+    for (let i = 0; i < samples.length; i += 16_384) analyzer.push(samples.subarray(i, i + 16_384));
+    analyzer.finish([]);
+    const duration = samples.length / 16_000;
+    const started = performance.now();
+    const rhythm: RhythmAnalysis = analyzeRhythm(analyzer.frames.short, duration);
+    analysisMs += performance.now() - started;
+    audioSec += duration;
+    const windows: Array<number | null> = [];
+    for (let s = 0; s + 10 <= duration + 1e-6; s += 10) windows.push(tempoBetween(rhythm, s, s + 10).bpm);
+
+    const row: Record<string, unknown> = { id: piece.id, truthBpm: null, bpm: rhythm.bpm && +rhythm.bpm.toFixed(1), conf: +rhythm.confidence.toFixed(2), meter: rhythm.meter, truthMeter: piece.meter };
+    if (piece.tempo?.constant) {
+      const t = piece.tempo.beatBpm ?? piece.tempo.bpm;
+      row.truthBpm = +t.toFixed(1);
+      ours.n++;
+      if (exact(rhythm.bpm, t)) ours.exact++;
+      if (octave(rhythm.bpm, t)) ours.octave++;
+      const j = windowJumps(windows);
+      ours.pairs += j.pairs;
+      ours.jumps += j.jumps;
+      row.jumps = `${j.jumps}/${j.pairs}`;
+      const l = librosa[file];
+      if (l) {
+        lib.n++;
+        if (exact(l.bpm, t)) lib.exact++;
+        if (octave(l.bpm, t)) lib.octave++;
+        const lj = windowJumps(windowsFromBeats(l.beats, duration));
+        lib.pairs += lj.pairs;
+        lib.jumps += lj.jumps;
+        row.librosa = +l.bpm.toFixed(1);
+      }
+    }
+    if (piece.meter && METERS.has(piece.meter)) {
+      ours.meterN++;
+      if (rhythm.meter === piece.meter) ours.meterExact++;
+      const key = `${piece.meter}→${rhythm.meter}`;
+      confusion.set(key, (confusion.get(key) ?? 0) + 1);
+    }
+    row.changes = rhythm.tempoChanges.map((c) => `${c.kind}@${c.atSec.toFixed(0)}:${c.fromBpm}→${c.toBpm}`).join(' ');
+    rows.push(row);
+    if (verbose) console.log(JSON.stringify(row));
+  }
+  const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)} %` : '—');
+  console.log(`\nrhythm on ${truthFile}: ${pieces.length} pieces, ${ours.n} at constant tempo, ${ours.meterN} with a meter`);
+  console.log(`                       ours            librosa.beat.beat_track`);
+  console.log(`tempo exact ±4 %       ${`${ours.exact}/${ours.n} ${pct(ours.exact, ours.n)}`.padEnd(16)}${python ? `${lib.exact}/${lib.n} ${pct(lib.exact, lib.n)}` : '(--librosa PY)'}`);
+  console.log(`tempo with ×2/×½       ${`${ours.octave}/${ours.n} ${pct(ours.octave, ours.n)}`.padEnd(16)}${python ? `${lib.octave}/${lib.n} ${pct(lib.octave, lib.n)}` : ''}`);
+  console.log(`window jumps > 25 %    ${`${ours.jumps}/${ours.pairs} ${pct(ours.jumps, ours.pairs)}`.padEnd(16)}${python ? `${lib.jumps}/${lib.pairs} ${pct(lib.jumps, lib.pairs)}` : ''}`);
+  console.log(`meter exact            ${ours.meterExact}/${ours.meterN} ${pct(ours.meterExact, ours.meterN)}   (librosa has no meter)`);
+  console.log(`meter truth→ours       ${[...confusion].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  console.log(`analysis time          ${(analysisMs / (audioSec / 60)).toFixed(2)} ms per minute of audio`);
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ours, librosa: python ? lib : null, rows }, null, 1));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

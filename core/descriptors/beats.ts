@@ -1,0 +1,588 @@
+/**
+ * Beat tracking over the whole track, then downbeats and meter (meter.ts) and tempo changes.
+ *
+ * Methods:
+ * - Onset strength: the band-wise log spectral flux of ShortFrameFeatures (`beatFlux`, 10 ms hop), less its
+ *   local mean, half-wave rectified (Bello et al. 2005, "A Tutorial on Onset Detection in Music Signals",
+ *   IEEE TSAP 13(5)).
+ * - Global tempo: the autocorrelation of the onset strength, with the metrical-level choice of tempo.ts
+ *   (a comb over the multiples of the period, subdivision and backbeat tests), weighed against a log-Gaussian
+ *   prior over perceptual tempo centred on 120 BPM (Ellis 2007, §3.1; librosa's `start_bpm` / `std_bpm`).
+ * - Local tempo: the autocorrelation of every ~12 s segment, and a Viterbi path over tempo states (periods
+ *   within a factor of ~1.7 of the global one) that pays for every change of period — so the period follows
+ *   an accelerando or a new section but not a segment that momentarily prefers another metrical level
+ *   (the tempo-state idea of Klapuri, Eronen & Astola 2006, "Analysis of the Meter of Acoustic Musical
+ *   Signals", IEEE TASLP 14(1), reduced to the beat level).
+ * - Beat times: dynamic programming (Ellis 2007, "Beat Tracking by Dynamic Programming", JNMR 36(1)):
+ *   C(t) = O(t) + max_τ [C(τ) − α·log²((t−τ)/P(t))], with the local period P(t) from the Viterbi path in
+ *   place of Ellis's single period, then backtracking from the best final beat.
+ * - Tempo changes: the beat grid's inter-beat intervals, as a piecewise-linear fit of log tempo against time
+ *   (optimal segmentation by dynamic programming with a penalty per segment, as in Jackson et al. 2005,
+ *   "An Algorithm for Optimal Partitioning of Data on an Interval", IEEE SPL 12(2)): a jump between pieces is
+ *   a step, a sloping piece a gradual change.
+ */
+import type { ShortFrameFeatures } from './frames.ts';
+import type { Meter, TempoChange } from './types.ts';
+import { estimateTempo } from './tempo.ts';
+import { analyzeMeter } from './meter.ts';
+import FFT from 'fft.js';
+
+export interface RhythmAnalysis {
+  /** Track tempo at the perceived beat level (for 6/8 and 12/8: the dotted-quarter beat); null without a steady beat. */
+  bpm: number | null;
+  /** 0..1; low for no steady beat. */
+  confidence: number;
+  /** Beat times, seconds. */
+  beats: Float64Array;
+  /** Indices into `beats` of the first beat of each bar. */
+  downbeats: number[];
+  meter: Meter | null;
+  meterConfidence: number;
+  /** Only where the beat grid shows one (step or gradual), with its time. */
+  tempoChanges: TempoChange[];
+}
+
+/** Every tunable of the tracker, with why it has the value it has. */
+export const RHYTHM = {
+  /** Onset strength less its mean over ±0.15 s: removes the slow swell of sustained sounds, keeps attacks. */
+  NOVELTY_HALF_SEC: 0.15,
+  /** The range of beat rates considered (the range of tapping in Moelants & McKinney 2004). */
+  MIN_BPM: 40,
+  MAX_BPM: 240,
+  /** Perceptual tempo prior: log-Gaussian centred on 120 BPM, one octave wide (librosa's beat_track defaults). */
+  PRIOR_BPM: 120,
+  PRIOR_OCTAVES: 1,
+  /** Local-tempo segments: long enough for several beats at 40 BPM, short enough to follow a tempo change. */
+  SEGMENT_SEC: 12,
+  SEGMENT_HOP_SEC: 4,
+  /** Tempo states span this factor either side of the global period: a 90→130 BPM accelerando fits, a whole octave does not. */
+  STATE_RANGE: 1.75,
+  /** Spacing of the tempo states (1 % of the period: finer than a beat-tracker's tolerance). */
+  STATE_STEP: 0.01,
+  /** Viterbi: cost of a change of period between segments, per (1 % step)², against observations in [0, 1]. */
+  TRANSITION_COST: 0.0015,
+  /** Viterbi: log-Gaussian pull towards the global period (octaves); keeps segments at the track's metrical level. */
+  LOCAL_PRIOR_OCTAVES: 0.3,
+  /** Ellis's tightness α: how strongly beat spacing sticks to the local period (librosa's default). */
+  TIGHTNESS: 100,
+  /** A beat whose ±2-beat neighbourhood has less onset strength than this share of the track's typical level is in a break: dropped. */
+  BREAK_LEVEL: 0.15,
+  /** Confidence = (pulse clarity − CLARITY_FLOOR) / CLARITY_SPAN: noise and rubato sit near the floor, a steady groove well above. */
+  CLARITY_FLOOR: 0.1,
+  CLARITY_SPAN: 0.35,
+  /**
+   * A beat needs attacks: below this many onsets per second over the track (a held note, a slowly swelling pad)
+   * there is no beat to track, however periodic the residue of the onset envelope looks (the same gate as the
+   * window tags' MIN_ONSETS_PER_SEC_FOR_TEMPO).
+   */
+  MIN_ONSETS_PER_SEC: 0.5,
+  /** Onset picking for that gate (as countOnsets in index.ts): a peak of the onset envelope this far above the mean of the 100 ms before it. */
+  ONSET_THRESHOLD: 6,
+  /** Below this confidence there is no steady beat: no tempo, no beats, no meter. */
+  MIN_CONFIDENCE: 0.25,
+  /** A tempo change must be at least this large (ratio − 1) to be reported: below it is the grid's own jitter. */
+  MIN_CHANGE: 0.08,
+  /** Tempo-change segmentation: log-tempo curve sampled every second; penalty per extra segment (in squared log units × samples). */
+  CHANGE_SAMPLE_SEC: 1,
+  CHANGE_PENALTY: 0.08,
+  /** A change shorter than this (seconds) at both sides is not a section: ignored. */
+  MIN_SECTION_SEC: 8,
+} as const;
+
+const EMPTY: RhythmAnalysis = Object.freeze({
+  bpm: null, confidence: 0, beats: new Float64Array(0), downbeats: [], meter: null, meterConfidence: 0, tempoChanges: [],
+}) as RhythmAnalysis;
+
+function emptyRhythm(confidence = 0): RhythmAnalysis {
+  return { ...EMPTY, confidence, beats: new Float64Array(0), downbeats: [], tempoChanges: [] };
+}
+
+/** Envelope less its running mean over ±halfWidth frames, half-wave rectified. */
+export function noveltyOf(envelope: Float32Array, halfWidth: number): Float64Array {
+  const n = envelope.length;
+  const out = new Float64Array(n);
+  let sum = 0;
+  let lo = 0;
+  let hi = -1;
+  for (let i = 0; i < n; i++) {
+    const wantLo = Math.max(0, i - halfWidth);
+    const wantHi = Math.min(n - 1, i + halfWidth);
+    while (hi < wantHi) sum += envelope[++hi];
+    while (lo < wantLo) sum -= envelope[lo++];
+    const v = envelope[i] - sum / (hi - lo + 1);
+    out[i] = v > 0 ? v : 0;
+  }
+  return out;
+}
+
+const ffts = new Map<number, FFT>();
+/** Normalised autocorrelation (acf[0] = 1, unbiased) of signal[from, to) for lags [0, maxLag]; all zero for a flat segment. */
+export function segmentAcf(signal: Float64Array, from: number, to: number, maxLag: number): Float64Array {
+  const n = to - from;
+  const out = new Float64Array(maxLag + 1);
+  if (n <= maxLag + 2) return out;
+  let mean = 0;
+  for (let i = from; i < to; i++) mean += signal[i];
+  mean /= n;
+  let size = 2;
+  while (size < n + maxLag + 1) size *= 2;
+  let fft = ffts.get(size);
+  if (!fft) {
+    fft = new FFT(size);
+    ffts.set(size, fft);
+  }
+  const input = new Float64Array(size);
+  for (let i = 0; i < n; i++) input[i] = signal[from + i] - mean;
+  const spectrum = fft.createComplexArray() as number[];
+  fft.realTransform(spectrum, input);
+  const power = new Float64Array(size);
+  for (let k = 0; k <= size / 2; k++) power[k] = spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2;
+  for (let k = size / 2 + 1; k < size; k++) power[k] = power[size - k];
+  const result = fft.createComplexArray() as number[];
+  fft.realTransform(result, power);
+  const zero = result[0] / n;
+  if (!(zero > 1e-12 * size)) return out;
+  for (let lag = 0; lag <= maxLag; lag++) out[lag] = result[2 * lag] / (n - lag) / zero;
+  return out;
+}
+
+/** acf at a fractional lag, linearly interpolated; 0 outside. */
+function acfAt(acf: Float64Array, lag: number): number {
+  if (lag < 0 || lag >= acf.length - 1) return 0;
+  const i = Math.floor(lag);
+  const f = lag - i;
+  return acf[i] * (1 - f) + acf[i + 1] * f;
+}
+
+/** Max of acf within ±2 % of lag (the peak may fall between states). */
+function acfPeak(acf: Float64Array, lag: number): number {
+  const r = Math.max(1, lag * 0.02);
+  let best = -Infinity;
+  for (let l = Math.max(1, Math.floor(lag - r)); l <= Math.ceil(lag + r) && l < acf.length; l++) if (acf[l] > best) best = acf[l];
+  return best === -Infinity ? 0 : best;
+}
+
+interface Segments {
+  centers: Float64Array; // frame index of each segment's centre
+  acfs: Float64Array[];
+  activity: Float64Array; // mean novelty per segment
+}
+
+function segmentAcfs(novelty: Float64Array, fps: number, maxLag: number): Segments {
+  const n = novelty.length;
+  const len = Math.min(n, Math.round(RHYTHM.SEGMENT_SEC * fps));
+  const hop = Math.round(RHYTHM.SEGMENT_HOP_SEC * fps);
+  const count = Math.max(1, 1 + Math.ceil((n - len) / hop));
+  const centers = new Float64Array(count);
+  const acfs: Float64Array[] = [];
+  const activity = new Float64Array(count);
+  for (let s = 0; s < count; s++) {
+    const from = Math.max(0, Math.min(n - len, s * hop));
+    const to = from + len;
+    centers[s] = (from + to) / 2;
+    acfs.push(segmentAcf(novelty, from, to, Math.min(maxLag, len - 3)));
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += novelty[i];
+    activity[s] = sum / len;
+  }
+  return { centers, acfs, activity };
+}
+
+/**
+ * Viterbi over tempo states (periods P·r^k, |k| ≤ K): the local period of every segment. Observation: the
+ * segment's autocorrelation at the period plus half of it at twice the period; transition: a quadratic cost
+ * in the change of log period; a log-Gaussian pull towards the global period.
+ */
+function localPeriods(segments: Segments, period: number, minLag: number, maxLag: number): { periods: Float64Array; clarity: Float64Array } {
+  const step = Math.log(1 + RHYTHM.STATE_STEP);
+  const K = Math.floor(Math.log(RHYTHM.STATE_RANGE) / step);
+  const states: number[] = [];
+  for (let k = -K; k <= K; k++) {
+    const lag = period * Math.exp(k * step);
+    if (lag >= minLag && lag <= maxLag) states.push(lag);
+  }
+  const S = states.length;
+  const count = segments.acfs.length;
+  const obs = new Float64Array(count * S);
+  const clarity = new Float64Array(count);
+  for (let s = 0; s < count; s++) {
+    const acf = segments.acfs[s];
+    for (let j = 0; j < S; j++) {
+      const lag = states[j];
+      const prior = Math.log2(lag / period) / RHYTHM.LOCAL_PRIOR_OCTAVES;
+      // Interpolated at the state's own period (no ±tolerance): neighbouring states must differ, or the
+      // path would sit on a plateau and follow an accelerando in steps.
+      obs[s * S + j] = acfAt(acf, lag) + 0.5 * acfAt(acf, 2 * lag) - 0.05 * prior * prior;
+    }
+  }
+  const score = new Float64Array(S);
+  const back = new Int32Array(count * S);
+  for (let j = 0; j < S; j++) score[j] = obs[j];
+  const next = new Float64Array(S);
+  const reach = 30; // states: ±30 % per segment hop is far beyond any real change, and bounds the work
+  for (let s = 1; s < count; s++) {
+    for (let j = 0; j < S; j++) {
+      let best = -Infinity;
+      let arg = j;
+      for (let i = Math.max(0, j - reach); i <= Math.min(S - 1, j + reach); i++) {
+        const d = i - j;
+        const v = score[i] - RHYTHM.TRANSITION_COST * d * d;
+        if (v > best) {
+          best = v;
+          arg = i;
+        }
+      }
+      next[j] = best + obs[s * S + j];
+      back[s * S + j] = arg;
+    }
+    score.set(next);
+  }
+  let j = 0;
+  for (let i = 1; i < S; i++) if (score[i] > score[j]) j = i;
+  const periods = new Float64Array(count);
+  for (let s = count - 1; s >= 0; s--) {
+    periods[s] = states[j];
+    const acf = segments.acfs[s];
+    // Pulse clarity of the segment: the periodicity at its beat above the autocorrelation's typical level
+    // between a half and twice the beat (noise and free rhythm: all about equal).
+    let sum = 0;
+    let m = 0;
+    for (let l = Math.max(1, Math.floor(states[j] / 2)); l <= Math.min(acf.length - 1, Math.ceil(2 * states[j])); l++) {
+      sum += Math.abs(acf[l]);
+      m++;
+    }
+    clarity[s] = acfPeak(acf, states[j]) - (m > 0 ? sum / m : 0);
+    if (s > 0) j = back[s * S + j];
+  }
+  return { periods, clarity };
+}
+
+/**
+ * Ellis's dynamic programme with a local period: returns beat frames. `localScore` is the onset strength
+ * smoothed by a Gaussian of σ = P/32 (as in Ellis 2007), `period[t]` the local period at frame t.
+ */
+export function trackBeats(localScore: Float64Array, period: Float64Array, tightness: number): number[] {
+  const n = localScore.length;
+  let longest = 2;
+  for (let t = 0; t < n; t++) if (period[t] > longest) longest = period[t];
+  const logOf = new Float64Array(Math.ceil(2 * longest) + 2);
+  for (let d = 1; d < logOf.length; d++) logOf[d] = Math.log(d);
+  const cumulative = new Float64Array(n);
+  const backlink = new Int32Array(n).fill(-1);
+  for (let t = 0; t < n; t++) {
+    const p = period[t];
+    const logP = Math.log(p);
+    const lo = Math.max(0, Math.floor(t - 2 * p));
+    const hi = Math.min(t - 1, Math.ceil(t - p / 2));
+    let best = -Infinity;
+    let arg = -1;
+    for (let tau = lo; tau <= hi; tau++) {
+      const d = logOf[t - tau] - logP;
+      const v = cumulative[tau] - tightness * d * d;
+      if (v > best) {
+        best = v;
+        arg = tau;
+      }
+    }
+    // A beat with no good predecessor starts a new chain (the first beat of the track, or after a break).
+    if (arg >= 0 && best > 0) {
+      cumulative[t] = localScore[t] + best;
+      backlink[t] = arg;
+    } else cumulative[t] = localScore[t];
+  }
+  // The last beat: the latest local maximum of the cumulative score that reaches half the median of them
+  // (as librosa does), so a weak tail does not pull the path.
+  const maxima: number[] = [];
+  for (let t = 1; t < n - 1; t++) if (cumulative[t] > cumulative[t - 1] && cumulative[t] >= cumulative[t + 1]) maxima.push(t);
+  if (maxima.length === 0) return [];
+  const sorted = maxima.map((t) => cumulative[t]).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  let last = maxima[maxima.length - 1];
+  for (let i = maxima.length - 1; i >= 0; i--) {
+    if (cumulative[maxima[i]] >= 0.5 * median) {
+      last = maxima[i];
+      break;
+    }
+  }
+  const beats: number[] = [];
+  for (let t = last; t >= 0; t = backlink[t]) beats.push(t);
+  return beats.reverse();
+}
+
+/** Onsets per second: peaks of the onset envelope (largest within ±30 ms) rising ONSET_THRESHOLD above the preceding 100 ms, ≥ 50 ms apart. */
+function onsetRate(flux: Float32Array, fps: number): number {
+  const n = flux.length;
+  const r = Math.max(1, Math.round(0.03 * fps));
+  const before = Math.max(1, Math.round(0.1 * fps));
+  const gap = Math.max(1, Math.round(0.05 * fps));
+  let count = 0;
+  let last = -Infinity;
+  let sum = 0; // running sum of flux[i - before, i)
+  for (let i = 0; i < n; i++) {
+    if (i > 0) sum += flux[i - 1];
+    if (i - 1 - before >= 0) sum -= flux[i - 1 - before];
+    const v = flux[i];
+    if (v - sum / Math.max(1, Math.min(i, before)) < RHYTHM.ONSET_THRESHOLD || i - last < gap) continue;
+    let peak = true;
+    for (let j = Math.max(0, i - r); j <= Math.min(n - 1, i + r) && peak; j++) if (j !== i && (flux[j] > v || (flux[j] === v && j < i))) peak = false;
+    if (!peak) continue;
+    count++;
+    last = i;
+  }
+  return count / Math.max(1e-9, n / fps);
+}
+
+/** The median of a list (copy sorted); NaN for none. */
+function median(values: ArrayLike<number>): number {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+}
+
+export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): RhythmAnalysis {
+  const envelope = short.beatFlux.values();
+  const n = envelope.length;
+  const fps = durationSec > 0 && n > 0 ? n / durationSec : 100;
+  const minLag = (60 * fps) / RHYTHM.MAX_BPM;
+  const maxLag = (60 * fps) / RHYTHM.MIN_BPM;
+  if (n < 4 * minLag || durationSec < 2) return emptyRhythm();
+
+  if (onsetRate(short.flux.values(), fps) < RHYTHM.MIN_ONSETS_PER_SEC) return emptyRhythm();
+  const novelty = noveltyOf(envelope, Math.round(RHYTHM.NOVELTY_HALF_SEC * fps));
+  let total = 0;
+  for (let i = 0; i < n; i++) total += novelty[i];
+  if (!(total > 0)) return emptyRhythm();
+
+  // Global tempo: the metrical-level analysis of tempo.ts over the whole track.
+  const global = estimateTempo(envelope, 0, n, { framesPerSecond: fps, highEnvelope: short.highBeatFlux.values() });
+  if (global.bpm === null) return emptyRhythm();
+  const period = (60 * fps) / global.bpm;
+
+  // Local tempo per segment.
+  const segments = segmentAcfs(novelty, fps, Math.ceil(2 * RHYTHM.STATE_RANGE * period) + 2);
+  const { periods, clarity } = localPeriods(segments, period, minLag, maxLag);
+
+  // Confidence: the pulse clarity of the active segments (those with attacks at all), weighed by activity.
+  const activeLevel = median(segments.activity);
+  let clarityWeighted = 0;
+  let weight = 0;
+  for (let s = 0; s < clarity.length; s++) {
+    const w = Math.min(segments.activity[s], activeLevel);
+    clarityWeighted += w * clarity[s];
+    weight += w;
+  }
+  const pulse = weight > 0 ? clarityWeighted / weight : 0;
+  const confidence = Math.max(0, Math.min(1, (pulse - RHYTHM.CLARITY_FLOOR) / RHYTHM.CLARITY_SPAN));
+  if (confidence < RHYTHM.MIN_CONFIDENCE) return emptyRhythm(confidence);
+
+  // Per-frame period, interpolated between segment centres.
+  const framePeriod = new Float64Array(n);
+  {
+    let s = 0;
+    for (let t = 0; t < n; t++) {
+      while (s < segments.centers.length - 1 && segments.centers[s + 1] <= t) s++;
+      if (t <= segments.centers[0] || s >= segments.centers.length - 1) framePeriod[t] = periods[t <= segments.centers[0] ? 0 : s];
+      else {
+        const f = (t - segments.centers[s]) / (segments.centers[s + 1] - segments.centers[s]);
+        framePeriod[t] = Math.exp(Math.log(periods[s]) * (1 - f) + Math.log(periods[s + 1]) * f);
+      }
+    }
+  }
+
+  // Local score: onset strength normalised by its standard deviation, smoothed by a Gaussian of σ = P/32.
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += novelty[i] * novelty[i];
+  const std = Math.sqrt(sq / n) || 1;
+  const sigma = Math.max(1, period / 32);
+  const radius = Math.ceil(3 * sigma);
+  const kernel = new Float64Array(2 * radius + 1);
+  for (let k = -radius; k <= radius; k++) kernel[k + radius] = Math.exp(-0.5 * (k / sigma) ** 2);
+  const localScore = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    let v = 0;
+    for (let k = -radius; k <= radius; k++) {
+      const i = t + k;
+      if (i >= 0 && i < n) v += kernel[k + radius] * novelty[i];
+    }
+    localScore[t] = v / std;
+  }
+  const beatFrames = trackBeats(localScore, framePeriod, RHYTHM.TIGHTNESS);
+
+  // Drop beats in breaks: where the onset strength around the beat (±2 local periods) is far below the track's typical level.
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + novelty[i];
+  const typical = total / n;
+  const kept: number[] = [];
+  for (const t of beatFrames) {
+    const half = 2 * framePeriod[t];
+    const lo = Math.max(0, Math.floor(t - half));
+    const hi = Math.min(n, Math.ceil(t + half));
+    const level = (prefix[hi] - prefix[lo]) / Math.max(1, hi - lo);
+    if (level >= RHYTHM.BREAK_LEVEL * typical) kept.push(t);
+  }
+  const beats = Float64Array.from(kept, (t) => t / fps);
+
+  const bpm = beatsBpm(beats);
+  if (bpm === null) return emptyRhythm();
+  const meter = analyzeMeter(short, beats, fps);
+  return {
+    bpm: meter.beatBpmFactor * bpm,
+    confidence,
+    beats: meter.beats ?? beats,
+    downbeats: meter.downbeats,
+    meter: meter.meter,
+    meterConfidence: meter.confidence,
+    tempoChanges: tempoChangesOf(meter.beats ?? beats),
+  };
+}
+
+/** Inter-beat intervals that belong to the grid: consecutive beats not separated by a break. */
+function gridIntervals(beats: Float64Array, from: number, to: number): number[] {
+  const all: number[] = [];
+  for (let i = from + 1; i < to; i++) all.push(beats[i] - beats[i - 1]);
+  if (all.length === 0) return all;
+  const typical = median(all);
+  return all.filter((d) => d < 1.5 * typical);
+}
+
+function beatsBpm(beats: Float64Array): number | null {
+  const intervals = gridIntervals(beats, 0, beats.length);
+  if (intervals.length < 4) return null;
+  return 60 / median(intervals);
+}
+
+/**
+ * Tempo of a stretch of the track from the beat grid: 60 / the median inter-beat interval of the beats inside
+ * it, at the track's metrical level; null + 0 when the stretch holds too few beats (silence, a break).
+ */
+export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: number): { bpm: number | null; confidence: number } {
+  const beats = rhythm.beats;
+  if (rhythm.bpm === null || beats.length < 2) return { bpm: null, confidence: 0 };
+  let from = 0;
+  while (from < beats.length && beats[from] < startSec) from++;
+  let to = from;
+  while (to < beats.length && beats[to] < endSec) to++;
+  const intervals: number[] = [];
+  for (let i = from + 1; i < to; i++) intervals.push(beats[i] - beats[i - 1]);
+  const track = 60 / rhythm.bpm;
+  // Beats may be at a faster level than the reported (compound) beat: scale back by the track's ratio.
+  const gridPeriod = median(gridIntervals(beats, 0, beats.length));
+  const factor = gridPeriod > 0 ? track / gridPeriod : 1;
+  const usable = intervals.filter((d) => d < 1.5 * gridPeriod);
+  // At least four beats' worth of grid and half the window covered.
+  const covered = usable.reduce((a, b) => a + b, 0);
+  if (usable.length < 3 || covered < 0.5 * (endSec - startSec) - gridPeriod) return { bpm: null, confidence: 0 };
+  const bpm = 60 / (median(usable) * factor);
+  return { bpm, confidence: rhythm.confidence * Math.min(1, covered / Math.max(1e-9, endSec - startSec - gridPeriod)) };
+}
+
+/**
+ * Tempo changes from the beat grid: the log tempo sampled every CHANGE_SAMPLE_SEC (median inter-beat interval
+ * over ±4 beats), segmented into straight pieces by optimal partitioning; a jump between pieces is a step,
+ * a piece whose own slope changes the tempo by MIN_CHANGE or more is gradual.
+ */
+export function tempoChangesOf(beats: Float64Array): TempoChange[] {
+  if (beats.length < 16) return [];
+  // Local tempo at each beat: median of the 8 intervals around it.
+  const intervals: number[] = [];
+  for (let i = 1; i < beats.length; i++) intervals.push(beats[i] - beats[i - 1]);
+  const typical = median(intervals);
+  const times: number[] = [];
+  const logs: number[] = [];
+  const stepSec = RHYTHM.CHANGE_SAMPLE_SEC;
+  let nextAt = beats[0];
+  for (let i = 0; i < intervals.length; i++) {
+    const mid = 0.5 * (beats[i] + beats[i + 1]);
+    if (mid < nextAt) continue;
+    const around: number[] = [];
+    for (let j = Math.max(0, i - 4); j <= Math.min(intervals.length - 1, i + 4); j++) if (intervals[j] < 1.5 * typical) around.push(intervals[j]);
+    if (around.length < 5) continue; // near a break: no reading
+    times.push(mid);
+    logs.push(Math.log(60 / median(around)));
+    nextAt = mid + stepSec;
+  }
+  const m = times.length;
+  if (m < 6) return [];
+  // Optimal partitioning into linear pieces (least squares), with prefix sums for O(1) fits.
+  const S = (a: number[]) => { const p = new Float64Array(m + 1); for (let i = 0; i < m; i++) p[i + 1] = p[i] + a[i]; return p; };
+  const t = times;
+  const y = logs;
+  const St = S(t), Sy = S(y), Stt = S(t.map((v) => v * v)), Sty = S(t.map((v, i) => v * y[i])), Syy = S(y.map((v) => v * v));
+  const fit = (a: number, b: number) => { // samples [a, b)
+    const k = b - a;
+    const st = St[b] - St[a], sy = Sy[b] - Sy[a], stt = Stt[b] - Stt[a], sty = Sty[b] - Sty[a], syy = Syy[b] - Syy[a];
+    const vt = stt - (st * st) / k;
+    const cov = sty - (st * sy) / k;
+    const slope = k > 2 && vt > 1e-9 ? cov / vt : 0;
+    const rss = Math.max(0, syy - (sy * sy) / k - slope * cov);
+    return { rss, slope, intercept: (sy - slope * st) / k };
+  };
+  const minLen = 4;
+  const best = new Float64Array(m + 1).fill(Infinity);
+  const from = new Int32Array(m + 1);
+  best[0] = -RHYTHM.CHANGE_PENALTY;
+  for (let b = minLen; b <= m; b++) {
+    // Pieces of at most 200 samples keep this linear in practice; longer stretches split at no cost when straight.
+    for (let a = Math.max(0, b - 200); a <= b - minLen; a++) {
+      if (best[a] === Infinity) continue;
+      const v = best[a] + RHYTHM.CHANGE_PENALTY + fit(a, b).rss / 0.0004;
+      if (v < best[b]) {
+        best[b] = v;
+        from[b] = a;
+      }
+    }
+  }
+  if (best[m] === Infinity) return [];
+  const pieces: Array<{ a: number; b: number; start: number; end: number }> = [];
+  for (let b = m; b > 0; b = from[b]) {
+    const a = from[b];
+    const { slope, intercept } = fit(a, b);
+    pieces.push({ a, b, start: Math.exp(intercept + slope * t[a]), end: Math.exp(intercept + slope * t[b - 1]) });
+  }
+  pieces.reverse();
+  // Pieces joined without a jump form runs; within a run, consecutive pieces that move the same way form
+  // one gradual change (the grid follows an accelerando in small steps of its tempo states).
+  const jump = Math.log(1 + RHYTHM.MIN_CHANGE);
+  const changes: TempoChange[] = [];
+  let groupStart = 0;
+  const direction = (p: { start: number; end: number }) => {
+    const d = Math.log(p.end / p.start);
+    return Math.abs(d) < 0.01 ? 0 : Math.sign(d);
+  };
+  const closeGroup = (from: number, to: number) => { // pieces [from, to]
+    const first = pieces[from];
+    const last = pieces[to];
+    const span = t[last.b - 1] - t[first.a];
+    if (span >= RHYTHM.MIN_SECTION_SEC && dirs[from] !== 0 && Math.abs(Math.log(last.end / first.start)) >= jump) {
+      changes.push({ atSec: round3(t[first.a]), fromBpm: round1(first.start), toBpm: round1(last.end), kind: 'gradual' });
+    }
+  };
+  // A short level piece inside a run takes the direction of the piece before it (a pause of the grid in
+  // an accelerando is not a turn).
+  const dirs = pieces.map(direction);
+  for (let i = 1; i < pieces.length; i++) {
+    if (dirs[i] === 0 && t[pieces[i].b - 1] - t[pieces[i].a] < RHYTHM.MIN_SECTION_SEC) dirs[i] = dirs[i - 1];
+  }
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i];
+    const q = pieces[i + 1];
+    const stepped = q !== undefined && Math.abs(Math.log(q.start / p.end)) >= jump;
+    const turns = q !== undefined && dirs[i + 1] !== dirs[i];
+    if (q === undefined || stepped || turns) {
+      closeGroup(groupStart, i);
+      groupStart = i + 1;
+    }
+    if (stepped) {
+      const span = t[p.b - 1] - t[p.a];
+      const spanQ = t[q.b - 1] - t[q.a];
+      if (span >= RHYTHM.MIN_SECTION_SEC / 2 && spanQ >= RHYTHM.MIN_SECTION_SEC / 2) {
+        changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(p.end), toBpm: round1(q.start), kind: 'step' });
+      }
+    }
+  }
+  return changes;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;

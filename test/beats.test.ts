@@ -1,0 +1,170 @@
+/**
+ * The beat tracker, meter and tempo changes (core/descriptors/beats.ts, meter.ts) on audio that ffmpeg
+ * synthesises with a known beat grid: drum grooves, a click track that speeds up, and input with no beat.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TrackAnalyzer } from '../core/descriptors/index.ts';
+import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from '../core/descriptors/beats.ts';
+import { DRUM_PATTERNS, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'beats-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function rhythmOf(samples: Float32Array): RhythmAnalysis {
+  const analyzer = new TrackAnalyzer(CORPUS_RATE);
+  for (let i = 0; i < samples.length; i += 8192) analyzer.push(samples.subarray(i, i + 8192));
+  analyzer.finish([]);
+  return analyzeRhythm(analyzer.frames.short, samples.length / CORPUS_RATE);
+}
+
+async function rhythmOfFile(file: string): Promise<RhythmAnalysis> {
+  return rhythmOf((await decode(file)).samples);
+}
+
+/** Beat F-measure as mir_eval computes it: one-to-one matches within ±tolerance seconds. */
+function beatFMeasure(estimated: ArrayLike<number>, reference: number[], tolerance = 0.07): number {
+  if (estimated.length === 0 || reference.length === 0) return 0;
+  const used = new Set<number>();
+  let hits = 0;
+  for (const r of reference) {
+    let best = -1;
+    for (let i = 0; i < estimated.length; i++) {
+      if (used.has(i) || Math.abs(estimated[i] - r) > tolerance) continue;
+      if (best < 0 || Math.abs(estimated[i] - r) < Math.abs(estimated[best] - r)) best = i;
+    }
+    if (best >= 0) {
+      used.add(best);
+      hits++;
+    }
+  }
+  const precision = hits / estimated.length;
+  const recall = hits / reference.length;
+  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+}
+
+/** Reference beats k·period in [start, end) (mir_eval ignores the first 5 s; we keep them all). */
+const grid = (period: number, end: number, start = 0) => Array.from({ length: Math.floor((end - start) / period) + 1 }, (_, k) => start + k * period).filter((t) => t < end - 1e-9);
+
+describe('beat tracking', () => {
+  it('puts the beats of a 4/4 drum groove at 100 BPM within 70 ms of the truth (F-measure ≥ 0.9), with its tempo, 4/4 and steady windows', async () => {
+    // Prepare: the syncopated 4/4 groove (kick on 1 and the "and" of 3, snare on 2 and 4, sixteenth hats).
+    const bpm = 100;
+    const file = path.join(dir, 'groove.wav');
+    await synthesize(file, DRUM_PATTERNS[2].expression(60 / bpm), 30);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess
+    expect(rhythm.bpm).not.toBeNull();
+    expect(Math.abs(rhythm.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
+    expect(rhythm.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(beatFMeasure(rhythm.beats, grid(60 / bpm, 30))).toBeGreaterThanOrEqual(0.9);
+    expect(rhythm.meter).toBe('4/4');
+    // Downbeats on the kick that opens each bar (beat 0, 4, 8 … of the grid).
+    const downbeatTimes = rhythm.downbeats.map((i) => rhythm.beats[i]);
+    const onBarLines = downbeatTimes.filter((t) => Math.abs(t / 2.4 - Math.round(t / 2.4)) * 2.4 <= 0.07).length;
+    expect(onBarLines / downbeatTimes.length).toBeGreaterThanOrEqual(0.9);
+    for (const start of [0, 10, 20]) {
+      const window = tempoBetween(rhythm, start, start + 10);
+      expect(Math.abs(window.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
+    }
+    expect(rhythm.tempoChanges).toEqual([]);
+  });
+
+  it('hears the 3/4 accent pattern of a waltz (kick on 1, snares on 2 and 3) as 3/4', async () => {
+    // Prepare
+    const bpm = 132;
+    const file = path.join(dir, 'waltz.wav');
+    await synthesize(file, DRUM_PATTERNS[3].expression(60 / bpm), 30);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess
+    expect(Math.abs(rhythm.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
+    expect(rhythm.meter).toBe('3/4');
+    expect(beatFMeasure(rhythm.beats, grid(60 / bpm, 30))).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('reports a click track that speeds up from 90 to 130 BPM over 60 s as one gradual change, and its windows follow it', async () => {
+    // Prepare: beat phase B(t) = (90 t + 40 t² / 120) / 60, so the tempo is 90 + 40 t / 60 BPM; a click at each whole B.
+    const file = path.join(dir, 'accelerando.wav');
+    await synthesize(file, '0.8*sin(2*PI*1500*t)*exp(-200*mod((90*t+t*t/3)/60\\,1)*60/(90+2*t/3))', 60);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess
+    const gradual = rhythm.tempoChanges.filter((c) => c.kind === 'gradual');
+    expect(gradual).toHaveLength(1);
+    expect(rhythm.tempoChanges.filter((c) => c.kind === 'step')).toHaveLength(0);
+    expect(gradual[0].atSec).toBeLessThan(15);
+    expect(Math.abs(gradual[0].fromBpm / 92 - 1)).toBeLessThanOrEqual(0.06);
+    expect(Math.abs(gradual[0].toBpm / 128 - 1)).toBeLessThanOrEqual(0.06);
+    const windows = [0, 10, 20, 30, 40, 50].map((s) => tempoBetween(rhythm, s, s + 10).bpm!);
+    for (let i = 1; i < windows.length; i++) expect(windows[i]).toBeGreaterThan(windows[i - 1]);
+    expect(Math.abs(windows[0] / 93.3 - 1)).toBeLessThanOrEqual(0.04);
+    expect(Math.abs(windows[5] / 126.7 - 1)).toBeLessThanOrEqual(0.04);
+  });
+});
+
+describe('no steady beat', () => {
+  const expectNoBeat = (rhythm: RhythmAnalysis) => {
+    expect(rhythm.bpm).toBeNull();
+    expect(rhythm.confidence).toBeLessThan(0.25);
+    expect(rhythm.beats).toHaveLength(0);
+    expect(rhythm.meter).toBeNull();
+    expect(rhythm.tempoChanges).toEqual([]);
+    expect(tempoBetween(rhythm, 0, 10)).toEqual({ bpm: null, confidence: 0 });
+  };
+
+  it('finds none in white noise', async () => {
+    const file = path.join(dir, 'noise.wav');
+    await runFfmpeg(['-y', '-f', 'lavfi', '-i', `anoisesrc=d=30:c=white:r=${CORPUS_RATE}:a=0.3`, '-c:a', 'pcm_s16le', file]);
+    expectNoBeat(await rhythmOfFile(file));
+  });
+
+  it('finds none in silence, nor in a single held note', async () => {
+    expectNoBeat(rhythmOf(new Float32Array(30 * CORPUS_RATE)));
+    const file = path.join(dir, 'held.wav');
+    await synthesize(file, '0.3*sin(2*PI*440*t)', 30);
+    expectNoBeat(await rhythmOfFile(file));
+  });
+
+  it('finds none in notes at irregular times (free rhythm), and none in a slowly swelling pad', async () => {
+    // Prepare: plucked notes whose onsets wander by up to ±45 % of a nominal 0.6 s gap, seeded noise deciding.
+    const onsets: number[] = [];
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let t = 0.2; t < 30; t += 0.6 * (0.55 + 0.9 * random())) onsets.push(t);
+    // One note at a time: the most recent onset's pitch rings with a plucked decay.
+    let expression = '0';
+    for (let i = onsets.length - 1; i >= 0; i--) {
+      const hz = 220 * 2 ** (Math.floor(random() * 12) / 12);
+      expression = `if(lt(t,${onsets[i].toFixed(3)}),${expression},0.4*sin(2*PI*${hz.toFixed(2)}*t)*exp(-3*(t-${onsets[i].toFixed(3)})))`;
+    }
+    const free = path.join(dir, 'free.wav');
+    await synthesize(free, `if(lt(t,${onsets[0].toFixed(3)}),0,${expression})`, 30);
+    const pad = path.join(dir, 'pad.wav');
+    await synthesize(pad, '(0.5+0.5*sin(2*PI*0.07*t))*(0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.2*t)+0.15*sin(2*PI*329.6*t))', 40);
+    // Act
+    const rhythms = [await rhythmOfFile(free), await rhythmOfFile(pad)];
+    // Assess
+    for (const rhythm of rhythms) expectNoBeat(rhythm);
+  });
+
+  it('survives a 3 s clip and a clip shorter than a beat, and says null for a window without beats', async () => {
+    const bpm = 120;
+    const file = path.join(dir, 'short.wav');
+    await synthesize(file, DRUM_PATTERNS[0].expression(60 / bpm), 3);
+    const short = await rhythmOfFile(file);
+    expect(short.confidence).toBeGreaterThanOrEqual(0);
+    expect(short.confidence).toBeLessThanOrEqual(1);
+    if (short.bpm !== null) expect(Math.abs(short.bpm / bpm - 1)).toBeLessThanOrEqual(0.04);
+    const tiny = rhythmOf(new Float32Array(0.3 * CORPUS_RATE).map((_, i) => Math.sin(i / 5)));
+    expect(tiny.bpm).toBeNull();
+    expect(tempoBetween(short, 100, 110)).toEqual({ bpm: null, confidence: 0 });
+  });
+});
