@@ -1,0 +1,488 @@
+/**
+ * `npm run corpus:real [-- --slice] [-- --write-truth] [-- --only id,id] [-- --jobs N]`
+ *
+ * Builds the real-music corpus (issue #9 §5) into .corpus/real/ (git-ignored) from music shipped in Debian
+ * packages: MIDI files rendered through FluidSynth with the FluidR3 General MIDI soundfont, and Frets on Fire
+ * songs (recorded stereo stems mixed together, with the chart's tempo map). The truth for every piece is read
+ * from the source itself (scripts/lib/midi-truth.ts) and committed as bench/real-corpus/truth.json; a build
+ * recomputes it and warns when the installed packages no longer agree with the committed table.
+ *
+ *   --slice         only the pieces marked "ci": true (and the sources their variants are made from)
+ *   --write-truth   rewrite bench/real-corpus/truth.json from the sources (no audio is built unless asked with --build)
+ *   --only a,b      only these ids
+ *   --jobs N        renders at once (default: the number of CPUs, at most 4)
+ *
+ * Idempotent: a file already in .corpus/real/ is kept. Needs (Debian): ffmpeg fluidsynth fluid-soundfont-gm
+ * planetblupi-music-midi openttd-openmsx simutrans-data liquidwar-data kobodeluxe-data
+ * fretsonfire-songs-muldjord fretsonfire-songs-sectoid. FFMPEG_BIN, FLUIDSYNTH_BIN and SOUNDFONT override the
+ * tools' paths.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseMidi, TempoMap, ticksAt, truncateMidi } from './lib/midi-file.ts';
+import { type KeyTruth, type Meter, midiTruth, type TempoTruth } from './lib/midi-truth.ts';
+
+const run = promisify(execFile);
+
+const ROOT = resolve(__dirname, '..');
+const OUT_DIR = resolve(ROOT, process.env.CORPUS_REAL_DIR ?? '.corpus/real');
+const TRUTH_FILE = join(ROOT, 'bench/real-corpus/truth.json');
+const FFMPEG = process.env.FFMPEG_BIN || 'ffmpeg';
+const FFPROBE = process.env.FFPROBE_BIN || (process.env.FFMPEG_BIN ? process.env.FFMPEG_BIN.replace(/ffmpeg$/, 'ffprobe') : 'ffprobe');
+const FLUIDSYNTH = process.env.FLUIDSYNTH_BIN || 'fluidsynth';
+const SOUNDFONT = process.env.SOUNDFONT || '/usr/share/sounds/sf2/FluidR3_GM.sf2';
+
+/** Pieces are cut at this length (and fade out over the last FADE_SEC seconds when cut). */
+const MAX_SEC = 240;
+const FADE_SEC = 2;
+/** A render keeps this much after the last note ends (the release and reverb tail). */
+const TAIL_SEC = 2;
+const SAMPLE_RATE = 44100;
+const GAIN = 0.6;
+/** Renders peaking above this are turned down to it. */
+const PEAK_DB = -1;
+
+// ───────────────────────────── the catalogue ─────────────────────────────
+
+interface MidiSource {
+  id: string;
+  package: string;
+  path: string;
+  ci?: boolean;
+}
+interface ChartSource {
+  id: string;
+  package: string;
+  /** The song's folder: notes.mid (the chart) and its .ogg stems. */
+  dir: string;
+  ci?: boolean;
+}
+type VariantKind = 'mono' | '51' | 'inverted';
+interface VariantSource {
+  of: string;
+  variant: VariantKind;
+  ci?: boolean;
+}
+
+const BLUPI = '/usr/share/planetblupi/music';
+const OPENMSX = '/usr/share/games/openttd/baseset/openmsx';
+const SIMUTRANS = '/usr/share/games/simutrans/music';
+const FOF = '/usr/share/games/fretsonfire/data/songs';
+
+const blupi = (n: string): MidiSource => ({ id: `blupi-music${n}`, package: 'planetblupi-music-midi', path: `${BLUPI}/music${n}.mid` });
+const openmsx = (name: string, ci = false): MidiSource => ({
+  id: `openmsx-${name.replace(/_redfarn$|_imuh3$/, '').replace(/_/g, '-')}`,
+  package: 'openttd-openmsx',
+  path: `${OPENMSX}/${name}.mid`,
+  ci,
+});
+const simutrans = (file: string, ci = false): MidiSource => ({
+  id: `simutrans-${file.toLowerCase()}`,
+  package: 'simutrans-data',
+  path: `${SIMUTRANS}/${file}.mid`,
+  ci,
+});
+const fof = (pkg: 'muldjord' | 'sectoid', folder: string, ci = false): ChartSource => ({
+  id: `fof-${folder.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+  package: `fretsonfire-songs-${pkg}`,
+  dir: `${FOF}/${pkg}/${folder}`,
+  ci,
+});
+
+export const MIDI_SOURCES: MidiSource[] = [
+  // Planet Blupi's game music: long loops, written in 4/4 with a C major key signature throughout.
+  ...['002', '004', '005', '006', '008', '009'].map(blupi),
+  // OpenMSX, OpenTTD's free music set.
+  openmsx('be_sharp_bw_redfarn'),
+  openmsx('careless_perc_redfarn'),
+  openmsx('moo_redfarn', true),
+  openmsx('no_work_song_redfarn', true),
+  openmsx('slow_neasy_redfarn', true),
+  openmsx('boogi_marabi_redfarn', true),
+  openmsx('the_hobo_redfarn'),
+  openmsx('5432gone_redfarn'),
+  openmsx('city_blues_redfarn'),
+  openmsx('say_what_redfarn'),
+  openmsx('mosey_along_redfarn'),
+  openmsx('chemistry_lab'),
+  openmsx('tttheme2'),
+  openmsx('run_for_your_life'),
+  openmsx('mighty_giant_run'),
+  openmsx('flying_scotsman'),
+  openmsx('chuggachugga'),
+  // Simutrans' music.
+  simutrans('05-Boring-afternoon'),
+  simutrans('10-Easy-driving'),
+  simutrans('12-Steamin-across-the-prairies'),
+  simutrans('15-The-Wayside-Blues'),
+  simutrans('16-Midnight-Express2'),
+  simutrans('17-The-Benevolent-Dictators-March'),
+  simutrans('19-Rockin-trucker'),
+  simutrans('20-Last-Trip'),
+  simutrans('21-Dusty-Eyes'),
+  simutrans('23-Something-for-Silver-Sand'),
+  simutrans('26-Tantalizingly-Unusual'),
+  simutrans('33-Journey-to-times-gone-by'),
+  simutrans('36-faded-things'),
+  simutrans('37-inevitably-engrossed'),
+  simutrans('40-alternative'),
+  simutrans('41-Libertador'),
+  simutrans('42-Stranger-Echoes'),
+  simutrans('53-Where-Thomassons-Lie'),
+  // Liquid War's "Colossus" (6/8) and Kobo Deluxe's "trance1".
+  { id: 'liquidwar-colossus', package: 'liquidwar-data', path: '/usr/share/games/liquidwar/music/colossus.mid' },
+  { id: 'kobo-trance1', package: 'kobodeluxe-data', path: '/usr/share/kobo-deluxe/sfx/trance1.mid', ci: true },
+];
+
+export const CHART_SOURCES: ChartSource[] = [
+  fof('muldjord', 'armygeddon'),
+  fof('muldjord', 'chaos_god'),
+  fof('muldjord', 'internal_degeneration'),
+  fof('muldjord', 'mutilated_mime'),
+  fof('sectoid', 'Escape from chaosland'),
+  fof('sectoid', 'Feelings'),
+  fof('sectoid', 'Metal madness', true),
+  fof('sectoid', 'War of freedom'),
+];
+
+export const VARIANT_SOURCES: VariantSource[] = [
+  ...['openmsx-boogi-marabi', 'simutrans-26-tantalizingly-unusual', 'simutrans-10-easy-driving', 'fof-metal-madness',
+    'simutrans-15-the-wayside-blues', 'openmsx-moo'].flatMap((of) => [
+    { of, variant: 'mono' as const, ci: of === 'openmsx-boogi-marabi' },
+    { of, variant: '51' as const, ci: of === 'openmsx-moo' },
+  ]),
+  { of: 'simutrans-41-libertador', variant: 'inverted' },
+];
+
+// ───────────────────────────── truth ─────────────────────────────
+
+export interface Piece {
+  id: string;
+  file: string;
+  source: { package: string; path: string; audio?: string[] };
+  kind: 'midi-render' | 'recording-with-chart';
+  durationSec: number;
+  channels: number;
+  tempo: TempoTruth | null;
+  tempoChanges: number;
+  meter: Meter | null;
+  meterRaw: string | null;
+  meterChanges: number;
+  key: KeyTruth | null;
+  keyChanges: number;
+  /** Share of the pitched note mass on the key's scale (the first half of the fitsNotes check). */
+  keyScaleShare: number | null;
+  /** The source was longer and is cut (with a fade) at durationSec. */
+  trimmed: boolean;
+  variantOf?: string;
+  variant?: VariantKind;
+  ci: boolean;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function midiPieceTruth(src: MidiSource): Piece {
+  const midi = parseMidi(readFileSync(src.path));
+  const whole = midiTruth(midi);
+  const full = whole.lastNoteSec + TAIL_SEC;
+  const durationSec = round3(Math.min(MAX_SEC, full));
+  const t = midiTruth(midi, { endSec: durationSec });
+  return {
+    id: src.id,
+    file: `${src.id}.flac`,
+    source: { package: src.package, path: src.path },
+    kind: 'midi-render',
+    durationSec,
+    channels: 2,
+    tempo: t.tempo,
+    tempoChanges: t.tempoChanges,
+    meter: t.meter,
+    meterRaw: t.meterRaw,
+    meterChanges: t.meterChanges,
+    key: t.key,
+    keyChanges: t.keyChanges,
+    keyScaleShare: t.keyScaleShare,
+    trimmed: full > MAX_SEC,
+    ci: !!src.ci,
+  };
+}
+
+async function probeDuration(file: string): Promise<number> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+  return Number(stdout.trim());
+}
+
+const stemsOf = (dir: string) => ['song.ogg', 'guitar.ogg', 'rhythm.ogg', 'drums.ogg'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+
+async function chartPieceTruth(src: ChartSource): Promise<Piece> {
+  const chart = join(src.dir, 'notes.mid');
+  const stems = stemsOf(src.dir);
+  if (stems.length === 0) throw new Error(`${src.id}: no .ogg stems in ${src.dir}`);
+  const audioSec = Math.min(...(await Promise.all(stems.map(probeDuration))));
+  const durationSec = round3(Math.min(MAX_SEC, audioSec));
+  // The chart's notes are game buttons, not pitches: the key is never checked against them (charts carry no
+  // key signature anyway).
+  const t = midiTruth(parseMidi(readFileSync(chart)), { endSec: durationSec, pitched: false });
+  return {
+    id: src.id,
+    file: `${src.id}.flac`,
+    source: { package: src.package, path: chart, audio: stems },
+    kind: 'recording-with-chart',
+    durationSec,
+    channels: 2,
+    tempo: t.tempo,
+    tempoChanges: t.tempoChanges,
+    meter: t.meter,
+    meterRaw: t.meterRaw,
+    meterChanges: t.meterChanges,
+    key: null,
+    keyChanges: 0,
+    keyScaleShare: null,
+    trimmed: audioSec > MAX_SEC,
+    ci: !!src.ci,
+  };
+}
+
+function variantTruth(v: VariantSource, base: Piece): Piece {
+  const id = variantId(v);
+  return {
+    ...base,
+    id,
+    file: `${id}.flac`,
+    channels: v.variant === 'mono' ? 1 : v.variant === '51' ? 6 : 2,
+    variantOf: base.id,
+    variant: v.variant,
+    ci: !!v.ci,
+  };
+}
+
+const variantId = (v: VariantSource) => `${v.of}-${v.variant}`;
+
+/** The truth of the pieces named (all when `ids` is undefined), and of the sources of the variants among them. */
+async function computeTruth(ids?: Set<string>): Promise<Piece[]> {
+  const variants = VARIANT_SOURCES.filter((v) => !ids || ids.has(variantId(v)));
+  const need = (id: string) => !ids || ids.has(id) || variants.some((v) => v.of === id);
+  const midis = MIDI_SOURCES.filter((s) => need(s.id));
+  const charts = CHART_SOURCES.filter((s) => need(s.id));
+  const missing = [...midis.map((s) => ({ p: s.package, f: s.path })), ...charts.map((s) => ({ p: s.package, f: join(s.dir, 'notes.mid') }))]
+    .filter((s) => !existsSync(s.f));
+  if (missing.length) {
+    const packages = [...new Set(missing.map((m) => m.p))].join(' ');
+    throw new Error(`Missing source files (${missing.length}, e.g. ${missing[0].f}). Install: apt-get install ${packages}`);
+  }
+  const bases = [...midis.map(midiPieceTruth), ...(await Promise.all(charts.map(chartPieceTruth)))];
+  const byId = new Map(bases.map((p) => [p.id, p]));
+  return [
+    ...bases,
+    ...variants.map((v) => {
+      const base = byId.get(v.of);
+      if (!base) throw new Error(`variant of an unknown piece: ${v.of}`);
+      return variantTruth(v, base);
+    }),
+  ];
+}
+
+// ───────────────────────────── audio ─────────────────────────────
+
+interface Levels {
+  meanDb: number;
+  maxDb: number;
+}
+
+function parseLevels(stderr: string): Levels {
+  const mean = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
+  const max = /max_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
+  const num = (m: RegExpExecArray | null) => (m ? (m[1] === '-inf' ? -Infinity : Number(m[1])) : NaN);
+  return { meanDb: num(mean), maxDb: num(max) };
+}
+
+/** Pads or cuts to exactly `sec` seconds, fades out when the source was cut, and measures the level. */
+function finishFilter(piece: Piece): string {
+  const d = piece.durationSec;
+  const fade = piece.trimmed ? `,afade=t=out:st=${(d - FADE_SEC).toFixed(3)}:d=${FADE_SEC}` : '';
+  return `apad=whole_dur=${d},atrim=0:${d}${fade},volumedetect`;
+}
+
+async function ffmpeg(args: string[]): Promise<string> {
+  const { stderr } = await run(FFMPEG, ['-hide_banner', '-nostdin', '-y', ...args], { maxBuffer: 64 << 20 });
+  return stderr;
+}
+
+const FLAC = ['-ar', String(SAMPLE_RATE), '-sample_fmt', 's16', '-c:a', 'flac'];
+
+async function renderMidi(piece: Piece, out: string, scratch: string): Promise<Levels> {
+  const data = readFileSync(piece.source.path);
+  const midi = parseMidi(data);
+  const map = new TempoMap(midi.ticksPerQuarter, midi.tempos);
+  // Stop the synthesizer a little after the cut rather than playing out a long loop.
+  const cut = piece.durationSec + 1;
+  const mid = join(scratch, `${piece.id}.mid`);
+  writeFileSync(mid, map.seconds(midi.lastTick) > cut + 1 ? truncateMidi(data, ticksAt(map, cut)) : data);
+  const wav = join(scratch, `${piece.id}.wav`);
+  // FluidSynth's file renderer starts at tick 0: time 0 of the audio is time 0 of the MIDI file (checked: a note
+  // at 1.5 s sounds 1.5 ms later, one 64-sample block). It renders in floating point, so nothing clips here.
+  await run(FLUIDSYNTH, ['-n', '-i', '-q', '-F', wav, '-O', 'float', '-r', String(SAMPLE_RATE), '-g', String(GAIN), '-o', 'synth.cpu-cores=1', SOUNDFONT, mid], {
+    maxBuffer: 64 << 20,
+  });
+  // Dense arrangements peak above full scale at gain 0.6: bring those down to a -1 dBFS peak, leave the rest.
+  // (astats, not volumedetect: volumedetect clamps at full scale.)
+  const stats = await ffmpeg(['-i', wav, '-af', 'astats=measure_perchannel=none', '-f', 'null', '-']);
+  const peakMatch = /Peak level dB:\s*(-?[\d.]+)/.exec(stats);
+  if (!peakMatch) throw new Error(`${piece.id}: no peak level from ffmpeg astats`);
+  const peak = Number(peakMatch[1]);
+  const gain = peak > PEAK_DB ? `volume=${(PEAK_DB - peak).toFixed(2)}dB,` : '';
+  const stderr = await ffmpeg(['-i', wav, '-af', `${gain}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
+  rmSync(wav, { force: true });
+  return parseLevels(stderr);
+}
+
+async function mixRecording(piece: Piece, out: string): Promise<Levels> {
+  const stems = piece.source.audio ?? [];
+  const inputs = stems.flatMap((s) => ['-i', s]);
+  // amix averages the stems (each at 1/n): the masters already peak at 0 dBFS, their sum would clip.
+  const mix = stems.length > 1 ? `amix=inputs=${stems.length}:duration=longest,` : '';
+  const stderr = await ffmpeg([...inputs, '-filter_complex', `${mix}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
+  return parseLevels(stderr);
+}
+
+const VARIANT_FILTER: Record<VariantKind, string> = {
+  mono: 'pan=mono|c0=0.5*c0+0.5*c1',
+  '51': 'pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0*c0|BL=0.7*c0|BR=0.7*c1',
+  // Left is the right channel upside down: a plain mono downmix of it is silence.
+  inverted: 'pan=stereo|c0=-1*c1|c1=c1',
+};
+
+async function makeVariant(piece: Piece, baseFile: string, out: string): Promise<Levels> {
+  const stderr = await ffmpeg(['-i', baseFile, '-af', `${VARIANT_FILTER[piece.variant!]},volumedetect`, ...FLAC, out]);
+  return parseLevels(stderr);
+}
+
+async function build(piece: Piece, scratch: string): Promise<{ levels: Levels; sec: number } | null> {
+  const out = join(OUT_DIR, piece.file);
+  if (existsSync(out) && statSync(out).size > 0) return null;
+  const tmp = join(OUT_DIR, `.${piece.id}.partial.flac`);
+  const started = Date.now();
+  const levels = piece.variant
+    ? await makeVariant(piece, join(OUT_DIR, `${piece.variantOf}.flac`), tmp)
+    : piece.kind === 'recording-with-chart'
+      ? await mixRecording(piece, tmp)
+      : await renderMidi(piece, tmp, scratch);
+  // Real music, not silence (the inverted variant's mean level is its channels', not their sum's).
+  if (!(levels.meanDb > -45)) throw new Error(`${piece.id}: mean level ${levels.meanDb} dB — silent render?`);
+  const sec = await probeDuration(tmp);
+  if (Math.abs(sec - piece.durationSec) > 0.05) throw new Error(`${piece.id}: ${sec} s rendered, ${piece.durationSec} s expected`);
+  renameSync(tmp, out);
+  return { levels, sec: (Date.now() - started) / 1000 };
+}
+
+async function pool<T>(items: T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+function stableJson(pieces: Piece[]): string {
+  return `${JSON.stringify({ pieces }, null, 2)}\n`;
+}
+
+function differences(computed: Piece[], committed: Piece[]): string[] {
+  const byId = new Map(committed.map((p) => [p.id, p]));
+  const out: string[] = [];
+  for (const p of computed) {
+    const c = byId.get(p.id);
+    if (!c) out.push(`${p.id}: not in ${TRUTH_FILE}`);
+    else if (JSON.stringify({ ...c, source: undefined }) !== JSON.stringify({ ...p, source: undefined })) out.push(`${p.id}: truth differs from the committed table`);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const flag = (name: string) => args.includes(name);
+  const value = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const jobs = Number(value('--jobs') ?? Math.min(4, availableParallelism()));
+  const only = value('--only')?.split(',');
+
+  const t0 = Date.now();
+  if (flag('--write-truth')) {
+    const all = await computeTruth();
+    mkdirSync(join(ROOT, 'bench/real-corpus'), { recursive: true });
+    writeFileSync(TRUTH_FILE, stableJson(all));
+    console.log(`${TRUTH_FILE}: ${all.length} pieces`);
+    if (!flag('--build')) return;
+  }
+
+  const catalogue = [...MIDI_SOURCES, ...CHART_SOURCES].map((s) => ({ id: s.id, ci: !!s.ci }));
+  catalogue.push(...VARIANT_SOURCES.map((v) => ({ id: variantId(v), ci: !!v.ci })));
+  let wanted: Set<string> | undefined;
+  if (flag('--slice')) wanted = new Set(catalogue.filter((p) => p.ci).map((p) => p.id));
+  if (only) {
+    const unknown = only.filter((id) => !catalogue.some((p) => p.id === id));
+    if (unknown.length) throw new Error(`unknown piece ids: ${unknown.join(', ')}`);
+    wanted = new Set(only);
+  }
+  // The truth of what is built (and of the sources of its variants, which are built first).
+  const todo = await computeTruth(wanted);
+
+  const committed: Piece[] = existsSync(TRUTH_FILE) ? JSON.parse(readFileSync(TRUTH_FILE, 'utf8')).pieces : [];
+  const diff = differences(todo, committed);
+  if (diff.length) {
+    console.warn(`Warning: the installed sources disagree with ${TRUTH_FILE} (different package versions?):\n  ${diff.slice(0, 10).join('\n  ')}`);
+    console.warn('  The build goes on with the truth computed here (written to .corpus/real/truth.json).');
+  }
+  const bases = todo.filter((p) => !p.variant);
+  const variants = todo.filter((p) => p.variant);
+
+  mkdirSync(OUT_DIR, { recursive: true });
+  const scratch = mkdtempSync(join(tmpdir(), 'corpus-real-'));
+  let builtCount = 0;
+  const failures: string[] = [];
+  const step = async (p: Piece) => {
+    try {
+      const r = await build(p, scratch);
+      if (r) {
+        builtCount++;
+        console.log(`${p.id.padEnd(44)} ${p.durationSec.toFixed(1).padStart(6)} s  ${p.channels} ch  mean ${r.levels.meanDb} dB, max ${r.levels.maxDb} dB  (${r.sec.toFixed(1)} s)`);
+      }
+    } catch (error) {
+      failures.push(`${p.id}: ${(error as Error).message.split('\n')[0]}`);
+      console.error(`${p.id}: FAILED ${(error as Error).message}`);
+    }
+  };
+  try {
+    await pool(bases, jobs, step);
+    await pool(variants, jobs, step);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  // The table for what is here: the committed truth, with this build's where they differ.
+  const built = new Map(todo.map((p) => [p.id, p]));
+  const table = [...committed.map((p) => built.get(p.id) ?? p), ...todo.filter((p) => !committed.some((c) => c.id === p.id))];
+  writeFileSync(join(OUT_DIR, 'truth.json'), stableJson(table));
+  const present = table.filter((p) => existsSync(join(OUT_DIR, p.file))).length;
+  console.log(
+    `${builtCount} built, ${todo.length - builtCount - failures.length} already there; ${present}/${table.length} pieces in ${OUT_DIR} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
+  if (failures.length) {
+    console.error(`${failures.length} failed:\n  ${failures.join('\n  ')}`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  });
+}

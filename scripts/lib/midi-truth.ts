@@ -1,0 +1,244 @@
+// Truth for the real-music corpus, read from a MIDI file's own events (issue #9 §5): the tempo map from
+// set-tempo events, the meter from time-signature events, the key from the key-signature event, and a check
+// that the key signature agrees with the notes actually played.
+
+import { type MidiFile, TempoMap } from './midi-file.ts';
+
+export type Meter = '2/4' | '3/4' | '4/4' | '6/8' | '12/8';
+export type Mode = 'major' | 'minor';
+
+export const PITCH_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'] as const;
+
+export interface TempoTruth {
+  /** Quarter-note BPM: the tempo the piece spends the most time at (the only one when constant). */
+  bpm: number;
+  /** For 6/8 and 12/8: the dotted-quarter beat rate, bpm × 2/3. */
+  beatBpm?: number;
+  /** Every tempo within ±2 % of `bpm` over the whole (trimmed) piece. */
+  constant: boolean;
+  map: Array<{ atSec: number; bpm: number }>;
+}
+
+export interface KeyTruth {
+  tonic: (typeof PITCH_NAMES)[number];
+  mode: Mode;
+  /** The notes agree with the key signature: see `keyFitsNotes`. */
+  fitsNotes: boolean;
+}
+
+export interface MidiTruth {
+  /** Seconds from tick 0 to the last event (end-of-track included), before any trim. */
+  lengthSec: number;
+  tempo: TempoTruth;
+  tempoChanges: number;
+  meter: Meter | null;
+  /** The dominant time signature as written, e.g. "2/2", even where `meter` is null. */
+  meterRaw: string | null;
+  meterChanges: number;
+  key: KeyTruth | null;
+  keyChanges: number;
+  /** Share of the pitched note mass (seconds, drums excluded) on the key's scale; null without a key. */
+  keyScaleShare: number | null;
+  /** Seconds of pitched notes (drum channel excluded) inside the window. */
+  pitchedNoteSec: number;
+  /** When the first note starts and the last note ends (any channel), in seconds, before any trim. */
+  firstNoteSec: number;
+  lastNoteSec: number;
+}
+
+const METERS: Record<string, Meter> = { '2/4': '2/4', '3/4': '3/4', '4/4': '4/4', '6/8': '6/8', '12/8': '12/8' };
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Key-signature meta event → tonic pitch class: n sharps is n fifths above C; minor is the relative minor. */
+export function keySignatureTonic(sharps: number, minor: boolean): number {
+  const major = (((sharps * 7) % 12) + 12) % 12;
+  return minor ? (major + 9) % 12 : major;
+}
+
+const MAJOR_SCALE = [0, 2, 4, 5, 7, 9, 11];
+const MINOR_SCALE = [0, 2, 3, 5, 7, 8, 10, 11]; // natural minor plus the harmonic minor's raised seventh
+// Krumhansl & Kessler (1982) probe-tone profiles.
+const KK_MAJOR = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
+const KK_MINOR = [6.33, 2.68, 3.52, 5.38, 2.6, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
+
+function correlation(a: number[], b: number[]): number {
+  const ma = a.reduce((s, x) => s + x, 0) / a.length;
+  const mb = b.reduce((s, x) => s + x, 0) / b.length;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - ma) * (b[i] - mb);
+    da += (a[i] - ma) ** 2;
+    db += (b[i] - mb) ** 2;
+  }
+  return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
+}
+
+function profileScore(chroma: number[], tonic: number, mode: Mode): number {
+  const profile = mode === 'major' ? KK_MAJOR : KK_MINOR;
+  return correlation(chroma, chroma.map((_, pc) => profile[(pc - tonic + 12) % 12]));
+}
+
+/**
+ * Whether the notes played agree with the key signature, conservatively:
+ *  1. at least 80 % of the duration-weighted pitch-class mass lies on the key's scale (for minor: natural
+ *     minor plus the raised seventh), and
+ *  2. of the key and its relative (C major ↔ A minor, which share a scale), the written one fits better by
+ *     both of two simple checks, each by a margin: the weight on tonic + fifth (the bass notes, which settle
+ *     a tonic more than the tunes above them, counted twice), and the Krumhansl–Kessler profile correlation.
+ * Any doubt answers false.
+ */
+export function keyFitsNotes(
+  chroma: number[],
+  bassChroma: number[],
+  tonic: number,
+  mode: Mode,
+): { fits: boolean; scaleShare: number } {
+  const total = chroma.reduce((s, x) => s + x, 0);
+  if (total <= 0) return { fits: false, scaleShare: 0 };
+  const scale = mode === 'major' ? MAJOR_SCALE : MINOR_SCALE;
+  const onScale = scale.reduce((s, step) => s + chroma[(tonic + step) % 12], 0);
+  const scaleShare = onScale / total;
+  const relTonic = mode === 'major' ? (tonic + 9) % 12 : (tonic + 3) % 12;
+  const relMode: Mode = mode === 'major' ? 'minor' : 'major';
+  const bassTotal = bassChroma.reduce((s, x) => s + x, 0) || 1;
+  const weight = (t: number) =>
+    (chroma[t] + chroma[(t + 7) % 12]) / total + (2 * (bassChroma[t] + bassChroma[(t + 7) % 12])) / bassTotal;
+  const tonicWins = weight(tonic) > 1.1 * weight(relTonic);
+  const profileWins = profileScore(chroma, tonic, mode) > profileScore(chroma, relTonic, relMode) + 0.02;
+  return { fits: scaleShare >= 0.8 && tonicWins && profileWins, scaleShare };
+}
+
+/** The value (by key) that covers the most seconds of [0, endSec), given change points in seconds. */
+function dominant<T>(changes: Array<{ atSec: number; value: T; key: string }>, endSec: number): { value: T; key: string } | null {
+  const span = new Map<string, { value: T; sec: number }>();
+  changes.forEach((c, i) => {
+    const until = Math.min(endSec, i + 1 < changes.length ? changes[i + 1].atSec : endSec);
+    const sec = Math.max(0, until - c.atSec);
+    const cur = span.get(c.key) ?? { value: c.value, sec: 0 };
+    cur.sec += sec;
+    span.set(c.key, cur);
+  });
+  let best: { value: T; key: string; sec: number } | null = null;
+  for (const [key, v] of span) if (!best || v.sec > best.sec) best = { value: v.value, key, sec: v.sec };
+  return best && { value: best.value, key: best.key };
+}
+
+/** Keep the events in [0, endSec); an event at or before 0 takes effect at 0; equal neighbours merge. */
+function changePoints<T>(events: Array<{ atSec: number; value: T; key: string }>, endSec: number) {
+  const out: Array<{ atSec: number; value: T; key: string }> = [];
+  for (const e of events) {
+    if (e.atSec >= endSec) break;
+    const atSec = Math.max(0, e.atSec);
+    const last = out[out.length - 1];
+    if (last && last.atSec === atSec) out[out.length - 1] = { ...e, atSec };
+    else if (!last || last.key !== e.key) out.push({ ...e, atSec });
+  }
+  // A later event at the same time may have made two neighbours equal.
+  return out.filter((e, i) => i === 0 || e.key !== out[i - 1].key);
+}
+
+export interface TruthOptions {
+  /** Only what happens before this many seconds counts (the audio is cut there). */
+  endSec?: number;
+  /** False for charts whose notes are game buttons, not pitches: no key check. */
+  pitched?: boolean;
+}
+
+export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth {
+  const map = new TempoMap(midi.ticksPerQuarter, midi.tempos);
+  const lengthSec = map.seconds(midi.lastTick);
+  let firstNoteSec = Infinity;
+  let lastNoteSec = 0;
+  for (const n of midi.notes) {
+    firstNoteSec = Math.min(firstNoteSec, map.seconds(n.tick));
+    lastNoteSec = Math.max(lastNoteSec, map.seconds(n.endTick));
+  }
+  if (!Number.isFinite(firstNoteSec)) firstNoteSec = 0;
+  const endSec = Math.min(options.endSec ?? Infinity, lengthSec > 0 ? lengthSec : Infinity);
+
+  // Tempo: the set-tempo events in force inside the window (120 BPM before the first, per the specification).
+  const tempoPoints = changePoints(
+    map.segments.map((s) => ({ atSec: s.sec, value: 60e6 / s.usPerQuarter, key: String(s.usPerQuarter) })),
+    endSec,
+  );
+  const dominantTempo = dominant(tempoPoints, endSec)!;
+  const bpm = dominantTempo.value;
+  const constant = tempoPoints.every((p) => Math.abs(p.value / bpm - 1) <= 0.02);
+
+  // Meter.
+  const timeSigPoints = changePoints(
+    midi.timeSignatures.map((t) => ({ atSec: map.seconds(t.tick), value: t, key: `${t.numerator}/${t.denominator}` })),
+    endSec,
+  );
+  const meterRaw = dominant(timeSigPoints, endSec)?.key ?? null;
+  const meter = meterRaw ? (METERS[meterRaw] ?? null) : null;
+
+  // Notes inside the window, drums (channel 10) excluded.
+  const chroma = new Array<number>(12).fill(0);
+  const bassChroma = new Array<number>(12).fill(0);
+  // "Bass": the lowest sounding pitch, sampled on a 50 ms grid.
+  const step = 0.05;
+  const lowest = new Array<number>(Math.ceil(endSec / step) + 1).fill(128);
+  let pitchedNoteSec = 0;
+  for (const n of midi.notes) {
+    if (n.channel === 9) continue;
+    const t0 = map.seconds(n.tick);
+    const t1 = Math.min(endSec, map.seconds(n.endTick));
+    if (t0 >= endSec || t1 <= t0) continue;
+    chroma[n.pitch % 12] += t1 - t0;
+    pitchedNoteSec += t1 - t0;
+    for (let i = Math.ceil(t0 / step); i * step < t1 && i < lowest.length; i++) lowest[i] = Math.min(lowest[i], n.pitch);
+  }
+  for (const p of lowest) if (p < 128) bassChroma[p % 12] += step;
+
+  // Key.
+  const keyPoints = changePoints(
+    midi.keySignatures.map((k) => ({ atSec: map.seconds(k.tick), value: k, key: `${k.sharps}:${k.minor}` })),
+    endSec,
+  );
+  const keySig = dominant(keyPoints, endSec)?.value ?? null;
+  let key: KeyTruth | null = null;
+  let keyScaleShare: number | null = null;
+  if (keySig) {
+    const tonic = keySignatureTonic(keySig.sharps, keySig.minor);
+    const mode: Mode = keySig.minor ? 'minor' : 'major';
+    const check = options.pitched === false ? { fits: false, scaleShare: 0 } : keyFitsNotes(chroma, bassChroma, tonic, mode);
+    key = { tonic: PITCH_NAMES[tonic], mode, fitsNotes: check.fits };
+    keyScaleShare = round(check.scaleShare);
+  }
+
+  const tempo: TempoTruth = {
+    bpm: round(bpm),
+    constant,
+    map: tempoPoints.map((p) => ({ atSec: round(p.atSec), bpm: round(p.value) })),
+  };
+  if (meter === '6/8' || meter === '12/8') tempo.beatBpm = round((bpm * 2) / 3);
+
+  return {
+    lengthSec: round(lengthSec),
+    tempo,
+    tempoChanges: tempoPoints.length - 1,
+    meter,
+    meterRaw,
+    meterChanges: Math.max(0, timeSigPoints.length - 1),
+    key,
+    keyChanges: Math.max(0, keyPoints.length - 1),
+    keyScaleShare,
+    pitchedNoteSec: round(pitchedNoteSec),
+    firstNoteSec: round(firstNoteSec),
+    lastNoteSec: round(lastNoteSec),
+  };
+}
+
+/** Pitch-class mass of the pitched notes (seconds), for reports. */
+export function chromaOf(midi: MidiFile, endSec = Infinity): number[] {
+  const map = new TempoMap(midi.ticksPerQuarter, midi.tempos);
+  const chroma = new Array<number>(12).fill(0);
+  for (const n of midi.notes) {
+    if (n.channel === 9) continue;
+    const t0 = map.seconds(n.tick);
+    const t1 = Math.min(endSec, map.seconds(n.endTick));
+    if (t1 > t0) chroma[n.pitch % 12] += t1 - t0;
+  }
+  return chroma;
+}
