@@ -7,6 +7,7 @@ const tags = {
   key: 'A minor',
   keyConfidence: 0.7,
   loudnessLufs: -14,
+  shortTermMaxLufs: -12,
   rmsDbfs: -17,
   peakDbfs: -1,
   crestDb: 16,

@@ -4,14 +4,31 @@
  * few MB: per 100 ms the energy, K-weighted energy and peak; per 10 ms the onset envelope, centroid sums and
  * the harmonic/percussive energies; per 512 ms a 12-value chroma.
  */
-import type { TrackTags, WindowTags } from './types.ts';
-import { ChromaFeatures, PITCH_CLASSES, ShortFrameFeatures } from './frames.ts';
+import type { TrackAnalysis, TrackTags, WindowTags } from './types.ts';
+import { ChromaFeatures } from './chroma.ts';
+import { ShortFrameFeatures } from './frames.ts';
 import { FloatSeries } from './growable.ts';
-import { estimateKey } from './key.ts';
-import { integratedLoudness, kWeightingFilters, loudnessRange } from './loudness.ts';
-import { estimateTempo } from './tempo.ts';
+import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from './beats.ts';
+import { analyzeKey, keyBetween, type KeyAnalysis } from './key.ts';
+import { kWeightingFilters, loudnessCurve, loudnessFromSegments, windowLoudness, type FileLoudness } from './loudness.ts';
 
 export type { TrackTags, WindowTags } from './types.ts';
+export type { FileLoudness } from './loudness.ts';
+
+export interface FinishOptions {
+  /**
+   * BS.1770-4 loudness of the file's own channels at its own rate (measured in the decode pass). Without it,
+   * loudness is measured on the 16 kHz mono signal pushed here, and true peak is its sample peak.
+   */
+  fileLoudness?: FileLoudness | null;
+}
+
+/** The whole-track analyses every window reads from. */
+interface WholeTrack {
+  rhythm: RhythmAnalysis;
+  keys: KeyAnalysis;
+  loudness: FileLoudness;
+}
 
 export interface TimeRange {
   startSec: number;
@@ -148,7 +165,7 @@ export class TrackAnalyzer {
     Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
   }
 
-  finish(windows: TimeRange[]): { track: TrackTags; windows: WindowTags[] } {
+  finish(windows: TimeRange[], options: FinishOptions = {}): { track: TrackTags; windows: WindowTags[]; analysis: TrackAnalysis } {
     if (!this.finished) {
       this.finished = true;
       if (this.segmentCount > 0) this.closeSegment();
@@ -165,13 +182,38 @@ export class TrackAnalyzer {
       this.short.flush();
     }
     const duration = this.written / this.sampleRate;
+    const loudness = options.fileLoudness ?? this.monoLoudness();
+    // The whole track first: one beat grid and one key path, which every window then reads (a window's own
+    // 10 s would flip between metrical levels and relative keys).
+    const rhythm = analyzeRhythm(this.short, duration);
+    const keys = analyzeKey(this.long, duration);
+    const whole: WholeTrack = { rhythm, keys, loudness };
+    const trackTags = this.measure({ startSec: 0, endSec: duration }, whole, true);
+    const steady = trackTags.bpm !== null;
     const track: TrackTags = {
-      ...this.measure({ startSec: 0, endSec: duration }),
-      loudnessRangeLu: 0,
+      ...trackTags,
+      loudnessLufs: loudness.integratedLufs === null ? null : round(loudness.integratedLufs, 2),
+      loudnessRangeLu: round(loudness.rangeLu, 1),
+      truePeakDbtp: round(loudness.truePeakDbtp, 2),
+      meter: steady && rhythm.meter ? rhythm.meter : null,
+      meterConfidence: steady && rhythm.meter ? round(clamp01(rhythm.meterConfidence), 3) : 0,
     };
-    track.loudnessRangeLu = round(
-      loudnessRange(this.segmentWeightedEnergy.values(), this.segmentCounts.values(), 0, this.segmentCounts.length), 1);
-    return { track, windows: windows.map((w) => this.measure(w)) };
+    const analysis: TrackAnalysis = {
+      beats: steady ? Array.from(rhythm.beats, (t) => round(t, 3)) : [],
+      downbeats: steady && rhythm.meter ? rhythm.downbeats : [],
+      tempoChanges: steady ? rhythm.tempoChanges.map((c) => ({ ...c, atSec: round(c.atSec, 1), fromBpm: round(c.fromBpm, 1), toBpm: round(c.toBpm, 1) })) : [],
+      keySections: keys.sections.map((k) => ({ ...k, startSec: round(k.startSec, 2), endSec: round(k.endSec, 2), confidence: round(clamp01(k.confidence), 3) })),
+      loudnessCurve: loudnessCurve(loudness),
+    };
+    return { track, windows: windows.map((w) => this.measure(w, whole, false)), analysis };
+  }
+
+  /** BS.1770 on the 16 kHz mono signal: the fallback when the file's own loudness was not measured. */
+  private monoLoudness(): FileLoudness {
+    const peaks = this.segmentPeaks.values();
+    let peak = 0;
+    for (let s = 0; s < peaks.length; s++) if (peaks[s] > peak) peak = peaks[s];
+    return loudnessFromSegments(this.segmentWeightedEnergy.values(), this.segmentCounts.values(), peak);
   }
 
   /** The frame-level series kept so far (10-ms onset/spectral frames, chroma frames): the input of the track-wide analyses. */
@@ -209,7 +251,8 @@ export class TrackAnalyzer {
     return [from, to];
   }
 
-  private measure(range: TimeRange): WindowTags {
+  private measure(range: TimeRange, whole: WholeTrack, isTrack: boolean): WindowTags {
+    const fileLoudness = whole.loudness;
     const segmentSec = this.segmentSamples / this.sampleRate;
     const [s0, s1] = this.frameRange(range, segmentSec, this.segmentCounts.length);
     const energy = this.segmentEnergy.values();
@@ -229,7 +272,7 @@ export class TrackAnalyzer {
     const rms = n > 0 ? Math.sqrt(sum / n) : 0;
     const rmsDbfs = Math.min(0, toDb(rms));
     const peakDbfs = Math.min(0, toDb(peak));
-    const loudness = integratedLoudness(this.segmentWeightedEnergy.values(), counts, s0, s1);
+    const loudness = windowLoudness(fileLoudness, Math.max(0, range.startSec), Math.min(range.endSec, this.durationSec));
 
     const shortHopSec = this.short.hop / this.sampleRate;
     const [f0, f1] = this.frameRange(range, shortHopSec, this.short.frames);
@@ -250,18 +293,12 @@ export class TrackAnalyzer {
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
     const onsets = countOnsets(this.short.flux.values(), f0, f1);
-    const tempo = estimateTempo(this.short.beatFlux.values(), f0, f1, {
-      framesPerSecond: 1 / shortHopSec, highEnvelope: this.short.highBeatFlux.values(),
-    });
-
-    const longHopSec = this.long.hop / this.sampleRate;
-    const [c0, c1] = this.frameRange(range, longHopSec, this.long.frames);
-    const chroma = new Float64Array(PITCH_CLASSES);
-    const rows = this.long.chroma.values();
-    for (let c = c0; c < c1; c++) {
-      for (let p = 0; p < PITCH_CLASSES; p++) chroma[p] += rows[c * PITCH_CLASSES + p];
-    }
-    const key = estimateKey(chroma);
+    const tempo = isTrack
+      ? { bpm: whole.rhythm.bpm, confidence: whole.rhythm.confidence }
+      : tempoBetween(whole.rhythm, range.startSec, range.endSec);
+    const key = isTrack
+      ? { key: whole.keys.track.key, confidence: whole.keys.track.confidence }
+      : keyBetween(whole.keys, range.startSec, range.endSec);
 
     const silent100 = s1 > s0 ? silent / (s1 - s0) : 1;
     const confidentKey = silent100 < 1 && key.key !== null && key.confidence >= MIN_KEY_CONFIDENCE;
@@ -272,7 +309,8 @@ export class TrackAnalyzer {
       bpmConfidence: confidentTempo ? round(clamp01(tempo.confidence), 3) : 0,
       key: confidentKey ? key.key : null,
       keyConfidence: confidentKey ? round(clamp01(key.confidence), 3) : 0,
-      loudnessLufs: loudness === null ? null : round(loudness, 2),
+      loudnessLufs: loudness.loudnessLufs === null ? null : round(loudness.loudnessLufs, 2),
+      shortTermMaxLufs: loudness.shortTermMaxLufs === null ? null : round(loudness.shortTermMaxLufs, 2),
       rmsDbfs: round(rmsDbfs, 2),
       peakDbfs: round(peakDbfs, 2),
       crestDb: round(Math.max(0, peakDbfs - rmsDbfs), 2),
