@@ -6,7 +6,7 @@ import { TrackAnalyzer } from './descriptors/index.ts';
 import type { BlobStore } from './blob-store.ts';
 import { keys, SAMPLE_RATE, WINDOW_SAMPLES, type Manifest, type ManifestWindow } from './contract.ts';
 import { AudioTooShort, FileTooLarge, InvalidAudio, UploadNotFound } from './errors.ts';
-import { decodeAudio, InputUnreachable, NeedsSeekableInput, type SourceInfo } from './ffmpeg.ts';
+import { decodeAudio, InputUnreachable, NeedsSeekableInput, type DecodeResult } from './ffmpeg.ts';
 import { uploadRefFromKey } from './ids.ts';
 import { Windower, type Window } from './windows.ts';
 
@@ -89,6 +89,7 @@ export async function preprocessUpload(request: PreprocessRequest, deps: Preproc
     windowSamples: WINDOW_SAMPLES,
     windows: decoded.windows.map((window, i): ManifestWindow => ({ ...window, tags: decoded.windowTags[i] })),
     tags: decoded.trackTags,
+    analysis: decoded.analysis,
   };
   const manifestKey = keys.manifest(request.id);
   await store.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
@@ -102,11 +103,12 @@ export async function preprocessUpload(request: PreprocessRequest, deps: Preproc
 }
 
 interface DecodedTrack {
-  info: SourceInfo;
+  info: DecodeResult['info'];
   totalSamples: number;
   windows: Array<Omit<ManifestWindow, 'tags'>>;
   windowTags: Manifest['windows'][number]['tags'][];
   trackTags: Manifest['tags'];
+  analysis: Manifest['analysis'];
 }
 
 async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input'], id: string, deps: PreprocessDeps): Promise<DecodedTrack> {
@@ -137,12 +139,14 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
   };
 
   const stream = decodeAudio({ ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal });
-  let info: SourceInfo;
+  // The 16 kHz mono windows and descriptors come from the samples; the loudness from the file's own channels,
+  // measured by the same ffmpeg process and handed over when it ends.
+  let decoded: DecodeResult;
   try {
     for (;;) {
       const next = await stream.next();
       if (next.done) {
-        info = next.value;
+        decoded = next.value;
         break;
       }
       analyzer.push(next.value);
@@ -155,8 +159,11 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
   }
   if (uploadError) throw uploadError;
 
-  const { track, windows } = analyzer.finish(written.map(({ startSec, endSec }) => ({ startSec, endSec })));
-  return { info, totalSamples: windower.totalSamples, windows: written, windowTags: windows, trackTags: track };
+  const { track, windows, analysis } = analyzer.finish(
+    written.map(({ startSec, endSec }) => ({ startSec, endSec })),
+    { fileLoudness: decoded.loudness },
+  );
+  return { info: decoded.info, totalSamples: windower.totalSamples, windows: written, windowTags: windows, trackTags: track, analysis };
 }
 
 function megabytes(bytes: number): string {

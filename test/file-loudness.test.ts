@@ -1,0 +1,175 @@
+/**
+ * The file's loudness, measured by BS.1770-4 on its own channels at its own rate in the same ffmpeg process that
+ * makes the 16 kHz mono windows, held to ffmpeg's own meter (`-af ebur128=peak=true`) on the same file.
+ */
+import { createReadStream, rmSync } from 'node:fs';
+import path from 'node:path';
+import { channelWeights, FileLoudnessMeter, loudnessCurve, windowLoudness, type FileLoudness } from '#core/descriptors/loudness';
+import { decodeAudio, type DecodeResult } from '#core/ffmpeg';
+import { ffmpegEbur128 } from '../bench/lib/descriptor-corpus.ts';
+import { FFMPEG, ffmpeg, referenceDecode, tempDir } from './helpers/audio.ts';
+
+const dir = tempDir('file-loudness-');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Makes `name` in the temporary folder from a lavfi source and optional filters; returns its path. */
+function make(name: string, source: string, extra: string[] = []): string {
+  const file = path.join(dir, name);
+  ffmpeg(['-f', 'lavfi', '-i', source, ...extra, file]);
+  return file;
+}
+
+async function decode(input: string | NodeJS.ReadableStream): Promise<{ samples: Float32Array; result: DecodeResult }> {
+  const stream = decodeAudio({ ffmpeg: FFMPEG, input: input as string });
+  const chunks: Float32Array[] = [];
+  for (;;) {
+    const next = await stream.next();
+    if (next.done) {
+      const samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const chunk of chunks) {
+        samples.set(chunk, at);
+        at += chunk.length;
+      }
+      return { samples, result: next.value };
+    }
+    chunks.push(next.value);
+  }
+}
+
+async function expectAgreement(file: string, options: { range?: boolean } = {}): Promise<FileLoudness> {
+  const { result } = await decode(file);
+  const reference = await ffmpegEbur128(file);
+  const loudness = result.loudness!;
+  expect(loudness).not.toBeNull();
+  expect(Math.abs(loudness.integratedLufs! - reference.integrated)).toBeLessThanOrEqual(0.5);
+  if (options.range ?? true) expect(Math.abs(loudness.rangeLu - reference.range)).toBeLessThanOrEqual(1);
+  expect(Math.abs(loudness.truePeakDbtp - reference.truePeak)).toBeLessThanOrEqual(0.5);
+  return loudness;
+}
+
+describe('the file loudness agrees with ffmpeg ebur128 on the same file', () => {
+  it('measures a wide stereo mix (decorrelated channels, rising and falling level) on both channels, not their mono sum', async () => {
+    // Prepare: pink noise, independent per channel, its level swept over 12 dB; a tone on the left only.
+    const file = make('wide.flac', 'anoisesrc=color=pink:amplitude=0.4:r=44100:d=40:seed=7', [
+      '-f', 'lavfi', '-i', 'anoisesrc=color=pink:amplitude=0.4:r=44100:d=40:seed=8',
+      '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=44100:duration=40',
+      '-filter_complex', "[0][1]amerge=inputs=2,volume='0.25+0.75*abs(sin(PI*t/20))':eval=frame[n];[2]pan=stereo|c0=0.2*c0|c1=0*c0[t];[n][t]amix=inputs=2:normalize=0",
+    ]);
+    // Act + Assess
+    const loudness = await expectAgreement(file);
+    expect(loudness.rangeLu).toBeGreaterThan(3);
+  });
+
+  it('measures a mono file as one channel', async () => {
+    const file = make('mono.wav', 'anoisesrc=color=pink:amplitude=0.3:r=48000:d=20:seed=3', ['-ac', '1']);
+    await expectAgreement(file);
+  });
+
+  it('measures a 5.1 file with the surround weights and without the LFE', async () => {
+    const file = make('surround.flac', 'anoisesrc=color=pink:amplitude=0.3:r=48000:d=20:seed=4', [
+      '-af', 'pan=5.1|FL=c0|FR=0.8*c0|FC=0.5*c0|LFE=c0|BL=0.7*c0|BR=0.6*c0',
+    ]);
+    const loudness = await expectAgreement(file);
+    // Weighted like ebur128, not as six equal channels.
+    expect(channelWeights('5.1(side)', 6)).toEqual([1, 1, 1, 0, 1.41, 1.41]);
+    expect(loudness.integratedLufs).not.toBeNull();
+  });
+
+  it('gives a file whose left channel is the inverse of its right its true loudness, though the mono windows are silent', async () => {
+    const file = make('inverted.wav', "aevalsrc='0.4*sin(2*PI*330*t)*(1+0.5*sin(2*PI*2*t))|-0.4*sin(2*PI*330*t)*(1+0.5*sin(2*PI*2*t))':s=44100:d=15");
+    const loudness = await expectAgreement(file);
+    expect(loudness.integratedLufs!).toBeGreaterThan(-15);
+    const { samples } = await decode(file);
+    let peak = 0;
+    for (const sample of samples) peak = Math.max(peak, Math.abs(sample));
+    expect(peak).toBeLessThan(1e-3);
+  });
+
+  it('measures a 3 s clip; its range is 0 (ebur128 reports its zero-padded ramp-up as range)', async () => {
+    const file = make('clip.mp3', "aevalsrc='0.3*sin(2*PI*440*t)|0.3*sin(2*PI*554*t)':s=44100:d=3");
+    const loudness = await expectAgreement(file, { range: false });
+    expect(loudness.rangeLu).toBe(0);
+    expect(loudness.momentaryLufs.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it('reads a true peak above the sample peak where a near-Nyquist tone peaks between samples', async () => {
+    // fs/4 with a 45° phase: every sample is at 0.707 of the waveform's peak (-3 dB inter-sample peak). The fade-in
+    // keeps a hard onset from ringing in the oversampling filters (each meter's filter rings differently).
+    const file = make('intersample.wav', "aevalsrc='0.9*sin(2*PI*11025*t+PI/4)|0.9*sin(2*PI*11025*t+PI/4)':s=44100:d=5", ['-af', 'afade=t=in:d=0.5', '-c:a', 'pcm_f32le']);
+    const loudness = await expectAgreement(file);
+    expect(loudness.truePeakDbtp).toBeGreaterThan(20 * Math.log10(0.9 * Math.SQRT1_2) + 2);
+  });
+});
+
+describe('windows and the level curve read the file series', () => {
+  it('gives each window of a file that is quiet then loud its own loudness, as ebur128 measures each half', async () => {
+    // Prepare
+    const file = make('quiet-then-loud.wav', "aevalsrc='if(lt(t,10),0.03,0.5)*sin(2*PI*440*t)|if(lt(t,10),0.03,0.5)*sin(2*PI*660*t)':s=44100:d=20");
+    ffmpeg(['-i', file, '-t', '10', path.join(dir, 'first-half.wav')]);
+    ffmpeg(['-ss', '10', '-i', file, path.join(dir, 'second-half.wav')]);
+    // Act
+    const { result } = await decode(file);
+    const quiet = windowLoudness(result.loudness!, 0, 10);
+    const loud = windowLoudness(result.loudness!, 10, 20);
+    // Assess
+    const [first, second] = await Promise.all([ffmpegEbur128(path.join(dir, 'first-half.wav')), ffmpegEbur128(path.join(dir, 'second-half.wav'))]);
+    expect(Math.abs(quiet.loudnessLufs! - first.integrated)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(loud.loudnessLufs! - second.integrated)).toBeLessThanOrEqual(0.5);
+    expect(loud.loudnessLufs! - quiet.loudnessLufs!).toBeGreaterThan(20);
+    expect(Math.abs(quiet.shortTermMaxLufs! - quiet.loudnessLufs!)).toBeLessThan(0.5);
+    const curve = loudnessCurve(result.loudness!);
+    expect(curve).toHaveLength(20);
+    expect(curve[5]).toBeCloseTo(quiet.loudnessLufs!, 0);
+    expect(curve[19]).toBeCloseTo(loud.loudnessLufs!, 0);
+    // A second into the loud part, the 3 s short-term value still holds two quiet seconds.
+    expect(curve[10]).toBeLessThan(curve[19] - 3);
+  });
+
+  it('says null below the absolute gate and floors the curve at -70', async () => {
+    const file = make('silence.wav', 'anullsrc=r=44100:cl=stereo', ['-t', '5']);
+    const { result } = await decode(file);
+    expect(result.loudness!.integratedLufs).toBeNull();
+    expect(windowLoudness(result.loudness!, 0, 5)).toEqual({ loudnessLufs: null, shortTermMaxLufs: null });
+    expect(loudnessCurve(result.loudness!)).toEqual([-70, -70, -70, -70, -70]);
+    expect(result.loudness!.truePeakDbtp).toBe(-100);
+  });
+});
+
+describe('one ffmpeg process, the stream split', () => {
+  it('still yields the LP-MusicCaps 16 kHz mono samples, sample for sample', async () => {
+    const file = make('song.mp3', "aevalsrc='0.3*sin(2*PI*220*t)+0.2*random(0)|0.3*sin(2*PI*330*t)':s=44100:d=12");
+    const { samples } = await decode(file);
+    const reference = referenceDecode(file);
+    expect(samples.length).toBe(reference.length);
+    expect(Buffer.from(samples.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
+  });
+
+  it('measures the same from stdin (the fallback when ffmpeg cannot fetch the URL) as from the path', async () => {
+    const file = make('piped.flac', 'anoisesrc=color=pink:amplitude=0.3:r=44100:d=12:seed=9', ['-ac', '2']);
+    const fromPath = await decode(file);
+    const fromStdin = await decode(createReadStream(file));
+    expect(Buffer.from(fromStdin.samples.buffer).equals(Buffer.from(fromPath.samples.buffer))).toBe(true);
+    expect(fromStdin.result.loudness).toEqual(fromPath.result.loudness);
+    expect(fromStdin.result.info.channelLayout).toBe('stereo');
+  });
+
+  it('measures the same whatever the chunking of the interleaved samples', () => {
+    const frames = 44100 * 4;
+    const interleaved = new Float32Array(frames * 2);
+    for (let i = 0; i < frames; i++) {
+      interleaved[2 * i] = 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 44100);
+      interleaved[2 * i + 1] = 0.25 * Math.sin((2 * Math.PI * 3000 * i) / 44100);
+    }
+    const whole = new FileLoudnessMeter(44100, 2);
+    whole.push(interleaved);
+    const pieces = new FileLoudnessMeter(44100, 2);
+    // Odd piece lengths split frames between pushes.
+    for (let at = 0; at < interleaved.length; at += 1001) pieces.push(interleaved.subarray(at, at + 1001));
+    const a = whole.finish();
+    const b = pieces.finish();
+    expect(b.integratedLufs).toBeCloseTo(a.integratedLufs!, 9);
+    expect(b.truePeakDbtp).toBeCloseTo(a.truePeakDbtp, 9);
+    expect(Array.from(b.momentaryLufs)).toEqual(Array.from(a.momentaryLufs));
+  });
+});
