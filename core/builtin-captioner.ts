@@ -60,6 +60,8 @@ class CaptionWriter {
   private readonly classes: LevelClass[];
   private readonly shape: ShapeEvent[];
   private readonly durationSec: number;
+  /** Windows already said to bring back earlier music: two in a row would be noise, not form. */
+  private readonly returns = new Set<number>();
 
   constructor(
     private readonly windows: readonly ManifestWindow[],
@@ -204,14 +206,16 @@ class CaptionWriter {
       major.push('the loudest stretch ends');
       levelSaid = true;
     }
-    if (!levelSaid && cls === 'peak' && !classes.slice(0, i).includes('peak')) {
-      major.push(delta >= 6 ? `the loudest part of the track arrives (${Math.round(lufs)} LUFS)` : 'the loudest part of the track arrives');
+    if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak')) {
+      const words = classes.slice(0, i).includes('peak') ? "back up to the track's loudest" : 'the loudest part of the track arrives';
+      major.push(delta >= 6 ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
     const echo = this.returnOf(i);
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
-    const minor = this.differences(before, tags, levelSaid ? undefined : delta);
+    // After "back to the music of …" the comparison with the window before says nothing more.
+    const minor = echo !== undefined ? [] : this.differences(before, tags, levelSaid ? undefined : delta);
     const sentences: string[] = [];
     if (major.length > 0) {
       sentences.push(capitalize(major.join('; ')) + '.');
@@ -223,46 +227,50 @@ class CaptionWriter {
     return minor.length > 0 ? `${carries}, ${joinList(minor)}.` : `${carries}.`;
   }
 
-  /** Small and large differences from the window before, as comparatives. */
+  /**
+   * Differences from the window before, as comparatives: the two that stand out most, each at least half a
+   * noticeable change (2.5 LU, a quarter brighter, 30 % more or fewer attacks, 0.15 more or less percussion).
+   */
   private differences(before: WindowTags, now: WindowTags, delta: number | undefined): string[] {
-    const out: string[] = [];
+    const found: Array<{ words: string; salience: number }> = [];
+    const add = (salience: number, words: string) => {
+      if (salience >= 0.5) found.push({ words, salience });
+    };
     if (delta !== undefined) {
-      if (delta >= 6) out.push(`much louder (${Math.round(now.loudnessLufs!)} LUFS)`);
-      else if (delta >= 2) out.push('louder');
-      else if (delta >= 0.8) out.push('a little louder');
-      else if (delta <= -6) out.push(`stepping well down in level (${Math.round(now.loudnessLufs!)} LUFS)`);
-      else if (delta <= -2) out.push('pulling back in level');
-      else if (delta <= -0.8) out.push('easing back a little');
+      const lufs = Math.round(now.loudnessLufs!);
+      if (delta > 0) add(delta / 2.5, delta >= 6 ? `much louder (${lufs} LUFS)` : delta >= 2 ? 'louder' : 'a little louder');
+      else add(-delta / 2.5, delta <= -6 ? `stepping well down in level (${lufs} LUFS)` : delta <= -2 ? 'pulling back in level' : 'easing back a little');
     }
-    const brightness = now.spectralCentroidHz / Math.max(1, before.spectralCentroidHz);
-    if (brightness >= 1.25) out.push('brighter');
-    else if (brightness >= 1.08) out.push('a shade brighter');
-    else if (brightness <= 0.8) out.push('darker');
-    else if (brightness <= 0.925) out.push('a shade darker');
-    const activity = now.onsetsPerSec - before.onsetsPerSec;
+    const brightness = Math.log(Math.max(1, now.spectralCentroidHz) / Math.max(1, before.spectralCentroidHz)) / Math.log(1.25);
+    if (brightness > 0) add(brightness, brightness >= 1 ? 'brighter' : 'a shade brighter');
+    else add(-brightness, brightness <= -1 ? 'darker' : 'a shade darker');
     const notable = Math.max(1.5, 0.3 * before.onsetsPerSec);
-    if (activity >= notable) out.push('busier');
-    else if (activity >= notable / 3) out.push('slightly busier');
-    else if (activity <= -notable) out.push('sparser');
-    else if (activity <= -notable / 3) out.push('slightly sparser');
-    const percussion = now.percussiveRatio - before.percussiveRatio;
-    if (percussion >= 0.15) out.push('with more percussion');
-    else if (percussion <= -0.15) out.push('with the percussion thinning out');
-    return out;
+    const activity = (now.onsetsPerSec - before.onsetsPerSec) / notable;
+    if (activity > 0) add(activity, activity >= 1 ? 'busier' : 'slightly busier');
+    else add(-activity, activity <= -1 ? 'sparser' : 'slightly sparser');
+    const percussion = (now.percussiveRatio - before.percussiveRatio) / 0.15;
+    if (percussion >= 1) add(percussion, 'with more percussion');
+    else if (percussion <= -1) add(-percussion, 'with the percussion thinning out');
+    return found
+      .sort((x, y) => y.salience - x.salience)
+      .slice(0, 2)
+      .map((d) => d.words);
   }
 
   /** An earlier window (not the one before) this one sounds like, after a window that sounded different. */
   private returnOf(i: number): number | undefined {
-    if (i < 3) return undefined;
+    if (i < 3 || this.returns.has(i - 1)) return undefined;
     const { windows } = this;
     const now = windows[i].tags;
-    if (distance(windows[i - 1].tags, now, this.keyAt(i - 1), this.keyAt(i)) < 2.5) return undefined;
-    for (let k = i - 2; k >= 0; k--) {
+    const previous = windows[i - 1].tags;
+    if (distance(previous, now, this.keyAt(i - 1), this.keyAt(i)) < 3) return undefined;
+    for (let k = i - 3; k >= 0; k--) {
       if (isSilent(windows[k].tags)) continue;
       if (distance(windows[k].tags, now, this.keyAt(k), this.keyAt(i)) < 1) {
-        // Only a return when something different lay between.
-        const between = windows.slice(k + 1, i).some((w, m) => distance(w.tags, windows[k].tags, this.keyAt(k + 1 + m), this.keyAt(k)) >= 2.5);
-        return between ? k : undefined;
+        // A return only when the window before sounded unlike the music that comes back.
+        if (distance(previous, windows[k].tags, this.keyAt(i - 1), this.keyAt(k)) < 3) return undefined;
+        this.returns.add(i);
+        return k;
       }
     }
     return undefined;

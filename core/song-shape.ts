@@ -15,6 +15,8 @@ export const STREAMING_REFERENCE_LUFS = -14;
 const QUIET_BELOW_TRACK_LU = 6;
 /** Below the track by this much: very quiet. */
 const VERY_QUIET_BELOW_TRACK_LU = 12;
+/** The loudest window must stand this far above the track's integrated loudness for a loudest stretch to stand out. */
+const PEAK_ABOVE_TRACK_LU = 3;
 /** A rise this large over consecutive windows, without falling back, is a build. */
 const BUILD_RISE_LU = 4;
 /** Under these confidences a beat, a key or a meter is not stated. */
@@ -73,8 +75,8 @@ export function levelClass(tags: WindowTags, scale: LevelScale): LevelClass {
   const lufs = tags.loudnessLufs!;
   if (lufs <= scale.reference - VERY_QUIET_BELOW_TRACK_LU) return 'very quiet';
   if (lufs <= scale.reference - QUIET_BELOW_TRACK_LU) return 'quiet';
-  // The loudest stretch only stands out when the track has loud and less loud parts.
-  if (lufs >= scale.loudest - 1 && scale.loudest - scale.reference >= 1.5) return 'peak';
+  // The loudest stretch only stands out when it is well above the body of the track.
+  if (lufs >= scale.loudest - 1.5 && lufs >= scale.reference + 2 && scale.loudest - scale.reference >= PEAK_ABOVE_TRACK_LU) return 'peak';
   return 'body';
 }
 
@@ -266,6 +268,12 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
     events.push({ kind: 'peak', atSec: windows[peakAt].startSec, endSec: windows[j].endSec });
   }
 
+  // A return inside a build is the build's own arrival.
+  const builds = events.filter((e): e is Extract<ShapeEvent, { kind: 'build' }> => e.kind === 'build');
+  for (let k = events.length - 1; k >= 0; k--) {
+    const event = events[k];
+    if (event.kind === 'return' && builds.some((b) => event.atSec > b.atSec && event.atSec < b.endSec)) events.splice(k, 1);
+  }
   for (const change of keyChanges(context.analysis)) events.push({ kind: 'modulation', ...change });
   for (const change of context.analysis.tempoChanges ?? []) events.push({ kind: 'tempo', atSec: change.atSec, change });
   if (fades) events.push({ kind: 'fade', atSec: windows[fadeFrom].startSec });

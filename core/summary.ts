@@ -234,7 +234,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
 
   const lufs = track.loudnessLufs;
   const peak = Number.isFinite(track.truePeakDbtp)
-    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp > -1 ? ' (above the -1 dBTP that streaming services ask for)' : ''}`
+    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp >= -0.95 ? ' (above the -1 dBTP that streaming services ask for)' : ''}`
     : '';
   facts.push(
     `The master is ${masterLevel(lufs)}: ${lufs.toFixed(1)} LUFS integrated, ${againstReference(lufs)}, ` +

@@ -112,7 +112,7 @@ function chunksOf(manifest: Manifest, captions: CaptionEntry[]): ResultChunk[] {
   return manifest.windows.map((w, i) => ({ index: w.index, startSec: w.startSec, endSec: w.endSec, caption: captions[i].caption, quality: 'ok', tags: w.tags }));
 }
 
-/** A 3:10 rock song at 95 BPM mastered at -11 LUFS: a quieter intro that builds, D major until 1:32 then E major, a quiet break without the beat at 1:00–1:20, loudest near the end, a fade. */
+/** A 3:10 rock song at 95 BPM mastered at -11 LUFS: a quieter intro that builds, a quiet break without the beat at 1:00–1:20, D major until 1:32 then E major, a loudest stretch at 2:20–2:50, a fade. */
 const song: Piece = {
   name: 'song.mp3',
   durationSec: 190,
@@ -126,7 +126,7 @@ const song: Piece = {
     if (start === 10) return { loudnessLufs: -14 };
     if (start === 20) return { loudnessLufs: -12 };
     if (start >= 60 && start < 80) return { bpm: null, bpmConfidence: 0, loudnessLufs: -24, onsetsPerSec: 0.8, percussiveRatio: 0.15, spectralCentroidHz: 900 };
-    if (start >= 140 && start < 170) return { loudnessLufs: -9.5, spectralCentroidHz: 2300, onsetsPerSec: 4.5 };
+    if (start >= 140 && start < 170) return { loudnessLufs: -8, spectralCentroidHz: 2300, onsetsPerSec: 4.5 };
     if (start >= 180) return { loudnessLufs: -20, onsetsPerSec: 1.5 };
     return {};
   },
@@ -201,6 +201,8 @@ describe('built-in captions on songs', () => {
     expect(captions.filter((c) => /modulates/.test(c.caption))).toHaveLength(1);
     expect(at(60)).toMatch(/beat drops out.*quiet passage/);
     expect(at(80)).toMatch(/beat comes back|full sound comes back/);
+    expect(at(140)).toMatch(/loudest part of the track arrives/);
+    expect(at(170)).toMatch(/loudest stretch ends/);
     expect(at(180)).toMatch(/fades/);
   });
 
@@ -285,6 +287,7 @@ describe('the local summary', () => {
     expect(text).toMatch(/builds from 0:\d0/);
     expect(text).toContain('breaks down to a quiet passage without the beat at 1:00');
     expect(text).toContain('modulates from D major to E major at 1:32');
+    expect(text).toContain('is at its loudest from 2:20 to 2:50');
     expect(text).toContain('fades out from 3:00');
     expect(text.match(/BPM/g)).toHaveLength(1);
     expect(text).not.toMatch(/soft/);
