@@ -292,7 +292,7 @@ class CaptionWriter {
   private verb(i: number, variant: number): string {
     let run = 0;
     while (i - run - 1 > 0 && this.classes[i - run - 1] === this.classes[i]) run++;
-    const verbs = isQuiet(this.classes[i]) ? ['lingers', 'goes on', 'stays', 'continues'] : ['carries on', 'keeps going', 'holds', 'rolls on', 'continues', 'goes on'];
+    const verbs = isQuiet(this.classes[i]) ? ['lingers', 'goes on', 'stays', 'continues'] : ['carries on', 'keeps going', 'holds steady', 'rolls on', 'continues', 'goes on'];
     return verbs[(run + variant) % verbs.length];
   }
 
