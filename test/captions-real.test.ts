@@ -3,7 +3,11 @@
  * modulation and a quiet break, a constant piece, a piece with a tempo change, a classical-style quiet master,
  * an ambient pad with no beat and no key, and silence.
  */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { captionWindows } from '#core/builtin-captioner';
+import { createBuiltinCaptioner } from '#runtime/captioners/builtin';
 import type { CaptionEntry, Manifest, ManifestWindow, ResultChunk } from '#core/contract';
 import type { KeySection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from '#core/descriptors/types';
 import { repeatRate, withoutNumbers } from '#core/song-shape';
@@ -269,6 +273,25 @@ describe('built-in captions on songs', () => {
     const classical = manifestOf({ ...constant, name: 'adagio.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 14 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
     expect(caption(classical)[0].caption).toMatch(/quiet for a release, a dynamic classical-style master/i);
     for (const c of caption(classical)) expect(c.caption).not.toMatch(/soft/i);
+  });
+});
+
+describe('the built-in caption job', () => {
+  it('captions a shard exactly as a whole run captions those windows, and names model measurements-v2', async () => {
+    // Prepare: a shard holding windows 8 to 12 of the song.
+    const manifest = manifestOf(song);
+    const root = mkdtempSync(path.join(tmpdir(), 'builtin-shard-'));
+    const [windowsDir, outputDir] = ['windows', 'out'].map((name) => path.join(root, name));
+    mkdirSync(windowsDir);
+    mkdirSync(outputDir);
+    for (const w of manifest.windows.slice(8, 13)) writeFileSync(path.join(windowsDir, w.file), '');
+    writeFileSync(path.join(root, 'manifest.json'), JSON.stringify(manifest));
+    // Act
+    const info = await createBuiltinCaptioner().run({ windowsDir, outputDir, manifestPath: path.join(root, 'manifest.json') });
+    // Assess
+    const written = JSON.parse(readFileSync(path.join(outputDir, 'captions.json'), 'utf8')) as CaptionEntry[];
+    expect(info).toEqual({ backend: 'builtin', model: 'measurements-v2' });
+    expect(written).toEqual(caption(manifest).slice(8, 13));
   });
 });
 
