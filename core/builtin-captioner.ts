@@ -214,8 +214,8 @@ class CaptionWriter {
     const echo = this.returnOf(i);
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
-    // After "back to the music of …" the comparison with the window before says nothing more.
-    const minor = echo !== undefined ? [] : this.differences(before, tags, levelSaid ? undefined : delta);
+    // After "back to the music of …", or after silence, the comparison with the window before says nothing more.
+    const minor = echo !== undefined || isSilent(before) ? [] : this.differences(before, tags, levelSaid ? undefined : delta);
     const sentences: string[] = [];
     if (major.length > 0) {
       sentences.push(capitalize(major.join('; ')) + '.');
@@ -259,7 +259,7 @@ class CaptionWriter {
 
   /** An earlier window (not the one before) this one sounds like, after a window that sounded different. */
   private returnOf(i: number): number | undefined {
-    if (i < 3 || this.returns.has(i - 1)) return undefined;
+    if (i < 3 || this.returns.has(i - 1) || isSilent(this.windows[i - 1].tags)) return undefined;
     const { windows } = this;
     const now = windows[i].tags;
     const previous = windows[i - 1].tags;

@@ -269,6 +269,22 @@ describe('built-in captions on songs', () => {
     expect(padSummary).not.toMatch(/BPM|major|minor|4\/4/);
   });
 
+  it('say where the music stops and comes back, without comparing the music to the silence', () => {
+    // Prepare
+    const gap = manifestOf({
+      ...constant,
+      at: (start) => (start >= 60 && start < 80 ? { bpm: null, bpmConfidence: 0, loudnessLufs: null, silenceRatio: 1, onsetsPerSec: 0, spectralCentroidHz: 0 } : { bpm: 120, loudnessLufs: -14 }),
+    });
+    // Act
+    const captions = caption(gap);
+    const text = localSummary(gap, chunksOf(gap, captions), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(captions[6].caption).toBe('The music stops: near silence.');
+    expect(captions[7].caption).toMatch(/silence/i);
+    expect(captions[8].caption).toBe('The music comes back in with the beat.');
+    expect(text).toContain('stops at 1:00 and comes back in at 1:20');
+  });
+
   it('call a -23 LUFS master quiet for a release, not the music soft', () => {
     const classical = manifestOf({ ...constant, name: 'adagio.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 14 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
     expect(caption(classical)[0].caption).toMatch(/quiet for a release, a dynamic classical-style master/i);
