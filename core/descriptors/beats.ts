@@ -437,13 +437,19 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   };
 }
 
-/** Inter-beat intervals that belong to the grid: consecutive beats not separated by a break. */
+/**
+ * Inter-beat intervals [from, to) of the beats that belong to the grid: an interval longer than 1.5 times the
+ * median of the eight around it spans a break (beats dropped there), not a beat.
+ */
 function gridIntervals(beats: Float64Array, from: number, to: number): number[] {
-  const all: number[] = [];
-  for (let i = from + 1; i < to; i++) all.push(beats[i] - beats[i - 1]);
-  if (all.length === 0) return all;
-  const typical = median(all);
-  return all.filter((d) => d < 1.5 * typical);
+  const out: number[] = [];
+  for (let i = Math.max(1, from + 1); i < to; i++) {
+    const d = beats[i] - beats[i - 1];
+    const around: number[] = [];
+    for (let j = Math.max(1, i - 4); j <= Math.min(beats.length - 1, i + 4); j++) if (j !== i) around.push(beats[j] - beats[j - 1]);
+    if (around.length === 0 || d <= 1.5 * median(around)) out.push(d);
+  }
+  return out;
 }
 
 function beatsBpm(beats: Float64Array): number | null {
@@ -456,6 +462,8 @@ function beatsBpm(beats: Float64Array): number | null {
  * Tempo of a stretch of the track from the beat grid: 60 / the median inter-beat interval of the beats inside
  * it, at the track's metrical level; null + 0 when the stretch holds too few beats (silence, a break).
  */
+const gridPeriods = new WeakMap<RhythmAnalysis, number>();
+
 export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: number): { bpm: number | null; confidence: number } {
   const beats = rhythm.beats;
   if (rhythm.bpm === null || beats.length < 2) return { bpm: null, confidence: 0 };
@@ -463,14 +471,16 @@ export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: n
   while (from < beats.length && beats[from] < startSec) from++;
   let to = from;
   while (to < beats.length && beats[to] < endSec) to++;
-  const intervals: number[] = [];
-  for (let i = from + 1; i < to; i++) intervals.push(beats[i] - beats[i - 1]);
   const track = 60 / rhythm.bpm;
   // Beats may be at a faster level than the reported (compound) beat: scale back by the track's ratio.
-  const gridPeriod = median(gridIntervals(beats, 0, beats.length));
+  let gridPeriod = gridPeriods.get(rhythm);
+  if (gridPeriod === undefined) {
+    gridPeriod = median(gridIntervals(beats, 0, beats.length));
+    gridPeriods.set(rhythm, gridPeriod);
+  }
   const factor = gridPeriod > 0 ? track / gridPeriod : 1;
-  const usable = intervals.filter((d) => d < 1.5 * gridPeriod);
-  // At least four beats' worth of grid and half the window covered.
+  const usable = gridIntervals(beats, from, to);
+  // At least four beats' worth of grid, and beats over half the window.
   const covered = usable.reduce((a, b) => a + b, 0);
   if (usable.length < 3 || covered < 0.5 * (endSec - startSec) - gridPeriod) return { bpm: null, confidence: 0 };
   const bpm = 60 / (median(usable) * factor);
@@ -484,10 +494,15 @@ export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: n
  */
 export function tempoChangesOf(beats: Float64Array): TempoChange[] {
   if (beats.length < 16) return [];
-  // Local tempo at each beat: median of the 8 intervals around it.
+  // Local tempo at each beat: median of the 8 grid intervals around it (intervals spanning a break left out).
   const intervals: number[] = [];
+  const isGap: boolean[] = [];
   for (let i = 1; i < beats.length; i++) intervals.push(beats[i] - beats[i - 1]);
-  const typical = median(intervals);
+  for (let i = 0; i < intervals.length; i++) {
+    const around: number[] = [];
+    for (let j = Math.max(0, i - 4); j <= Math.min(intervals.length - 1, i + 4); j++) if (j !== i) around.push(intervals[j]);
+    isGap.push(intervals[i] > 1.5 * median(around));
+  }
   const times: number[] = [];
   const logs: number[] = [];
   const stepSec = RHYTHM.CHANGE_SAMPLE_SEC;
@@ -496,7 +511,7 @@ export function tempoChangesOf(beats: Float64Array): TempoChange[] {
     const mid = 0.5 * (beats[i] + beats[i + 1]);
     if (mid < nextAt) continue;
     const around: number[] = [];
-    for (let j = Math.max(0, i - 4); j <= Math.min(intervals.length - 1, i + 4); j++) if (intervals[j] < 1.5 * typical) around.push(intervals[j]);
+    for (let j = Math.max(0, i - 4); j <= Math.min(intervals.length - 1, i + 4); j++) if (!isGap[j]) around.push(intervals[j]);
     if (around.length < 5) continue; // near a break: no reading
     times.push(mid);
     logs.push(Math.log(60 / median(around)));
@@ -541,46 +556,43 @@ export function tempoChangesOf(beats: Float64Array): TempoChange[] {
     pieces.push({ a, b, start: Math.exp(intercept + slope * t[a]), end: Math.exp(intercept + slope * t[b - 1]) });
   }
   pieces.reverse();
-  // Pieces joined without a jump form runs; within a run, consecutive pieces that move the same way form
-  // one gradual change (the grid follows an accelerando in small steps of its tempo states).
+  // Sections: pieces of at least half a section's length; shorter pieces between them are transitions
+  // (the grid's few beats of passage from one tempo to the next).
+  const sections = pieces.filter((p) => t[p.b - 1] - t[p.a] >= RHYTHM.MIN_SECTION_SEC / 2);
   const jump = Math.log(1 + RHYTHM.MIN_CHANGE);
-  const changes: TempoChange[] = [];
-  let groupStart = 0;
   const direction = (p: { start: number; end: number }) => {
     const d = Math.log(p.end / p.start);
     return Math.abs(d) < 0.01 ? 0 : Math.sign(d);
   };
-  const closeGroup = (from: number, to: number) => { // pieces [from, to]
-    const first = pieces[from];
-    const last = pieces[to];
+  // A short level section inside a run takes the direction of the one before it (a pause of the grid in
+  // an accelerando is not a turn).
+  const dirs = sections.map(direction);
+  for (let i = 1; i < sections.length; i++) {
+    if (dirs[i] === 0 && t[sections[i].b - 1] - t[sections[i].a] < RHYTHM.MIN_SECTION_SEC) dirs[i] = dirs[i - 1];
+  }
+  const changes: TempoChange[] = [];
+  let groupStart = 0;
+  // Consecutive sections that move the same way without a jump form one gradual change (the grid follows
+  // an accelerando in small steps of its tempo states).
+  const closeGroup = (from: number, to: number) => {
+    const first = sections[from];
+    const last = sections[to];
     const span = t[last.b - 1] - t[first.a];
     if (span >= RHYTHM.MIN_SECTION_SEC && dirs[from] !== 0 && Math.abs(Math.log(last.end / first.start)) >= jump) {
       changes.push({ atSec: round3(t[first.a]), fromBpm: round1(first.start), toBpm: round1(last.end), kind: 'gradual' });
     }
   };
-  // A short level piece inside a run takes the direction of the piece before it (a pause of the grid in
-  // an accelerando is not a turn).
-  const dirs = pieces.map(direction);
-  for (let i = 1; i < pieces.length; i++) {
-    if (dirs[i] === 0 && t[pieces[i].b - 1] - t[pieces[i].a] < RHYTHM.MIN_SECTION_SEC) dirs[i] = dirs[i - 1];
-  }
-  for (let i = 0; i < pieces.length; i++) {
-    const p = pieces[i];
-    const q = pieces[i + 1];
+  for (let i = 0; i < sections.length; i++) {
+    const p = sections[i];
+    const q = sections[i + 1];
     const stepped = q !== undefined && Math.abs(Math.log(q.start / p.end)) >= jump;
-    const turns = q !== undefined && dirs[i + 1] !== dirs[i];
-    if (q === undefined || stepped || turns) {
+    if (q === undefined || stepped || dirs[i + 1] !== dirs[i]) {
       closeGroup(groupStart, i);
       groupStart = i + 1;
     }
-    if (stepped) {
-      const span = t[p.b - 1] - t[p.a];
-      const spanQ = t[q.b - 1] - t[q.a];
-      if (span >= RHYTHM.MIN_SECTION_SEC / 2 && spanQ >= RHYTHM.MIN_SECTION_SEC / 2) {
-        changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(p.end), toBpm: round1(q.start), kind: 'step' });
-      }
-    }
+    if (stepped) changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(p.end), toBpm: round1(q.start), kind: 'step' });
   }
+  changes.sort((x, y) => x.atSec - y.atSec);
   return changes;
 }
 

@@ -26,10 +26,16 @@ export const METER = {
   /** Fewer beats than this: too few bars to tell a meter. */
   MIN_BEATS: 12,
   /**
-   * Accent contrast (shares of the mean accent) below which no bar length stands out: no meter. Identical
+   * Accent contrast (shares of the mean accent) below which no bar length stands out (then the 4/4 default,
+   * with at most UNHEARD_CONFIDENCE). Identical
    * clicks sit near 0, music with any bar structure at 0.1 or more.
    */
   MIN_CONTRAST: 0.06,
+  /**
+   * … and the contrast must stand this many standard errors above the beat-to-beat spread of the accents:
+   * the best of a few phases of pure jitter reaches about 2, a bar structure heard over a minute 5 or more.
+   */
+  MIN_T: 3,
   /**
    * 2 beats a bar is chosen over 4 only when its contrast is this much larger. In 4/4 the "3" is often
    * accented nearly as much as the "1", so a bar of 2 often scores as well as a bar of 4 (on rendered
@@ -49,6 +55,8 @@ export const METER = {
   W_ONSET: 1,
   W_HARMONIC: 1,
   W_BACKBEAT: 0.5,
+  /** The most confidence a meter gets when no bar structure was heard (the 4/4 default). */
+  UNHEARD_CONFIDENCE: 0.2,
   /** Confidence = contrast margin / CONFIDENCE_SPAN. */
   CONFIDENCE_SPAN: 0.6,
 } as const;
@@ -72,6 +80,16 @@ function relative(values: Float64Array): Float64Array {
   for (const v of values) mean += v;
   mean /= values.length || 1;
   return values.map((v) => (mean > 1e-12 ? v / mean - 1 : 0));
+}
+
+/** Largest sum of two adjacent frames within [t - r, t + r] (clipped): an attack split across two frames counts whole. */
+function pairPeakAround(series: Float32Array, t: number, r: number): number {
+  let best = 0;
+  for (let i = Math.max(0, Math.round(t - r)); i <= Math.min(series.length - 2, Math.round(t + r)); i++) {
+    const v = series[i] + series[i + 1];
+    if (v > best) best = v;
+  }
+  return best;
 }
 
 /** Max of series within [t - r, t + r] frames (clipped). */
@@ -104,8 +122,8 @@ export function beatAccents(short: ShortFrameFeatures, beatFrames: Float64Array)
     const prev = i > 0 ? beatFrames[i - 1] : t - (beatFrames[1] - beatFrames[0]);
     const next = i + 1 < k ? beatFrames[i + 1] : t + (t - prev);
     const r = Math.max(2, (next - prev) / 16);
-    onset[i] = peakAround(flux, t, r);
-    backbeat[i] = peakAround(high, t, r);
+    onset[i] = pairPeakAround(flux, t, r);
+    backbeat[i] = pairPeakAround(high, t, r);
     const before = meanOver(harmonic, prev, t);
     const after = meanOver(harmonic, t, next);
     // Bounded in [0, 1] and left unnormalised: beats whose harmonic energy barely moves (clicks, a drum
@@ -120,8 +138,12 @@ export function beatAccents(short: ShortFrameFeatures, beatFrames: Float64Array)
   return a.map((v, i) => METER.W_ONSET * v + METER.W_HARMONIC * c[i] - METER.W_BACKBEAT * b[i]);
 }
 
-/** For bar length M: the best phase and its contrast (mean accent on the phase − mean elsewhere). */
-function barScore(accent: Float64Array, M: number): { phase: number; contrast: number } {
+/**
+ * For bar length M: the best phase, its contrast (mean accent on the phase − mean elsewhere) and that
+ * contrast in standard errors (Welch-style, from the accents' spread), so that the beat-to-beat jitter of
+ * identical beats is not taken for a bar.
+ */
+function barScore(accent: Float64Array, M: number): { phase: number; contrast: number; t: number } {
   const sums = new Float64Array(M);
   const counts = new Float64Array(M);
   let total = 0;
@@ -130,11 +152,16 @@ function barScore(accent: Float64Array, M: number): { phase: number; contrast: n
     counts[i % M]++;
     total += accent[i];
   }
-  let best = { phase: 0, contrast: -Infinity };
+  const mean = total / accent.length;
+  let sq = 0;
+  for (const v of accent) sq += (v - mean) ** 2;
+  const std = Math.sqrt(sq / Math.max(1, accent.length - 1));
+  let best = { phase: 0, contrast: -Infinity, t: 0 };
   for (let p = 0; p < M; p++) {
     const on = sums[p] / counts[p];
     const off = (total - sums[p]) / (accent.length - counts[p]);
-    if (on - off > best.contrast) best = { phase: p, contrast: on - off };
+    const error = std * Math.sqrt(1 / counts[p] + 1 / (accent.length - counts[p]));
+    if (on - off > best.contrast) best = { phase: p, contrast: on - off, t: error > 0 ? (on - off) / error : 0 };
   }
   return best;
 }
@@ -187,10 +214,16 @@ export function analyzeMeter(short: ShortFrameFeatures, beats: Float64Array, fps
     chosen = s3;
   }
   const ratio = tripleRatio(short.beatFlux.values(), frames);
-  if (!(chosen.contrast >= METER.MIN_CONTRAST)) return none;
+  // Without a bar structure that stands out (identical clicks, an even drone of beats) the meter is the
+  // common 4/4 with a confidence that says it was not heard.
+  const heard = chosen.contrast >= METER.MIN_CONTRAST && chosen.t >= METER.MIN_T;
+  if (!heard) {
+    M = 4;
+    chosen = s4;
+  }
   const others = [s2, s3, s4].filter((s) => s !== chosen).map((s) => s.contrast);
   const margin = chosen.contrast - Math.max(...others) * (M === 4 ? 0.5 : 1);
-  const confidence = Math.max(0, Math.min(1, margin / METER.CONFIDENCE_SPAN));
+  const confidence = heard ? Math.max(0, Math.min(1, margin / METER.CONFIDENCE_SPAN)) : Math.min(METER.UNHEARD_CONFIDENCE, Math.max(0, margin / METER.CONFIDENCE_SPAN));
   let meter: Meter;
   if (ratio >= METER.COMPOUND_RATIO && M !== 3) meter = M === 2 ? '6/8' : '12/8';
   else meter = M === 2 ? '2/4' : M === 3 ? '3/4' : '4/4';
