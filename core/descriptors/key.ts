@@ -90,9 +90,10 @@ const SILENT_FRAME_RATIO = 1e-2;
 /** Below this best correlation a chroma has no key: a random (noise) chroma reaches about 0.4 with some
  * rotation of some profile, a real piece's summed chroma 0.6–0.9. */
 const MIN_CORRELATION = 0.5;
-/** A chroma in which one pitch class holds more than this share is a lone pitch (a held note, a drone): real
- * music spreads over a scale (its top pitch class holds 15–25 %). */
-const LONE_PITCH_SHARE = 0.4;
+/** Fewer effective pitch classes than this ((Σc)² / Σc², the participation ratio: 1 for one pitch class, 12 for
+ * a flat chroma) is a lone pitch: a held note with its partials counts about 1.7, a power chord 2; a triad with a
+ * doubled root 3.3; real music 5–9. */
+const MIN_PITCH_CLASSES = 2.5;
 /** Coefficient of variation of a chroma below which it is flat (noise: under 0.3; chords: 0.8 and more). */
 const FLAT_CV = 0.3;
 const TONAL_CV = 0.7;
@@ -183,15 +184,15 @@ export function tonality(chroma: ArrayLike<number>): number {
   return clamp01((cv - FLAT_CV) / (TONAL_CV - FLAT_CV));
 }
 
-/** Share of the chroma's total held by its strongest pitch class. */
-function topShare(chroma: ArrayLike<number>): number {
+/** Effective number of pitch classes: (Σc)² / Σc² (1 for a lone pitch class, 12 for a flat chroma). */
+function pitchClassCount(chroma: ArrayLike<number>): number {
   let total = 0;
-  let peak = 0;
+  let squares = 0;
   for (let i = 0; i < PITCH_CLASSES; i++) {
     total += chroma[i];
-    if (chroma[i] > peak) peak = chroma[i];
+    squares += chroma[i] * chroma[i];
   }
-  return total > 0 ? peak / total : 0;
+  return squares > 0 ? (total * total) / squares : 0;
 }
 
 /** The key of one chroma vector (e.g. a window's or a track's summed chroma), or no key. */
@@ -207,7 +208,7 @@ export function estimateKey(chroma: ArrayLike<number>, profile: KeyProfile = KEY
   for (let k = 0; k < 24; k++) if (k !== best && r[k] > second) second = r[k];
   const tonal = tonality(chroma);
   // A flat chroma (noise) correlates weakly with everything; a lone pitch class is no key at all.
-  if (r[best] < MIN_CORRELATION || tonal === 0 || topShare(chroma) > LONE_PITCH_SHARE) return NO_KEY;
+  if (r[best] < MIN_CORRELATION || tonal === 0 || pitchClassCount(chroma) < MIN_PITCH_CLASSES) return NO_KEY;
   const strength = clamp01((r[best] - MIN_CORRELATION) / (1 - MIN_CORRELATION));
   const margin = clamp01((r[best] - second) / FULL_MARGIN);
   const confidence = clamp01(tonal * (0.5 * strength + 0.5 * margin));
@@ -279,7 +280,7 @@ export function analyzeKey(chroma: ChromaFeatures, durationSec: number, options:
     const tonal = tonality(context);
     correlations(context, keys, r);
     // A lone pitch class or a flat context gives no evidence for any key.
-    const lone = topShare(context) > LONE_PITCH_SHARE;
+    const lone = pitchClassCount(context) < MIN_PITCH_CLASSES;
     for (let s = 0; s < STATES; s++) {
       const emission = s === 24 ? NO_KEY_SCORE : lone ? 0 : r[s] * tonal;
       if (b === 0) {
