@@ -223,7 +223,9 @@ class CaptionWriter {
       return sentences.join(' ');
     }
     const where = this.position(i, variant);
-    const carries = `${capitalize(this.subject(i))} ${this.verb(i, variant)}${where}`;
+    // "Holds steady" would contradict a clear change; the plainer verbs carry one.
+    const steady = !minor.some((words) => !/^(a little|a shade|slightly|easing back a little)/.test(words));
+    const carries = `${capitalize(this.subject(i))} ${this.verb(i, variant, steady)}${where}`;
     return minor.length > 0 ? `${carries}, ${joinList(minor)}.` : `${carries}.`;
   }
 
@@ -251,10 +253,12 @@ class CaptionWriter {
     const percussion = (now.percussiveRatio - before.percussiveRatio) / 0.15;
     if (percussion >= 1) add(percussion, 'with more percussion');
     else if (percussion <= -1) add(-percussion, 'with the percussion thinning out');
+    // "with more percussion" reads best last.
     return found
       .sort((x, y) => y.salience - x.salience)
       .slice(0, 2)
-      .map((d) => d.words);
+      .map((d) => d.words)
+      .sort((x, y) => Number(x.startsWith('with ')) - Number(y.startsWith('with ')));
   }
 
   /** An earlier window (not the one before) this one sounds like, after a window that sounded different. */
@@ -289,10 +293,14 @@ class CaptionWriter {
     return tags.percussiveRatio <= 0.25 ? 'the sustained sound' : 'the music';
   }
 
-  private verb(i: number, variant: number): string {
+  private verb(i: number, variant: number, steady: boolean): string {
     let run = 0;
     while (i - run - 1 > 0 && this.classes[i - run - 1] === this.classes[i]) run++;
-    const verbs = isQuiet(this.classes[i]) ? ['lingers', 'goes on', 'stays', 'continues'] : ['carries on', 'keeps going', 'holds steady', 'rolls on', 'continues', 'goes on'];
+    const verbs = isQuiet(this.classes[i])
+      ? ['lingers', 'goes on', 'stays', 'continues']
+      : steady
+        ? ['carries on', 'keeps going', 'holds steady', 'rolls on', 'continues', 'goes on']
+        : ['carries on', 'keeps going', 'rolls on', 'continues', 'goes on'];
     return verbs[(run + variant) % verbs.length];
   }
 

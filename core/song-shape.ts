@@ -12,7 +12,7 @@ import type { Meter, TempoChange, TrackAnalysis, TrackTags, WindowTags } from '.
 export const STREAMING_REFERENCE_LUFS = -14;
 
 /** A window this far below the track's integrated loudness is a quiet passage (integrated loudness is gated, so it sits near the body of the song). */
-const QUIET_BELOW_TRACK_LU = 6;
+const QUIET_BELOW_TRACK_LU = 5;
 /** Below the track by this much: very quiet. */
 const VERY_QUIET_BELOW_TRACK_LU = 12;
 /** The loudest window must stand this far above the track's integrated loudness for a loudest stretch to stand out. */

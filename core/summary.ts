@@ -136,7 +136,7 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
       `Loudness of the file: ${loudness}.`,
       `Sound: spectral centroid ${Math.round(track.spectralCentroidHz)} Hz; ${track.onsetsPerSec.toFixed(1)} onsets per second; ` +
         `percussive share ${Math.round(track.percussiveRatio * 100)}%; silence ${Math.round(track.silenceRatio * 100)}%.`,
-      `Shape: ${shape.length > 0 ? `it ${shape.join(', ')}` : 'even from start to end'}.`,
+      `Shape: ${shape.length > 0 ? `it ${joinList(shape)}` : 'even from start to end'}.`,
       '',
       'Window captions in time order:',
       ...lines,
