@@ -1,169 +1,466 @@
 /**
- * `npm run bench:descriptors`: accuracy and speed of the music descriptors against a labelled corpus that
- * ffmpeg synthesises in this run, and against ffmpeg's own ebur128 meter on the same files.
+ * `npm run bench:descriptors`: what the product says about music, measured through its own preprocess path
+ * (core/preprocess.ts over a local-file BlobStore, reading the manifest), on two corpora side by side:
  *
- *   tempo:    share within ±3 % of the labelled BPM (so no octave errors), target ≥ 95 %
- *   key:      share exactly right, mode included, target ≥ 90 %
- *   loudness: largest |ours − ffmpeg ebur128| in LU, target ≤ 1 LU
- *   speed:    all descriptors for a 3-minute track, × real time on one core, and vs. ffmpeg's decode
+ *   synthesized  drum patterns, chord progressions and level steps that ffmpeg synthesises in this run;
+ *   real         the real-music corpus of `npm run corpus:real` (.corpus/real/, truth in bench/real-corpus/truth.json),
  *
- * Options: --quick (a smaller corpus), --keep (keep the generated files), --json <file>.
+ * with the yardsticks that this machine has on the real corpus (librosa, aubio, bpm-tools; see
+ * bench/lib/yardsticks.ts) and mir_eval cross-checking the scores. One table: tempo exact (±4 %) and with ×2/×½,
+ * meter exact, key exact and MIREX-weighted, loudness / range / true peak against `ffmpeg -af ebur128=peak=true`,
+ * adjacent-window tempo jumps and key changes; issue 9's targets beside the figures. Then the budget: all
+ * descriptors on a 3-minute track, × real time on one core. Scoring rules: bench/lib/real-corpus.ts.
+ *
+ * Options:
+ *   --quick          a smaller synthesized corpus, only the real corpus's CI slice, fewer speed runs
+ *   --real           only the real corpus (no synthesized corpus, no speed)
+ *   --slice          only the real corpus's CI slice
+ *   --no-yardsticks  skip librosa, aubio and bpm-tools (mir_eval still cross-checks when installed)
+ *   --verbose        every piece, not only the misses
+ *   --keep           keep the synthesized files
+ *   --json <file>    everything measured, as JSON
+ * Exit code 1 when a target is missed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
 import {
-  DRUM_PATTERNS, PITCH_CLASS_NAMES, TIMBRES, decode, ffmpegEbur128, makeKeyItem, makeLevelItem, makeTempoItem, runFfmpeg,
-  synthesize, chordExpression, PROGRESSIONS, tempoCorrect, tenSecondWindows,
+  DRUM_PATTERNS, PITCH_CLASS_NAMES, TIMBRES, decode, makeKeyItem, makeLevelItem, makeTempoItem, runFfmpeg,
+  synthesize, chordExpression, PROGRESSIONS, tenSecondWindows,
   type KeyItem, type TempoItem,
 } from './lib/descriptor-corpus.ts';
+import {
+  TARGETS, ebur128Reference, hasFittingKey, inParallel, isConstantTempo, keyWeightedScore, loadRealCorpus, measureWithProduct,
+  parseKey, scorePiece, summarize, tempoScore, toScoredPiece, truthKey,
+  type Estimate, type KeyTruth, type PieceScore, type Ratio, type ScoreRow, type ScoredPiece, type Spread, type TempoTruth,
+} from './lib/real-corpus.ts';
+import { aubioEstimate, bpmToolsEstimate, detectYardsticks, runPythonYardsticks, type PythonAnswer } from './lib/yardsticks.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const realOnly = args.includes('--real');
+const sliceOnly = quick || args.includes('--slice');
+const withYardsticks = !args.includes('--no-yardsticks');
+const verbose = args.includes('--verbose');
 const keep = args.includes('--keep');
 const jsonIndex = args.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : undefined;
 
 const TEMPOS = quick ? [60, 85, 116, 143, 180] : [60, 66, 72, 78, 85, 92, 100, 108, 116, 125, 134, 143, 152, 162, 171, 180];
 const LEVELS = [-30, -24, -18, -12, -6];
+const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
 
-async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]);
+/** A file with its truth, ready to measure. */
+interface BenchPiece {
+  id: string;
+  file: string;
+  truth: ScoredPiece;
+  durationSec: number;
+  label: string;
+}
+
+interface Measured {
+  piece: BenchPiece;
+  estimates: Record<string, Estimate>;
+  scores: Record<string, PieceScore>;
+}
+
+// ---------------------------------------------------------------- the synthesized corpus
+
+async function synthesizedPieces(dir: string): Promise<BenchPiece[]> {
+  const pieces: BenchPiece[] = [];
+  const tempoSpecs = DRUM_PATTERNS.flatMap((pattern) => TEMPOS.map((bpm) => ({ pattern, bpm })));
+  const tempoItems: TempoItem[] = await inParallel(tempoSpecs, concurrency, ({ pattern, bpm }) => makeTempoItem(dir, pattern, bpm, 20));
+  for (const [i, item] of tempoItems.entries()) {
+    const meter = tempoSpecs[i].pattern.beatsPerBar === 3 ? '3/4' : '4/4';
+    pieces.push({
+      id: `synth-tempo-${i}`, file: item.file, durationSec: item.seconds, label: `${item.pattern} @ ${item.bpm}`,
+      truth: { id: `synth-tempo-${i}`, tempo: { bpm: item.bpm, constant: true, map: [{ atSec: 0, bpm: item.bpm }] }, meter, key: null, keyChanges: 0 },
+    });
+  }
+  const keySpecs: Array<{ tonic: number; mode: 'major' | 'minor'; variant: number }> = [];
+  for (let tonic = 0; tonic < 12; tonic++) {
+    for (const mode of ['major', 'minor'] as const) {
+      for (let variant = 0; variant < (quick ? 1 : 2); variant++) keySpecs.push({ tonic, mode, variant });
     }
-  }));
-  return results;
+  }
+  const keyItems: KeyItem[] = await inParallel(keySpecs, concurrency, ({ tonic, mode, variant }) => {
+    const index = tonic * 2 + variant + (mode === 'minor' ? 1 : 0);
+    const drums = variant === 1 && tonic % 2 === 0 ? 90 + 4 * tonic : undefined;
+    return makeKeyItem(dir, tonic, mode, index, TIMBRES[index % TIMBRES.length], 16, drums);
+  });
+  for (const [i, item] of keyItems.entries()) {
+    const { tonic, variant } = keySpecs[i];
+    const drums = variant === 1 && tonic % 2 === 0 ? 90 + 4 * tonic : undefined;
+    pieces.push({
+      id: `synth-key-${i}`, file: item.file, durationSec: item.seconds, label: item.label,
+      truth: {
+        id: `synth-key-${i}`,
+        tempo: drums ? { bpm: drums, constant: true, map: [{ atSec: 0, bpm: drums }] } : null,
+        meter: drums ? '4/4' : null,
+        key: { tonic: PITCH_CLASS_NAMES[item.tonic], mode: item.mode, fitsNotes: true },
+        keyChanges: 0,
+      },
+    });
+  }
+  // Loudness at five peak levels, from four of the sources above.
+  const sources = [tempoItems[0], tempoItems[Math.floor(tempoItems.length / 2)], keyItems[0], keyItems[keyItems.length - 1]];
+  const levelSpecs: Array<{ source: string; peak: number; sourcePeak: number }> = [];
+  for (const source of sources) {
+    const { samples } = await decode(source.file);
+    let peak = 0;
+    for (const s of samples) peak = Math.max(peak, Math.abs(s));
+    for (const level of LEVELS) levelSpecs.push({ source: source.file, peak: level, sourcePeak: 20 * Math.log10(peak) });
+  }
+  const levelItems = await inParallel(levelSpecs, concurrency, (s) => makeLevelItem(dir, s.source, s.sourcePeak, s.peak));
+  for (const [i, item] of levelItems.entries()) {
+    pieces.push({
+      id: `synth-level-${i}`, file: item.file, durationSec: 0, label: `${path.basename(item.source)} at ${item.peakDbfs} dBFS peak`,
+      truth: { id: `synth-level-${i}`, tempo: null, meter: null, key: null, keyChanges: 1 /* not counted for window keys */ },
+    });
+  }
+  return pieces;
 }
 
-function analyze(samples: Float32Array) {
-  const analyzer = new TrackAnalyzer(16_000);
-  for (let i = 0; i < samples.length; i += 16_384) analyzer.push(samples.subarray(i, i + 16_384));
-  return analyzer.finish(tenSecondWindows(samples.length / 16_000));
+// ---------------------------------------------------------------- measuring
+
+/** The product's estimate and the ebur128 reference of every piece, scored. */
+async function measureProduct(pieces: BenchPiece[]): Promise<Measured[]> {
+  return inParallel(pieces, concurrency, async (piece) => {
+    const [{ estimate }, reference] = await Promise.all([
+      measureWithProduct(piece.file, piece.id),
+      ebur128Reference(piece.file).catch(() => undefined),
+    ]);
+    piece.truth.reference = reference;
+    return { piece, estimates: { ours: estimate }, scores: { ours: scorePiece(piece.truth, estimate) } };
+  });
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const windowsOf = (m: Measured) => {
+  const ours = m.estimates.ours.windows;
+  return ours?.length ? ours.map(({ startSec, endSec }) => ({ startSec, endSec })) : tenSecondWindows(m.piece.durationSec);
+};
+
+interface YardstickRun {
+  names: string[];
+  notes: string[];
+  python?: PythonAnswer;
+  crossCheck?: { checked: number; disagreements: string[]; mirEval: string };
+}
+
+async function measureYardsticks(measured: Measured[]): Promise<YardstickRun> {
+  const found = await detectYardsticks();
+  const run: YardstickRun = { names: [], notes: [...found.notes] };
+  if (withYardsticks && found.aubio) {
+    run.names.push('aubio');
+    await inParallel(measured, concurrency, async (m) => {
+      m.estimates.aubio = await aubioEstimate(m.piece.file, windowsOf(m)).catch((e: Error) => ({ error: e.message }));
+    });
+  }
+  if (withYardsticks && found.bpmTools) {
+    run.names.push('bpm-tools');
+    await inParallel(measured, concurrency, async (m) => {
+      m.estimates['bpm-tools'] = await bpmToolsEstimate(m.piece.file);
+    });
+  }
+  if (!withYardsticks) run.notes.push('--no-yardsticks: librosa, aubio and bpm-tools skipped');
+  if (found.python && (found.python.mirEval || (withYardsticks && found.python.librosa))) {
+    const librosa = withYardsticks && found.python.librosa;
+    const started = performance.now();
+    try {
+      run.python = await runPythonYardsticks(
+        measured.map((m) => ({ id: m.piece.id, file: m.piece.file, windows: windowsOf(m), truth: m.piece.truth, estimates: m.estimates })),
+        { librosa, workers: os.availableParallelism() },
+      );
+      if (librosa) {
+        run.names.unshift('librosa');
+        console.error(`librosa ${run.python.librosa} on ${measured.length} files: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      }
+      const byId = new Map(run.python.pieces.map((p) => [p.id, p]));
+      for (const m of measured) {
+        const answer = byId.get(m.piece.id)?.librosa;
+        if (!answer) continue;
+        if ('error' in answer) {
+          m.estimates.librosa = { error: answer.error };
+          continue;
+        }
+        const windows = windowsOf(m);
+        m.estimates.librosa = {
+          bpm: answer.bpm, key: answer.key, seconds: answer.seconds,
+          windows: windows.map((w, i) => ({ ...w, bpm: answer.windows[i]?.bpm ?? null, key: answer.windows[i]?.key ?? null })),
+        };
+      }
+    } catch (error) {
+      run.notes.push(`the python yardsticks failed: ${(error as Error).message}`);
+    }
+  }
+  for (const m of measured) {
+    for (const name of run.names) if (m.estimates[name]) m.scores[name] = scorePiece(m.piece.truth, m.estimates[name]);
+  }
+  if (run.python?.mir_eval) run.crossCheck = crossCheck(measured, run.python);
+  return run;
+}
+
+/** The bench's TypeScript scores against mir_eval's on every piece and measurer. */
+function crossCheck(measured: Measured[], python: PythonAnswer): YardstickRun['crossCheck'] {
+  const byId = new Map(python.pieces.map((p) => [p.id, p]));
+  let checked = 0;
+  const disagreements: string[] = [];
+  for (const m of measured) {
+    const theirs = byId.get(m.piece.id)?.mir_eval ?? {};
+    for (const [name, score] of Object.entries(theirs)) {
+      const estimate = m.estimates[name];
+      if (!estimate) continue;
+      if (score.tempoExact !== undefined && isConstantTempo(m.piece.truth)) {
+        const ours = tempoScore(estimate.bpm, m.piece.truth.tempo as TempoTruth);
+        checked += 2;
+        if (ours.exact !== score.tempoExact || ours.octave !== score.tempoOctave) {
+          disagreements.push(`${m.piece.id} ${name} tempo ${estimate.bpm}: bench ${ours.exact}/${ours.octave}, mir_eval ${score.tempoExact}/${score.tempoOctave}`);
+        }
+      }
+      if (score.keyWeighted !== undefined && hasFittingKey(m.piece.truth)) {
+        const ours = keyWeightedScore(truthKey(m.piece.truth.key as KeyTruth), parseKey(estimate.key));
+        checked++;
+        if (Math.abs(ours - score.keyWeighted) > 1e-9) disagreements.push(`${m.piece.id} ${name} key ${estimate.key}: bench ${ours}, mir_eval ${score.keyWeighted}`);
+      }
+    }
+  }
+  return { checked, disagreements, mirEval: python.mir_eval ?? '' };
+}
+
+// ---------------------------------------------------------------- printing
+
+const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+const ratioCell = (r: Ratio | null) => (r ? `${r.hits}/${r.n} ${r.n ? pct(r.hits / r.n) : ''}` : 'n/a');
+const spreadCell = (s: Spread | null) => {
+  if (!s) return 'n/a';
+  if (s.n === 0) return `none of ${s.missing}`;
+  return `${s.max.toFixed(2)} / ${s.median.toFixed(2)}${s.missing ? ` (${s.missing} missing)` : ''}`;
+};
+const share = (r: Ratio | null) => (r && r.n ? r.hits / r.n : undefined);
+
+interface TableRow {
+  label: string;
+  target: string;
+  cell: (row: ScoreRow) => string;
+  /** A number where higher is better (negated for lower-is-better rows), for "beats the yardsticks". */
+  merit?: (row: ScoreRow) => number | undefined;
+  /** Whether a corpus row meets the target (undefined: no target for this row). */
+  meets?: (row: ScoreRow) => boolean | undefined;
+}
+
+const spreadMax = (s: Spread | null) => (s ? (s.missing > 0 ? Infinity : s.max) : undefined);
+
+const TABLE: TableRow[] = [
+  {
+    label: 'tempo exact ±4 % (constant)', target: `≥ ${pct(TARGETS.tempoExactShare)}`, cell: (r) => ratioCell(r.tempoExact),
+    merit: (r) => share(r.tempoExact), meets: (r) => (share(r.tempoExact) === undefined ? undefined : (share(r.tempoExact) as number) >= TARGETS.tempoExactShare),
+  },
+  {
+    label: 'tempo with ×2/×½', target: `≥ ${pct(TARGETS.tempoOctaveShare)}`, cell: (r) => ratioCell(r.tempoOctave),
+    merit: (r) => share(r.tempoOctave), meets: (r) => (share(r.tempoOctave) === undefined ? undefined : (share(r.tempoOctave) as number) >= TARGETS.tempoOctaveShare),
+  },
+  { label: 'meter exact', target: '—', cell: (r) => ratioCell(r.meterExact), merit: (r) => share(r.meterExact) },
+  {
+    label: 'key exact (notes fit signature)', target: `≥ ${pct(TARGETS.keyExactShare)}`, cell: (r) => ratioCell(r.keyExact),
+    merit: (r) => share(r.keyExact), meets: (r) => (share(r.keyExact) === undefined ? undefined : (share(r.keyExact) as number) >= TARGETS.keyExactShare),
+  },
+  {
+    label: 'key weighted (MIREX)', target: '—', cell: (r) => (r.keyWeighted ? `${(r.keyWeighted.sum / r.keyWeighted.n).toFixed(3)} (n=${r.keyWeighted.n})` : 'n/a'),
+    merit: (r) => (r.keyWeighted ? r.keyWeighted.sum / r.keyWeighted.n : undefined),
+  },
+  {
+    label: '|Δ integrated| LU max / median', target: `max ≤ ${TARGETS.loudnessLu}`, cell: (r) => spreadCell(r.loudnessDelta),
+    meets: (r) => (r.loudnessDelta ? (spreadMax(r.loudnessDelta) as number) <= TARGETS.loudnessLu : undefined),
+  },
+  {
+    label: '|Δ LRA| LU max / median', target: `max ≤ ${TARGETS.rangeLu}`, cell: (r) => spreadCell(r.rangeDelta),
+    meets: (r) => (r.rangeDelta ? (spreadMax(r.rangeDelta) as number) <= TARGETS.rangeLu : undefined),
+  },
+  {
+    label: '|Δ true peak| dB max / median', target: `max ≤ ${TARGETS.truePeakDb}`, cell: (r) => spreadCell(r.truePeakDelta),
+    meets: (r) => (r.truePeakDelta ? (spreadMax(r.truePeakDelta) as number) <= TARGETS.truePeakDb : undefined),
+  },
+  {
+    label: 'window tempo jumps > 25 %', target: `≤ ${pct(TARGETS.tempoJumpShare)}`, cell: (r) => ratioCell(r.tempoJumps),
+    merit: (r) => (share(r.tempoJumps) === undefined ? undefined : -(share(r.tempoJumps) as number)),
+    meets: (r) => (share(r.tempoJumps) === undefined ? undefined : (share(r.tempoJumps) as number) <= TARGETS.tempoJumpShare),
+  },
+  {
+    label: 'window key changes', target: `≤ ${pct(TARGETS.keyChangeShare)}`, cell: (r) => ratioCell(r.keyChanges),
+    merit: (r) => (share(r.keyChanges) === undefined ? undefined : -(share(r.keyChanges) as number)),
+    meets: (r) => (share(r.keyChanges) === undefined ? undefined : (share(r.keyChanges) as number) <= TARGETS.keyChangeShare),
+  },
+];
+
+function printTable(columns: Array<{ title: string; row: ScoreRow | null }>, realOurs: ScoreRow | null, yardstickRows: ScoreRow[]): string[] {
+  const header = ['', 'target', ...columns.map((c) => c.title), 'beats yardsticks'];
+  const lines: string[][] = [header];
+  const verdicts: string[] = [];
+  for (const row of TABLE) {
+    let verdict = '—';
+    if (realOurs && row.merit) {
+      const ours = row.merit(realOurs);
+      const theirs = yardstickRows.map((r) => row.merit?.(r)).filter((v): v is number => v !== undefined);
+      if (ours !== undefined && theirs.length) {
+        const best = Math.max(...theirs);
+        verdict = ours > best + 1e-9 ? 'yes' : Math.abs(ours - best) <= 1e-9 ? 'tie' : 'no';
+        verdicts.push(`${row.label}: ${verdict}`);
+      }
+    }
+    lines.push([row.label, row.target, ...columns.map((c) => (c.row ? row.cell(c.row) : 'n/a')), verdict]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  const out = lines.map((l) => l.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const line of out) console.log(line);
+  return verdicts;
+}
+
+const fmt = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
+
+function pieceLine(m: Measured, names: string[]): string {
+  const t = m.piece.truth;
+  const truth = [
+    t.tempo ? `${fmt(t.tempo.bpm)}${t.tempo.beatBpm ? `(${fmt(t.tempo.beatBpm)})` : ''}${t.tempo.constant ? '' : '~'}` : '—',
+    t.meter ?? '—',
+    t.key ? `${t.key.tonic} ${t.key.mode}${t.key.fitsNotes ? '' : '?'}` : '—',
+  ].join(' ');
+  const o = m.estimates.ours;
+  const s = m.scores.ours;
+  const ours = o.error
+    ? `ERROR ${o.error}`
+    : `${fmt(o.bpm)} ${o.meter ?? '—'} ${o.key ?? '—'} ΔI ${fmt(s.loudnessDelta, 2)} ΔLRA ${fmt(s.rangeDelta, 2)} ΔTP ${fmt(s.truePeakDelta, 2)}`
+      + (s.tempoJumps ? ` jumps ${s.tempoJumps.jumps}/${s.tempoJumps.pairs}` : '') + (s.keyChanges ? ` keyΔ ${s.keyChanges.changes}/${s.keyChanges.pairs}` : '');
+  const others = names.map((name) => {
+    const e = m.estimates[name];
+    if (!e) return '';
+    if (e.error) return `${name}: error`;
+    return `${name}: ${fmt(e.bpm)}${'key' in e ? ` ${e.key ?? '—'}` : ''}`;
+  }).filter(Boolean).join('; ');
+  return `  ${m.piece.label}  | truth ${truth} | ours ${ours}${others ? ` | ${others}` : ''}`;
+}
+
+const isMiss = (s: PieceScore) => s.tempoExact === false || s.meterExact === false || (s.keyWeighted !== undefined && s.keyWeighted < 1)
+  || (s.loudnessDelta ?? Infinity) > TARGETS.loudnessLu || (s.rangeDelta ?? Infinity) > TARGETS.rangeLu || (s.truePeakDelta ?? Infinity) > TARGETS.truePeakDb
+  || (s.tempoJumps?.jumps ?? 0) > 0;
+
+// ---------------------------------------------------------------- speed (the budget)
+
+async function speed(dir: string): Promise<Record<string, number>> {
+  const song = path.join(dir, 'song-3min.wav');
+  const drums = DRUM_PATTERNS[0].expression(60 / 112);
+  const chords = chordExpression(9, PROGRESSIONS.minor[1].chords, TIMBRES[3], 60 / 112 * 4);
+  await synthesize(song, `0.6*(${drums})+${chords}`, 180);
+  const mp3 = path.join(dir, 'song-3min.mp3');
+  await runFfmpeg(['-y', '-i', song, '-ar', '44100', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '192k', mp3]);
+  const decoded = await decode(mp3);
+  const duration = decoded.samples.length / 16_000;
+  const runs: number[] = [];
+  for (let run = 0; run < (quick ? 3 : 5); run++) {
+    const started = process.hrtime.bigint();
+    const analyzer = new TrackAnalyzer(16_000);
+    for (let i = 0; i < decoded.samples.length; i += 65_536) analyzer.push(decoded.samples.subarray(i, i + 65_536));
+    analyzer.finish(tenSecondWindows(duration));
+    runs.push(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+  const best = Math.min(...runs);
+  const median = runs.slice().sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  const decodeRuns: number[] = [];
+  for (let run = 0; run < 3; run++) decodeRuns.push((await runFfmpeg(['-threads', '1', '-i', mp3, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'])).seconds);
+  const decodeSeconds = Math.min(...decodeRuns);
+  console.log(`speed: ${duration.toFixed(0)} s track (${tenSecondWindows(duration).length} windows) in ${(median * 1000).toFixed(0)} ms median `
+    + `(best ${(best * 1000).toFixed(0)} ms, first ${(runs[0] * 1000).toFixed(0)} ms) = ${(duration / median).toFixed(0)}× real time on one core `
+    + `(target ≥ 500×); ffmpeg's MP3 decode of the same file: ${(decodeSeconds * 1000).toFixed(0)} ms, so descriptors cost `
+    + `${(median / decodeSeconds).toFixed(2)}× the decode`);
+  return { durationSec: duration, medianSec: median, bestSec: best, realTimeFactor: duration / median, decodeSec: decodeSeconds };
+}
+
+// ---------------------------------------------------------------- main
 
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'descriptor-bench-'));
-  const concurrency = Math.max(1, Math.min(4, os.availableParallelism()));
-  const report: Record<string, unknown> = {};
+  const report: Record<string, unknown> = { options: { quick, realOnly, sliceOnly, withYardsticks } };
+  const missed: string[] = [];
   try {
-    // ---------------------------------------------------------------- tempo
-    const tempoSpecs = DRUM_PATTERNS.flatMap((pattern) => TEMPOS.map((bpm) => ({ pattern, bpm })));
-    const tempoItems = await inParallel(tempoSpecs, concurrency, ({ pattern, bpm }) => makeTempoItem(dir, pattern, bpm, 20));
-    let tempoRight = 0;
-    let windowRight = 0;
-    let windowCount = 0;
-    const tempoMisses: string[] = [];
-    for (const item of tempoItems) {
-      const { samples } = await decode(item.file);
-      const { track, windows } = analyze(samples);
-      if (tempoCorrect(track.bpm, item.bpm)) tempoRight++;
-      else tempoMisses.push(`${item.pattern} @ ${item.bpm}: measured ${track.bpm} (confidence ${track.bpmConfidence})`);
-      for (const w of windows) {
-        windowCount++;
-        if (tempoCorrect(w.bpm, item.bpm)) windowRight++;
+    const columns: Array<{ title: string; row: ScoreRow | null }> = [];
+    let synthetic: Measured[] = [];
+    if (!realOnly) {
+      const started = performance.now();
+      synthetic = await measureProduct(await synthesizedPieces(dir));
+      const row = summarize(synthetic.map((m) => m.scores.ours));
+      columns.push({ title: `synthesized: ours (${synthetic.length})`, row });
+      console.log(`synthesized corpus: ${synthetic.length} files through preprocess in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      for (const m of synthetic) if (verbose || isMiss(m.scores.ours)) console.log(pieceLine(m, []));
+      report.synthetic = { row, pieces: synthetic.map((m) => ({ id: m.piece.id, label: m.piece.label, truth: m.piece.truth, estimate: m.estimates.ours, score: m.scores.ours })) };
+      for (const t of TABLE) if (t.meets?.(row) === false) missed.push(`synthesized: ${t.label}`);
+    }
+
+    const corpus = loadRealCorpus({ slice: sliceOnly });
+    let realOurs: ScoreRow | null = null;
+    const yardstickRows: ScoreRow[] = [];
+    if (!corpus) {
+      console.log('real corpus: no truth table (bench/real-corpus/truth.json): build it with `npm run corpus:real`');
+      columns.push({ title: 'real: ours', row: null });
+      missed.push('real corpus not built');
+    } else {
+      if (corpus.missing.length) {
+        console.log(`real corpus: ${corpus.missing.length} piece(s) of the truth table have no audio (run \`npm run corpus:real${sliceOnly ? ' -- --slice' : ''}\`): `
+          + corpus.missing.slice(0, 8).map((p) => p.id).join(', ') + (corpus.missing.length > 8 ? ', …' : ''));
       }
-    }
-    const tempoShare = tempoRight / tempoItems.length;
-    console.log(`tempo: ${tempoRight}/${tempoItems.length} tracks within ±3 % with no octave error = ${pct(tempoShare)} (target ≥ 95 %); `
-      + `10-s windows: ${pct(windowRight / windowCount)}`);
-    for (const miss of tempoMisses) console.log(`  miss: ${miss}`);
-    report.tempo = { tracks: tempoItems.length, right: tempoRight, share: tempoShare, windowShare: windowRight / windowCount, misses: tempoMisses };
-
-    // ---------------------------------------------------------------- key
-    const keySpecs: Array<{ tonic: number; mode: 'major' | 'minor'; variant: number }> = [];
-    for (let tonic = 0; tonic < 12; tonic++) {
-      for (const mode of ['major', 'minor'] as const) {
-        for (let variant = 0; variant < (quick ? 1 : 2); variant++) keySpecs.push({ tonic, mode, variant });
+      const pieces: BenchPiece[] = corpus.pieces.map((p) => ({ id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: p.id }));
+      const started = performance.now();
+      const real = await measureProduct(pieces);
+      console.log(`real corpus${sliceOnly ? ' (CI slice)' : ''}: ${real.length} files through preprocess in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      const yardsticks = real.length ? await measureYardsticks(real) : { names: [], notes: [] } as YardstickRun;
+      for (const note of yardsticks.notes) console.log(`note: ${note}`);
+      for (const m of real) if (verbose || isMiss(m.scores.ours)) console.log(pieceLine(m, yardsticks.names));
+      realOurs = summarize(real.map((m) => m.scores.ours));
+      columns.push({ title: `real: ours (${real.length})`, row: realOurs });
+      const rows: Record<string, ScoreRow> = { ours: realOurs };
+      for (const name of yardsticks.names) {
+        const row = summarize(real.map((m) => m.scores[name]).filter((s): s is PieceScore => s !== undefined));
+        rows[name] = row;
+        yardstickRows.push(row);
+        columns.push({ title: `real: ${name === 'librosa' ? 'librosa / librosa-KS' : name}`, row });
       }
+      for (const t of TABLE) if (t.meets?.(realOurs) === false) missed.push(`real: ${t.label}`);
+      if (!real.length) missed.push('real corpus has no audio');
+      report.real = {
+        truthFile: corpus.truthFile, slice: sliceOnly, missingAudio: corpus.missing.map((p) => p.id), rows,
+        yardsticks: { names: yardsticks.names, notes: yardsticks.notes, librosa: yardsticks.python?.librosa ?? null, mirEval: yardsticks.python?.mir_eval ?? null },
+        mirEvalCrossCheck: yardsticks.crossCheck ?? null,
+        pieces: real.map((m) => ({ id: m.piece.id, truth: m.piece.truth, estimates: m.estimates, scores: m.scores })),
+      };
+      (report as { crossCheck?: unknown }).crossCheck = yardsticks.crossCheck;
+      console.log('');
+      const verdicts = printTable(columns, realOurs, yardstickRows);
+      report.beatsYardsticks = verdicts;
+      const beatsAll = verdicts.length > 0 && verdicts.every((v) => v.endsWith('yes'));
+      console.log(`beats yardsticks: ${verdicts.length ? (beatsAll ? 'yes' : `no (${verdicts.filter((v) => !v.endsWith('yes')).map((v) => v.split(':')[0]).join(', ')})`) : 'n/a (no yardstick ran)'}`);
+      if (yardsticks.crossCheck) {
+        const c = yardsticks.crossCheck;
+        console.log(`mir_eval ${c.mirEval} cross-check of the bench's scoring: ${c.checked - c.disagreements.length}/${c.checked} scores agree`);
+        for (const d of c.disagreements) console.log(`  disagrees: ${d}`);
+      }
+      console.log('ΔI/ΔLRA/ΔTP: against `ffmpeg -af ebur128=peak=true` on the file; tempo on constant-tempo pieces; key on pieces whose notes fit the signature; '
+        + 'window tempo jumps on constant-tempo pieces, window key changes on pieces without a key change.');
     }
-    const keyItems: KeyItem[] = await inParallel(keySpecs, concurrency, ({ tonic, mode, variant }) => {
-      const index = tonic * 2 + variant + (mode === 'minor' ? 1 : 0);
-      const drums = variant === 1 && tonic % 2 === 0 ? 90 + 4 * tonic : undefined;
-      return makeKeyItem(dir, tonic, mode, index, TIMBRES[index % TIMBRES.length], 16, drums);
-    });
-    let keyRight = 0;
-    const keyMisses: string[] = [];
-    for (const item of keyItems) {
-      const { samples } = await decode(item.file);
-      const { track } = analyze(samples);
-      const truth = `${PITCH_CLASS_NAMES[item.tonic]} ${item.mode}`;
-      if (track.key === truth) keyRight++;
-      else keyMisses.push(`${item.label}: measured ${track.key} (confidence ${track.keyConfidence})`);
-    }
-    const keyShare = keyRight / keyItems.length;
-    console.log(`key: ${keyRight}/${keyItems.length} exactly right, mode included = ${pct(keyShare)} (target ≥ 90 %)`);
-    for (const miss of keyMisses) console.log(`  miss: ${miss}`);
-    report.key = { tracks: keyItems.length, right: keyRight, share: keyShare, misses: keyMisses };
+    if (!corpus) printTable(columns, null, []);
 
-    // ---------------------------------------------------------------- loudness
-    const sources = [tempoItems[0], tempoItems[Math.floor(tempoItems.length / 2)], keyItems[0], keyItems[keyItems.length - 1]];
-    const levelSpecs: Array<{ source: TempoItem | KeyItem; peak: number; sourcePeak: number }> = [];
-    for (const source of sources) {
-      const { samples } = await decode(source.file);
-      let peak = 0;
-      for (const s of samples) peak = Math.max(peak, Math.abs(s));
-      for (const level of LEVELS) levelSpecs.push({ source, peak: level, sourcePeak: 20 * Math.log10(peak) });
+    if (!realOnly) {
+      const figures = await speed(dir);
+      report.speed = figures;
+      if (figures.realTimeFactor < 500) missed.push('speed < 500× real time');
     }
-    const levelItems = await inParallel(levelSpecs, concurrency, (s) => makeLevelItem(dir, s.source.file, s.sourcePeak, s.peak));
-    let worst = 0;
-    let worstRange = 0;
-    const loudnessRows: string[] = [];
-    const references = await inParallel(levelItems, concurrency, (item) => ffmpegEbur128(item.file));
-    for (const [i, item] of levelItems.entries()) {
-      const { samples } = await decode(item.file);
-      const { track } = analyze(samples);
-      const reference = references[i];
-      const difference = track.loudnessLufs === null ? Infinity : Math.abs(track.loudnessLufs - reference.integrated);
-      worst = Math.max(worst, difference);
-      worstRange = Math.max(worstRange, Math.abs(track.loudnessRangeLu - reference.range));
-      loudnessRows.push(`${path.basename(item.file)}: ours ${track.loudnessLufs} LUFS, ffmpeg ${reference.integrated} LUFS; peak ${track.peakDbfs} dBFS`);
-    }
-    console.log(`loudness: largest |ours − ffmpeg ebur128| = ${worst.toFixed(2)} LU over ${levelItems.length} files at ${LEVELS.join(', ')} dBFS peak `
-      + `(target ≤ 1 LU); loudness range: largest difference ${worstRange.toFixed(2)} LU`);
-    if (args.includes('--verbose')) for (const row of loudnessRows) console.log(`  ${row}`);
-    report.loudness = { files: levelItems.length, worstDifferenceLu: worst, worstRangeDifferenceLu: worstRange };
 
-    // ---------------------------------------------------------------- speed
-    const song = path.join(dir, 'song-3min.wav');
-    const drums = DRUM_PATTERNS[0].expression(60 / 112);
-    const chords = chordExpression(9, PROGRESSIONS.minor[1].chords, TIMBRES[3], 60 / 112 * 4);
-    await synthesize(song, `0.6*(${drums})+${chords}`, 180);
-    const mp3 = path.join(dir, 'song-3min.mp3');
-    await runFfmpeg(['-y', '-i', song, '-ar', '44100', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '192k', mp3]);
-    const decoded = await decode(mp3);
-    const duration = decoded.samples.length / 16_000;
-    const runs: number[] = [];
-    for (let run = 0; run < 5; run++) {
-      const started = process.hrtime.bigint();
-      const analyzer = new TrackAnalyzer(16_000);
-      for (let i = 0; i < decoded.samples.length; i += 65_536) analyzer.push(decoded.samples.subarray(i, i + 65_536));
-      analyzer.finish(tenSecondWindows(duration));
-      runs.push(Number(process.hrtime.bigint() - started) / 1e9);
-    }
-    const best = Math.min(...runs);
-    const median = runs.slice().sort((a, b) => a - b)[2];
-    const decodeRuns: number[] = [];
-    for (let run = 0; run < 3; run++) decodeRuns.push((await runFfmpeg(['-threads', '1', '-i', mp3, '-ac', '1', '-ar', '16000', '-f', 's16le', '-'])).seconds);
-    const decodeSeconds = Math.min(...decodeRuns);
-    console.log(`speed: ${duration.toFixed(0)} s track (${tenSecondWindows(duration).length} windows) in ${(median * 1000).toFixed(0)} ms median `
-      + `(best ${(best * 1000).toFixed(0)} ms, first ${(runs[0] * 1000).toFixed(0)} ms) = ${(duration / median).toFixed(0)}× real time on one core `
-      + `(target ≥ 500×); ffmpeg's MP3 decode of the same file: ${(decodeSeconds * 1000).toFixed(0)} ms, so descriptors cost `
-      + `${(median / decodeSeconds).toFixed(2)}× the decode`);
-    report.speed = { durationSec: duration, medianSec: median, bestSec: best, realTimeFactor: duration / median, decodeSec: decodeSeconds };
-
-    const pass = tempoShare >= 0.95 && keyShare >= 0.9 && worst <= 1 && duration / median >= 500;
-    console.log(pass ? 'all targets met' : 'some targets missed');
+    report.missed = missed;
+    console.log(missed.length ? `targets missed: ${missed.join('; ')}` : 'all targets met');
     if (jsonFile) await writeFile(jsonFile, JSON.stringify(report, null, 2));
-    process.exitCode = pass ? 0 : 1;
+    process.exitCode = missed.length ? 1 : 0;
   } finally {
-    if (keep) console.log(`corpus kept in ${dir}`);
+    if (keep) console.log(`synthesized corpus kept in ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * The CI slice of the real-music corpus (`npm run corpus:real -- --slice`: pieces marked "ci" in
+ * bench/real-corpus/truth.json) through the product's own preprocess, held to issue 9's targets: what the
+ * product says about real songs stays true, so a regression fails CI. Scoring: bench/lib/real-corpus.ts, the
+ * same code `npm run bench:descriptors` prints its table with.
+ *
+ * Without the slice's audio the suite is skipped with a note on a developer's machine; in CI (CI is set),
+ * where .ci/run builds it, a missing slice fails.
+ */
+import {
+  TARGETS, hasFittingKey, isConstantTempo, loadRealCorpus, measureInChild, scorePiece,
+  summarize, toScoredPiece, type CorpusPiece, type Estimate, type PieceScore,
+} from '../bench/lib/real-corpus.ts';
+import { FFMPEG } from './helpers/audio.ts';
+
+const corpus = loadRealCorpus({ slice: true });
+const built = corpus !== undefined && corpus.pieces.length > 0 && corpus.missing.length === 0;
+const why = corpus === undefined
+  ? 'there is no truth table (bench/real-corpus/truth.json)'
+  : corpus.pieces.length === 0 && corpus.missing.length === 0
+    ? 'the truth table marks no piece "ci"'
+    : `${corpus.missing.length} piece(s) of the CI slice have no audio (${corpus.missing.slice(0, 5).map((p) => p.id).join(', ')})`;
+
+interface Measured {
+  piece: CorpusPiece;
+  estimate: Estimate;
+  score: PieceScore;
+}
+
+let measured: Measured[] = [];
+
+const share = (hits: number, n: number) => (n ? hits / n : 0);
+const describeIfBuilt = built ? describe : describe.skip;
+
+if (!built && !process.env.CI) {
+  // eslint-disable-next-line no-console
+  console.warn(`descriptors-real: skipped, ${why}. Build the slice with \`npm run corpus:real -- --slice\`.`);
+}
+
+if (!built && process.env.CI) {
+  describe('the real-music CI slice', () => {
+    it('is built before the tests run (.ci/run builds it with `npm run corpus:real -- --slice`)', () => {
+      throw new Error(`The real-music CI slice is not built: ${why}.`);
+    });
+  });
+}
+
+describeIfBuilt('what the product says about real music (the CI slice of the real corpus)', () => {
+  beforeAll(async () => {
+    // Prepare / Act: the product's own preprocess on every file of the slice, and ffmpeg's ebur128 beside it.
+    const pieces = corpus?.pieces ?? [];
+    const results = await measureInChild(pieces, { ffmpeg: FFMPEG, concurrency: 2 });
+    measured = pieces.map((piece, i) => {
+      const { estimate, reference, referenceError } = results[i];
+      if (!reference) throw new Error(`ffmpeg's ebur128 could not measure ${piece.id}: ${referenceError}`);
+      return { piece, estimate, score: scorePiece(toScoredPiece(piece, reference), estimate) };
+    });
+  }, 240_000);
+
+  it('runs every piece through preprocess without an error', () => {
+    const failed = measured.filter((m) => m.estimate.error).map((m) => `${m.piece.id}: ${m.estimate.error}`);
+    expect(failed).toEqual([]);
+  });
+
+  it(`measures every file's loudness within ${TARGETS.loudnessLu} LU, its range within ${TARGETS.rangeLu} LU and its true peak within ${TARGETS.truePeakDb} dB of ffmpeg's ebur128`, () => {
+    const off = measured.flatMap(({ piece, score, estimate }) => {
+      const problems: string[] = [];
+      const check = (what: string, delta: number | null | undefined, limit: number, ours: unknown) => {
+        if (delta === null || delta === undefined || delta > limit) problems.push(`${piece.id} ${what}: ours ${String(ours)}, off by ${delta === null || delta === undefined ? 'no value' : delta.toFixed(2)}`);
+      };
+      check('integrated', score.loudnessDelta, TARGETS.loudnessLu, estimate.loudnessLufs);
+      check('range', score.rangeDelta, TARGETS.rangeLu, estimate.loudnessRangeLu);
+      check('true peak', score.truePeakDelta, TARGETS.truePeakDb, estimate.truePeakDbtp);
+      return problems;
+    });
+    expect(off).toEqual([]);
+  });
+
+  it(`finds the tempo of every constant-tempo piece allowing ×2/×½, and exactly (±4 %) on at least ${100 * TARGETS.tempoExactShare} %`, () => {
+    const scored = measured.filter((m) => isConstantTempo(m.piece));
+    expect(scored.length).toBeGreaterThan(0);
+    const wrong = scored.filter((m) => !m.score.tempoOctave).map((m) => `${m.piece.id}: ours ${m.estimate.bpm}, truth ${m.piece.tempo?.bpm}`);
+    expect(wrong).toEqual([]);
+    const row = summarize(scored.map((m) => m.score));
+    const exact = row.tempoExact ?? { hits: 0, n: 0 };
+    const notExact = scored.filter((m) => !m.score.tempoExact).map((m) => `${m.piece.id}: ours ${m.estimate.bpm}, truth ${m.piece.tempo?.bpm}`);
+    expect({ share: share(exact.hits, exact.n) >= TARGETS.tempoExactShare ? 'met' : `${exact.hits}/${exact.n}`, notExact })
+      .toEqual({ share: 'met', notExact: expect.any(Array) });
+  });
+
+  it(`names the key exactly on at least ${100 * TARGETS.keyExactShare} % of the pieces whose notes fit their key signature`, () => {
+    const scored = measured.filter((m) => hasFittingKey(m.piece));
+    expect(scored.length).toBeGreaterThan(0);
+    const row = summarize(scored.map((m) => m.score));
+    const exact = row.keyExact ?? { hits: 0, n: 0 };
+    const wrong = scored.filter((m) => m.score.keyWeighted !== 1).map((m) => `${m.piece.id}: ours ${m.estimate.key}, truth ${m.piece.key?.tonic} ${m.piece.key?.mode}`);
+    expect({ share: share(exact.hits, exact.n) >= TARGETS.keyExactShare ? 'met' : `${exact.hits}/${exact.n}`, wrong })
+      .toEqual({ share: 'met', wrong: expect.any(Array) });
+  });
+
+  it(`keeps adjacent windows of a constant-tempo piece at one tempo: at most ${100 * TARGETS.tempoJumpShare} % of pairs jump by more than 25 %`, () => {
+    const row = summarize(measured.filter((m) => isConstantTempo(m.piece)).map((m) => m.score));
+    const jumps = row.tempoJumps ?? { hits: 0, n: 0 };
+    expect(jumps.n).toBeGreaterThan(0);
+    const where = measured.filter((m) => (m.score.tempoJumps?.jumps ?? 0) > 0)
+      .map((m) => `${m.piece.id}: ${m.estimate.windows?.map((w) => w.bpm ?? '—').join(' ')}`);
+    expect({ share: share(jumps.hits, jumps.n) <= TARGETS.tempoJumpShare ? 'met' : `${jumps.hits}/${jumps.n}`, where })
+      .toEqual({ share: 'met', where: expect.any(Array) });
+  });
+
+  it(`keeps adjacent windows in one key where the piece does not modulate: at most ${100 * TARGETS.keyChangeShare} % of pairs differ`, () => {
+    const row = summarize(measured.map((m) => m.score));
+    const changes = row.keyChanges ?? { hits: 0, n: 0 };
+    expect(changes.n).toBeGreaterThan(0);
+    const where = measured.filter((m) => (m.score.keyChanges?.changes ?? 0) > 0)
+      .map((m) => `${m.piece.id}: ${m.estimate.windows?.map((w) => w.key ?? '—').join(' | ')}`);
+    expect({ share: share(changes.hits, changes.n) <= TARGETS.keyChangeShare ? 'met' : `${changes.hits}/${changes.n}`, where })
+      .toEqual({ share: 'met', where: expect.any(Array) });
+  });
+});
