@@ -293,15 +293,12 @@ class CaptionWriter {
     return tags.percussiveRatio <= 0.25 ? 'the sustained sound' : 'the music';
   }
 
+  /** Rotates with the window's index, so neighbours never share a verb; "holds steady" only when little changed. */
   private verb(i: number, variant: number, steady: boolean): string {
-    let run = 0;
-    while (i - run - 1 > 0 && this.classes[i - run - 1] === this.classes[i]) run++;
     const verbs = isQuiet(this.classes[i])
       ? ['lingers', 'goes on', 'stays', 'continues']
-      : steady
-        ? ['carries on', 'keeps going', 'holds steady', 'rolls on', 'continues', 'goes on']
-        : ['carries on', 'keeps going', 'rolls on', 'continues', 'goes on'];
-    return verbs[(run + variant) % verbs.length];
+      : ['carries on', 'keeps going', steady ? 'holds steady' : 'presses on', 'rolls on', 'continues', 'goes on'];
+    return verbs[(i + variant) % verbs.length];
   }
 
   /** Where the window lies in the song, when that is worth saying. */
