@@ -195,6 +195,10 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
   const sectionKeyNames = [...new Set([...(analysis.keySections ?? []).map((section) => section.key), track.key].filter((key): key is string => Boolean(key)))];
   const keys = new Set(sectionKeyNames.map(keyId).filter(Boolean));
   for (const match of text.matchAll(/\b([A-G](?:[#♯b♭]|\s+(?:sharp|flat))?)[\s-]+(major|minor)\b/g)) {
+    // "A major change comes at 1:30": the article, not the key of A.
+    const before = text.slice(0, match.index);
+    const after = text.slice(match.index + match[0].length);
+    if (match[1] === 'A' && /(^|[.!?:]\s+)$/.test(before) && /^\s+[a-z]/.test(after) && !/^\s+(key|tonality|mode)\b/.test(after)) continue;
     const spelled = match[1].replace(/\s+sharp/, '#').replace(/\s+flat/, 'b');
     const id = keyId(`${spelled} ${match[2]}`);
     if (id && !keys.has(id)) problems.push(`states ${match[0]} but the measured key${sectionKeyNames.length > 1 ? 's are' : ' is'} ${sectionKeyNames.length ? sectionKeyNames.join(', ') : 'unclear'}`);

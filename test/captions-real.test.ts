@@ -372,6 +372,7 @@ describe('the LLM prompt and its contradiction check', () => {
     expect(check('A waltz in 3/4.')).toEqual(['states 3/4 but the measured meter is 4/4']);
     expect(check('It swings in 12/8 and waltz time.')).toHaveLength(2);
     expect(check('It opens in B minor.')).toEqual(['states B minor but the measured keys are D major, E major']);
+    expect(check('A major change comes at 1:00. A minor key colours the bridge.')).toEqual(['states A minor but the measured keys are D major, E major']);
     expect(check('Driving at 190 BPM.')).toEqual(['states 190 BPM but the measured tempo is 95 BPM']);
     expect(check('Around 104 BPM on the way up.')).toEqual([]);
     expect(check('Around 125 BPM.')).toHaveLength(1);
