@@ -2,7 +2,7 @@
  * Decoding with ffmpeg exactly as LP-MusicCaps' loader does: `-ac 1 -ar 16000`, 16-bit PCM, then ÷ 32768.
  * The input streams in (stdin) and samples stream out, so a 60-minute file is never held whole.
  *
- * The same ffmpeg process also writes the file's own channels at its own rate (32-bit float, fd 3): one decode,
+ * The same ffmpeg process also writes the file's own channels at its own rate (16-bit with 6 dB headroom, fd 3): one decode,
  * the stream split in two outputs. Those samples are measured as they arrive (BS.1770-4 loudness and true peak,
  * FileLoudnessMeter) and dropped. ffmpeg's ebur128 filter would measure the same, but it resamples to 48 kHz and
  * oversamples to 192 kHz in double precision inside ffmpeg's one filtering thread: 3.2× ffmpeg's CPU for the
@@ -103,10 +103,18 @@ export function decodeArguments(input: string): string[] {
     '-flush_packets', '0', 'pipe:1'];
 }
 
-/** The LP-MusicCaps decode, plus a second output of the same decoded stream: its own channels and rate, float32, on fd 3. */
+/**
+ * The LP-MusicCaps decode, plus a second output of the same decoded stream on fd 3: its own channels and rate,
+ * 6 dB down in 16 bits. The headroom keeps a decoded MP3's overs (above full scale, which true peak must see)
+ * from clipping; 16 bits (a quantisation floor near -90 dBFS, far below the -70 LUFS gate) halve what Node reads
+ * compared with float32.
+ */
 export function decodeWithLoudnessArguments(input: string): string[] {
-  return [...decodeArguments(input), '-map', '0:a:0', '-vn', '-f', 'f32le', '-acodec', 'pcm_f32le', '-flush_packets', '0', 'pipe:3'];
+  return [...decodeArguments(input), '-map', '0:a:0', '-vn', '-af', 'volume=0.5', '-f', 's16le', '-acodec', 'pcm_s16le', '-flush_packets', '0', 'pipe:3'];
 }
+
+/** What one unit of the fd-3 samples is in full scale: 16-bit, 6 dB down. */
+const LOUDNESS_SAMPLE_SCALE = 2 / 32768;
 
 /**
  * Decodes to 16 kHz mono float32, yielding chunks as ffmpeg produces them. Backpressure is real: ffmpeg
@@ -193,7 +201,7 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
 }
 
 /**
- * The fd-3 side of the decode: float32 bytes of the file's channels into a FileLoudnessMeter. Bytes that arrive
+ * The fd-3 side of the decode: 16-bit samples of the file's channels (6 dB down) into a FileLoudnessMeter. Bytes that arrive
  * before ffmpeg's log has named the layout (there are none in practice: ffmpeg describes its input first) wait in
  * a short queue.
  */
@@ -202,9 +210,12 @@ class LoudnessTap {
   private waiting: Buffer[] = [];
   private carry: Buffer | undefined;
   private failed = false;
+  /** Bytes in one frame (a sample of every channel): the meter is handed whole frames only. */
+  private frameBytes = 2;
 
   start(info: SourceInfo): void {
     if (this.meter || this.failed || !(info.channels >= 1) || !(info.sampleRate > 0)) return;
+    this.frameBytes = 2 * info.channels;
     this.meter = new FileLoudnessMeter(info.sampleRate, info.channels, channelWeights(info.channelLayout ?? '', info.channels));
     const waiting = this.waiting;
     this.waiting = [];
@@ -221,14 +232,14 @@ class LoudnessTap {
     }
     let bytes = this.carry ? Buffer.concat([this.carry, piece]) : piece;
     this.carry = undefined;
-    const whole = bytes.length - (bytes.length % 4);
+    const whole = bytes.length - (bytes.length % this.frameBytes);
     if (whole < bytes.length) {
       this.carry = Buffer.from(bytes.subarray(whole));
       bytes = bytes.subarray(0, whole);
     }
     if (whole === 0) return;
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
-    this.meter.push(new Float32Array(aligned.buffer, aligned.byteOffset, whole / 4));
+    const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
+    this.meter.push(new Int16Array(aligned.buffer, aligned.byteOffset, whole / 2), LOUDNESS_SAMPLE_SCALE);
   }
 
   finish(): FileLoudness | null {

@@ -37,6 +37,8 @@ export interface PreprocessDeps {
   uploadConcurrency?: number;
   /** Stops decoding (and ffmpeg) when aborted. */
   signal?: AbortSignal;
+  /** Measure the file's own loudness in the decode pass (default true); without it, loudness is the 16 kHz mono signal's. */
+  measureLoudness?: boolean;
 }
 
 export async function preprocessUpload(request: PreprocessRequest, deps: PreprocessDeps): Promise<PreprocessResult> {
@@ -138,7 +140,9 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
     if (uploadError) throw uploadError;
   };
 
-  const stream = decodeAudio({ ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal });
+  const stream = decodeAudio({
+    ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal, measureLoudness: deps.measureLoudness,
+  });
   // The 16 kHz mono windows and descriptors come from the samples; the loudness from the file's own channels,
   // measured by the same ffmpeg process and handed over when it ends.
   let decoded: DecodeResult;

@@ -150,7 +150,13 @@ describe('one ffmpeg process, the stream split', () => {
     const fromPath = await decode(file);
     const fromStdin = await decode(createReadStream(file));
     expect(Buffer.from(fromStdin.samples.buffer).equals(Buffer.from(fromPath.samples.buffer))).toBe(true);
-    expect(fromStdin.result.loudness).toEqual(fromPath.result.loudness);
+    // The same numbers, but for the order of additions where the pipe split the bytes differently.
+    const [piped, opened] = [fromStdin.result.loudness!, fromPath.result.loudness!];
+    expect(piped.integratedLufs).toBeCloseTo(opened.integratedLufs!, 6);
+    expect(piped.rangeLu).toBeCloseTo(opened.rangeLu, 6);
+    expect(piped.truePeakDbtp).toBeCloseTo(opened.truePeakDbtp, 6);
+    expect(piped.shortTermLufs.length).toBe(opened.shortTermLufs.length);
+    for (let i = 0; i < opened.shortTermLufs.length; i++) expect(Math.abs(piped.shortTermLufs[i] - opened.shortTermLufs[i])).toBeLessThan(1e-4);
     expect(fromStdin.result.info.channelLayout).toBe('stereo');
   });
 

@@ -177,25 +177,35 @@ const TRUE_PEAK_PHASE_1 = [
 ];
 const foldEven = (h: number[]) => Array.from({ length: 6 }, (_, k) => (h[k] + h[11 - k]) / 2);
 const foldOdd = (h: number[]) => Array.from({ length: 6 }, (_, k) => (h[k] - h[11 - k]) / 2);
-const [P0S, P0D, P1S, P1D] = [foldEven(TRUE_PEAK_PHASE_0), foldOdd(TRUE_PEAK_PHASE_0), foldEven(TRUE_PEAK_PHASE_1), foldOdd(TRUE_PEAK_PHASE_1)];
+const [S00, S01, S02, S03, S04, S05] = foldEven(TRUE_PEAK_PHASE_0);
+const [D00, D01, D02, D03, D04, D05] = foldOdd(TRUE_PEAK_PHASE_0);
+const [S10, S11, S12, S13, S14, S15] = foldEven(TRUE_PEAK_PHASE_1);
+const [D10, D11, D12, D13, D14, D15] = foldOdd(TRUE_PEAK_PHASE_1);
 /** No interpolated value exceeds this many times the largest input sample it is made from. */
 const TRUE_PEAK_GAIN = Math.max(...[TRUE_PEAK_PHASE_0, TRUE_PEAK_PHASE_1].map((h) => h.reduce((sum, v) => sum + Math.abs(v), 0)));
+
+/** Samples per true-peak screening block: a block is oversampled only if it could raise the running true peak. */
+const SCREEN_BLOCK = 16;
+/** Filter history carried from one run of samples to the next (the interpolator's 12 taps need 11 before). */
+const HISTORY = 11;
 
 /**
  * Streams interleaved float samples of the file's channels in and measures them by BS.1770-4: K-weighting
  * designed for the file's rate, per-100-ms weighted energy (a 60-minute file keeps 36,000 numbers), and the true
- * peak per channel. A 100-ms segment whose samples are all below (running true peak ÷ the filter's gain) cannot
- * raise the true peak and is not oversampled.
+ * peak per channel. A block of 16 samples whose neighbourhood stays below (running true peak ÷ the filter's
+ * gain) cannot raise the true peak and is not oversampled: on music most of it, once the loud parts have begun.
  */
 export class FileLoudnessMeter {
   readonly sampleRate: number;
   readonly channels: number;
   private readonly weights: Float64Array;
   private readonly filters: [Biquad, Biquad];
-  /** Per channel: the filter state (6 values) and the last 11 input samples (oldest first) for the true peak. */
+  /** Per channel: the K-weighting state (6 values). */
   private readonly state: Float64Array;
-  private readonly tail: Float64Array;
-  private readonly tailMax: Float64Array;
+  /** Per channel: the last 11 samples, then the current run de-interleaved. */
+  private readonly scratch: Float64Array[];
+  /** Per channel: the largest |sample| of each screening block of the current run, the last block before it first. */
+  private readonly blockMax: Float64Array[];
   private readonly channelEnergy: Float64Array;
   private frames = 0;
   private segmentStart = 0;
@@ -205,7 +215,7 @@ export class FileLoudnessMeter {
   private segmentFrames = new Float64Array(1024);
   private segments = 0;
   private peak = 0;
-  private pending: Float32Array | undefined;
+  private pending: Float32Array | Int16Array | undefined;
 
   constructor(sampleRate: number, channels: number, weights?: number[]) {
     if (!(sampleRate > 0) || !(channels >= 1)) throw new RangeError(`cannot measure ${channels} channels at ${sampleRate} Hz`);
@@ -214,17 +224,21 @@ export class FileLoudnessMeter {
     this.weights = Float64Array.from(weights ?? channelWeights('', channels));
     this.filters = kWeightingFilters(sampleRate);
     this.state = new Float64Array(6 * channels);
-    this.tail = new Float64Array(11 * channels);
-    this.tailMax = new Float64Array(channels);
     this.channelEnergy = new Float64Array(channels);
     this.nextBoundary = this.boundary(0);
+    const longestRun = Math.ceil(sampleRate / 10) + 1;
+    this.scratch = Array.from({ length: channels }, () => new Float64Array(HISTORY + longestRun));
+    this.blockMax = Array.from({ length: channels }, () => new Float64Array(2 + Math.ceil(longestRun / SCREEN_BLOCK)));
   }
 
-  /** Interleaved samples, any number of frames; a trailing partial frame waits for the next call. */
-  push(interleaved: Float32Array): void {
+  /**
+   * Interleaved samples, any number of frames; a trailing partial frame waits for the next call. Integer samples
+   * are multiplied by `scale` (e.g. 1/32768 for 16-bit full scale).
+   */
+  push(interleaved: Float32Array | Int16Array, scale = 1): void {
     let input = interleaved;
     if (this.pending) {
-      const joined = new Float32Array(this.pending.length + input.length);
+      const joined = input instanceof Int16Array ? new Int16Array(this.pending.length + input.length) : new Float32Array(this.pending.length + input.length);
       joined.set(this.pending);
       joined.set(input, this.pending.length);
       input = joined;
@@ -236,7 +250,7 @@ export class FileLoudnessMeter {
     let f = 0;
     while (f < frames) {
       const run = Math.min(frames - f, this.nextBoundary - this.frames);
-      for (let c = 0; c < channels; c++) this.runChannel(input, f, run, c);
+      this.measureRun(input, f, run, scale);
       f += run;
       this.frames += run;
       if (this.frames === this.nextBoundary) this.closeSegment();
@@ -275,9 +289,57 @@ export class FileLoudnessMeter {
     this.nextBoundary = this.boundary(this.segmentIndex);
   }
 
-  /** K-weighted energy and true peak of `run` frames of channel `c`, starting at frame `from`. */
-  private runChannel(input: Float32Array, from: number, run: number, c: number): void {
+  /** `run` frames from frame `from`: de-interleave, K-weight, screen and oversample, keep the history. */
+  private measureRun(input: Float32Array | Int16Array, from: number, run: number, scale: number): void {
+    const channels = this.channels;
+    if (channels === 2) this.measurePair(input, from, run, scale);
+    else {
+      for (let c = 0; c < channels; c++) {
+        this.deinterleave(input, from, run, c, scale);
+        this.kWeight(c, run);
+      }
+    }
+    for (let c = 0; c < channels; c++) {
+      const x = this.scratch[c];
+      const blocks = this.blockMax[c];
+      const count = Math.ceil(run / SCREEN_BLOCK);
+      // Block b (its samples at HISTORY + b·16 …) is made from its own samples and the 11 before: within
+      // blocks b-1 and b (blocks[0] is the last block of the previous run).
+      for (let b = 0; b < count; b++) {
+        if (TRUE_PEAK_GAIN * Math.max(blocks[b], blocks[b + 1]) > this.peak) {
+          const start = HISTORY + b * SCREEN_BLOCK;
+          this.interpolate(x, start, Math.min(HISTORY + run, start + SCREEN_BLOCK));
+        }
+      }
+      blocks[0] = blocks[count];
+      // The last 11 samples become the next run's history.
+      x.copyWithin(0, run, run + HISTORY);
+    }
+  }
+
+  private deinterleave(input: Float32Array | Int16Array, from: number, run: number, c: number, scale: number): void {
     const stride = this.channels;
+    const x = this.scratch[c];
+    const blocks = this.blockMax[c];
+    let peak = this.peak;
+    let at = from * stride + c;
+    for (let start = 0, b = 1; start < run; start += SCREEN_BLOCK, b++) {
+      const end = Math.min(run, start + SCREEN_BLOCK);
+      let blockPeak = 0;
+      for (let j = start; j < end; j++, at += stride) {
+        let v = input[at] * scale;
+        if (!(v === v)) v = 0; // NaN guard: keep every number finite
+        x[HISTORY + j] = v;
+        const magnitude = v < 0 ? -v : v;
+        if (magnitude > blockPeak) blockPeak = magnitude;
+      }
+      blocks[b] = blockPeak;
+      if (blockPeak > peak) peak = blockPeak;
+    }
+    this.peak = peak;
+  }
+
+  private kWeight(c: number, run: number): void {
     const [shelf, highPass] = this.filters;
     const { b0, b1, b2, a1, a2 } = shelf;
     const h1 = highPass.a1;
@@ -286,70 +348,96 @@ export class FileLoudnessMeter {
     const o = 6 * c;
     let s1x1 = st[o], s1x2 = st[o + 1], s1y1 = st[o + 2], s1y2 = st[o + 3], s2y1 = st[o + 4], s2y2 = st[o + 5];
     let energy = 0;
-    let runMax = 0;
-    const end = (from + run) * stride + c;
-    for (let i = from * stride + c; i < end; i += stride) {
-      let x = input[i];
-      if (!(x === x)) x = 0;
-      const y1 = b0 * x + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
+    const x = this.scratch[c];
+    const end = HISTORY + run;
+    for (let i = HISTORY; i < end; i++) {
+      const v = x[i];
+      const y1 = b0 * v + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
       const y2 = y1 - 2 * s1y1 + s1y2 - h1 * s2y1 - h2 * s2y2;
-      s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
+      s1x2 = s1x1; s1x1 = v; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
       energy += y2 * y2;
-      const magnitude = x < 0 ? -x : x;
-      if (magnitude > runMax) runMax = magnitude;
     }
     st[o] = s1x1; st[o + 1] = s1x2; st[o + 2] = s1y1; st[o + 3] = s1y2; st[o + 4] = s2y1; st[o + 5] = s2y2;
     this.channelEnergy[c] += energy;
-    if (runMax > this.peak) this.peak = runMax;
-    // Interpolated values here are made from this run and the 11 samples before it.
-    if (TRUE_PEAK_GAIN * Math.max(runMax, this.tailMax[c]) > this.peak) this.interpolate(input, from, run, c);
-    else this.keepTail(input, from, run, c);
-    this.tailMax[c] = runMax;
   }
 
-  private interpolate(input: Float32Array, from: number, run: number, c: number): void {
-    const stride = this.channels;
-    const t = this.tail;
-    const o = 11 * c;
-    // x0 is the newest sample, x11 the oldest.
-    let x1 = t[o + 10], x2 = t[o + 9], x3 = t[o + 8], x4 = t[o + 7], x5 = t[o + 6], x6 = t[o + 5];
-    let x7 = t[o + 4], x8 = t[o + 3], x9 = t[o + 2], x10 = t[o + 1], x11 = t[o];
-    const [s00, s01, s02, s03, s04, s05] = P0S, [d00, d01, d02, d03, d04, d05] = P0D;
-    const [s10, s11, s12, s13, s14, s15] = P1S, [d10, d11, d12, d13, d14, d15] = P1D;
+  /**
+   * A stereo run in one pass: de-interleave, screening maxima and K-weighting of both channels together (two
+   * independent recursions keep the processor busy).
+   */
+  private measurePair(input: Float32Array | Int16Array, from: number, run: number, scale: number): void {
+    const [shelf, highPass] = this.filters;
+    const { b0, b1, b2, a1, a2 } = shelf;
+    const h1 = highPass.a1;
+    const h2 = highPass.a2;
+    const st = this.state;
+    let l1x1 = st[0], l1x2 = st[1], l1y1 = st[2], l1y2 = st[3], l2y1 = st[4], l2y2 = st[5];
+    let r1x1 = st[6], r1x2 = st[7], r1y1 = st[8], r1y2 = st[9], r2y1 = st[10], r2y2 = st[11];
+    let left = 0;
+    let right = 0;
+    const xl = this.scratch[0];
+    const xr = this.scratch[1];
+    const blocksLeft = this.blockMax[0];
+    const blocksRight = this.blockMax[1];
     let peak = this.peak;
-    const end = (from + run) * stride + c;
-    for (let i = from * stride + c; i < end; i += stride) {
-      let x0 = input[i];
-      if (!(x0 === x0)) x0 = 0;
+    let at = 2 * from;
+    for (let start = 0, b = 1; start < run; start += SCREEN_BLOCK, b++) {
+      const end = Math.min(run, start + SCREEN_BLOCK);
+      let maxLeft = 0;
+      let maxRight = 0;
+      for (let j = start; j < end; j++, at += 2) {
+        let u = input[at] * scale;
+        let v = input[at + 1] * scale;
+        if (!(u === u)) u = 0; // NaN guard: keep every number finite
+        if (!(v === v)) v = 0;
+        xl[HISTORY + j] = u;
+        xr[HISTORY + j] = v;
+        const mu = u < 0 ? -u : u;
+        const mv = v < 0 ? -v : v;
+        if (mu > maxLeft) maxLeft = mu;
+        if (mv > maxRight) maxRight = mv;
+        const ly1 = b0 * u + b1 * l1x1 + b2 * l1x2 - a1 * l1y1 - a2 * l1y2;
+        const ry1 = b0 * v + b1 * r1x1 + b2 * r1x2 - a1 * r1y1 - a2 * r1y2;
+        const ly2 = ly1 - 2 * l1y1 + l1y2 - h1 * l2y1 - h2 * l2y2;
+        const ry2 = ry1 - 2 * r1y1 + r1y2 - h1 * r2y1 - h2 * r2y2;
+        l1x2 = l1x1; l1x1 = u; l2y2 = l2y1; l2y1 = ly2; l1y2 = l1y1; l1y1 = ly1;
+        r1x2 = r1x1; r1x1 = v; r2y2 = r2y1; r2y1 = ry2; r1y2 = r1y1; r1y1 = ry1;
+        left += ly2 * ly2;
+        right += ry2 * ry2;
+      }
+      blocksLeft[b] = maxLeft;
+      blocksRight[b] = maxRight;
+      if (maxLeft > peak) peak = maxLeft;
+      if (maxRight > peak) peak = maxRight;
+    }
+    this.peak = peak;
+    st[0] = l1x1; st[1] = l1x2; st[2] = l1y1; st[3] = l1y2; st[4] = l2y1; st[5] = l2y2;
+    st[6] = r1x1; st[7] = r1x2; st[8] = r1y1; st[9] = r1y2; st[10] = r2y1; st[11] = r2y2;
+    this.channelEnergy[0] += left;
+    this.channelEnergy[1] += right;
+  }
+
+  /** The 4 interpolated values after each of x[start..end) (as newest sample), from it and the 11 before. */
+  private interpolate(x: Float64Array, start: number, end: number): void {
+    let x1 = x[start - 1], x2 = x[start - 2], x3 = x[start - 3], x4 = x[start - 4], x5 = x[start - 5], x6 = x[start - 6];
+    let x7 = x[start - 7], x8 = x[start - 8], x9 = x[start - 9], x10 = x[start - 10], x11 = x[start - 11];
+    let peak = this.peak;
+    for (let i = start; i < end; i++) {
+      const x0 = x[i];
       const a0 = x0 + x11, a1 = x1 + x10, a2 = x2 + x9, a3 = x3 + x8, a4 = x4 + x7, a5 = x5 + x6;
       const e0 = x0 - x11, e1 = x1 - x10, e2 = x2 - x9, e3 = x3 - x8, e4 = x4 - x7, e5 = x5 - x6;
-      const sum0 = s00 * a0 + s01 * a1 + s02 * a2 + s03 * a3 + s04 * a4 + s05 * a5;
-      const dif0 = d00 * e0 + d01 * e1 + d02 * e2 + d03 * e3 + d04 * e4 + d05 * e5;
-      const sum1 = s10 * a0 + s11 * a1 + s12 * a2 + s13 * a3 + s14 * a4 + s15 * a5;
-      const dif1 = d10 * e0 + d11 * e1 + d12 * e2 + d13 * e3 + d14 * e4 + d15 * e5;
+      const sum0 = S00 * a0 + S01 * a1 + S02 * a2 + S03 * a3 + S04 * a4 + S05 * a5;
+      const dif0 = D00 * e0 + D01 * e1 + D02 * e2 + D03 * e3 + D04 * e4 + D05 * e5;
+      const sum1 = S10 * a0 + S11 * a1 + S12 * a2 + S13 * a3 + S14 * a4 + S15 * a5;
+      const dif1 = D10 * e0 + D11 * e1 + D12 * e2 + D13 * e3 + D14 * e4 + D15 * e5;
+      // Phases 0 and 3 are sum0 ± dif0, phases 1 and 2 sum1 ± dif1; the larger magnitude of s ± d is |s| + |d|.
       const m0 = Math.abs(sum0) + Math.abs(dif0);
       const m1 = Math.abs(sum1) + Math.abs(dif1);
-      // |s + d| and |s - d| are both at most |s| + |d|, reached by one of them: max(|s+d|, |s-d|) = |s| + |d|.
       if (m0 > peak) peak = m0;
       if (m1 > peak) peak = m1;
       x11 = x10; x10 = x9; x9 = x8; x8 = x7; x7 = x6; x6 = x5; x5 = x4; x4 = x3; x3 = x2; x2 = x1; x1 = x0;
     }
     this.peak = peak;
-    t[o] = x11; t[o + 1] = x10; t[o + 2] = x9; t[o + 3] = x8; t[o + 4] = x7; t[o + 5] = x6;
-    t[o + 6] = x5; t[o + 7] = x4; t[o + 8] = x3; t[o + 9] = x2; t[o + 10] = x1;
-  }
-
-  private keepTail(input: Float32Array, from: number, run: number, c: number): void {
-    const stride = this.channels;
-    const t = this.tail;
-    const o = 11 * c;
-    const keep = Math.min(11, run);
-    // Shift the old tail left by `keep`, then append the run's last `keep` samples.
-    for (let k = 0; k < 11 - keep; k++) t[o + k] = t[o + k + keep];
-    for (let k = 0; k < keep; k++) {
-      const x = input[(from + run - keep + k) * stride + c];
-      t[o + 11 - keep + k] = x === x ? x : 0;
-    }
   }
 }
 
