@@ -104,6 +104,10 @@ const CONTEXT_SEC = 8;
 /** Cost of changing key, in units of correlation per block: leaving a key and coming back costs 2×, which a
  * rival key must make up by out-correlating it by 0.1 over 20 s (10 blocks). Passing chords cannot. */
 const MODULATION_COST = 1.0;
+/** Bonus per block for the track's own key (its home key, from the whole track's chroma): a piece leaves home
+ * only where another key fits clearly better for a while, so an episode that merely leans towards the
+ * dominant or the relative key stays in the home key. */
+const HOME_KEY_BONUS = 0.05;
 /** Emission score of "no key" per block: a block whose best key correlates below this is better left keyless. */
 const NO_KEY_SCORE = 0.35;
 /** A section shorter than this is an episode, not a modulation: it merges into a neighbour. */
@@ -219,6 +223,7 @@ export interface KeyOptions {
   profile: KeyProfile;
   modulationCost: number;
   minSectionSec: number;
+  homeKeyBonus: number;
 }
 
 /** Per-frame chroma scaled to unit maximum, silent frames zeroed (Gómez 2006's normalisation). */
@@ -255,6 +260,7 @@ export function analyzeKey(chroma: ChromaFeatures, durationSec: number, options:
   const profile = options.profile ?? KEY_PROFILES[KEY_PROFILE];
   const modulationCost = options.modulationCost ?? MODULATION_COST;
   const minSectionSec = options.minSectionSec ?? MIN_SECTION_SEC;
+  const homeKeyBonus = options.homeKeyBonus ?? HOME_KEY_BONUS;
   const duration = Math.max(0, Number.isFinite(durationSec) ? durationSec : 0);
   const { rows, frames } = normalizedFrames(chroma);
   const track = estimateKey(sumRows(rows, 0, frames), profile);
@@ -267,6 +273,7 @@ export function analyzeKey(chroma: ChromaFeatures, durationSec: number, options:
   const blocks = Math.ceil(frames / blockFrames);
   const keys = templates(profile);
   const STATES = 25; // 24 keys, then "no key"
+  const home = track.tonic + (track.mode === 'minor' ? 12 : 0);
   // Viterbi over blocks: score[s] the best path score ending in state s; back pointers per block.
   const back = new Uint8Array(blocks * STATES);
   let score = new Float64Array(STATES);
@@ -282,7 +289,7 @@ export function analyzeKey(chroma: ChromaFeatures, durationSec: number, options:
     // A lone pitch class or a flat context gives no evidence for any key.
     const lone = pitchClassCount(context) < MIN_PITCH_CLASSES;
     for (let s = 0; s < STATES; s++) {
-      const emission = s === 24 ? NO_KEY_SCORE : lone ? 0 : r[s] * tonal;
+      const emission = s === 24 ? NO_KEY_SCORE : lone ? 0 : r[s] * tonal + (s === home ? homeKeyBonus : 0);
       if (b === 0) {
         next[s] = emission;
         continue;
