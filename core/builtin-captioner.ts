@@ -171,7 +171,8 @@ class CaptionWriter {
     }
     for (const change of keyChanges(this.context.analysis)) {
       if (!this.within(i, change.atSec)) continue;
-      if (change.from && change.to) major.push(`the music modulates from ${change.from} to ${change.to}`);
+      const heard = sectionKeyAt(this.context, 0) === change.to || keyChanges(this.context.analysis).some((c) => c.atSec < change.atSec && c.to === change.to);
+      if (change.from && change.to) major.push(heard ? `the music returns to ${change.to}` : `the music modulates from ${change.from} to ${change.to}`);
       else if (change.to) major.push(`the harmony settles in ${change.to}`);
       else major.push('the harmony loses its clear key');
     }

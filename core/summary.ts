@@ -89,8 +89,10 @@ function analysisOf(manifest: Manifest): TrackAnalysis {
 
 const describeTempo = (tags: TrackTags) =>
   tags.bpm === null ? 'no steady beat measured' : `${Math.round(tags.bpm)} BPM (confidence ${tags.bpmConfidence.toFixed(2)})`;
-const describeMeter = (tags: TrackTags) =>
-  tags.meter ? `${tags.meter} (confidence ${(tags.meterConfidence ?? 0).toFixed(2)})` : 'not determined';
+const describeMeter = (tags: TrackTags) => {
+  const meter = statedMeter(tags);
+  return meter ? `${meter} (confidence ${tags.meterConfidence.toFixed(2)})` : 'not determined';
+};
 
 /**
  * The prompt: the whole-track facts (tempo and meter, tempo changes and key sections with their times, the
@@ -175,7 +177,8 @@ const METER_WORDS: Array<[RegExp, string]> = [
 
 /**
  * What the text states that was not measured: a tempo not within 8 % of the track's tempo or its tempo
- * changes, a key that is not among the key sections' keys, a meter other than the measured one.
+ * changes, a key that is not among the key sections' keys, a meter other than the measured one (or any meter
+ * when none was heard with confidence).
  */
 export function findContradictions(text: string, track: TrackTags, analysis: TrackAnalysis): string[] {
   const problems: string[] = [];
@@ -205,8 +208,10 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
   }
   const stated: Array<[string, string]> = [...text.matchAll(/(?<![\d/])\b(2|3|4|5|6|7|9|12)\s*\/\s*(2|4|8)\b(?![\d/])/g)].map((m) => [m[0], `${m[1]}/${m[2]}`]);
   for (const [pattern, meter] of METER_WORDS) for (const m of text.matchAll(pattern)) stated.push([m[0], meter]);
+  // A meter heard with too little confidence is not stated anywhere, so the text may not state one either.
+  const measuredMeter = statedMeter(track);
   for (const [words, meter] of stated) {
-    if (meter !== track.meter) problems.push(`states ${words} but the measured meter is ${track.meter ?? 'not determined'}`);
+    if (meter !== measuredMeter) problems.push(`states ${words} but the measured meter is ${measuredMeter ?? 'not determined'}`);
   }
   return problems;
 }
@@ -265,6 +270,8 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
 /** The shape as verb phrases with times: "builds from 0:20 to 0:50", "moves to E major at 1:32". */
 function shapePhrases(events: readonly ShapeEvent[]): string[] {
   const out: string[] = [];
+  const keysHeard = new Set<string>();
+  let modulations = 0;
   for (const event of events) {
     const at = formatClock(event.atSec);
     switch (event.kind) {
@@ -293,7 +300,12 @@ function shapePhrases(events: readonly ShapeEvent[]): string[] {
         out.push(`comes back in at ${at}`);
         break;
       case 'modulation':
-        out.push(event.from && event.to ? `modulates from ${event.from} to ${event.to} at ${at}` : event.to ? `settles in ${event.to} at ${at}` : `loses its clear key at ${at}`);
+        if (event.from) keysHeard.add(event.from);
+        if (event.from && event.to) {
+          out.push(keysHeard.has(event.to) ? `returns to ${event.to} at ${at}` : modulations > 0 ? `moves on to ${event.to} at ${at}` : `modulates from ${event.from} to ${event.to} at ${at}`);
+          modulations++;
+        } else out.push(event.to ? `settles in ${event.to} at ${at}` : `loses its clear key at ${at}`);
+        if (event.to) keysHeard.add(event.to);
         break;
       case 'tempo': {
         const { change } = event;

@@ -339,6 +339,27 @@ describe('the local summary', () => {
     expect(text).not.toMatch(/carries on|keeps going/);
   });
 
+  it('tells a return to the home key from a move to a new one', () => {
+    // Prepare
+    const manifest = manifestOf({
+      ...constant,
+      keySections: [
+        { startSec: 0, endSec: 36.9, key: 'C major', confidence: 0.9 },
+        { startSec: 36.9, endSec: 133, key: 'G major', confidence: 0.5 },
+        { startSec: 133, endSec: 186, key: 'C major', confidence: 0.9 },
+        { startSec: 186, endSec: 240, key: 'G major', confidence: 0.5 },
+      ],
+      durationSec: 240,
+    });
+    // Act
+    const captions = caption(manifest);
+    const text = localSummary(manifest, chunksOf(manifest, captions), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(captions[3].caption).toBe('The music modulates from C major to G major.');
+    expect(captions[13].caption).toBe('The music returns to C major.');
+    expect(text).toContain('modulates from C major to G major at 0:36, returns to C major at 2:13 and returns to G major at 3:06');
+  });
+
   it('names a tempo change with its time', () => {
     const manifest = manifestOf(tempoStep);
     const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
@@ -377,6 +398,12 @@ describe('the LLM prompt and its contradiction check', () => {
     expect(check('Around 104 BPM on the way up.')).toEqual([]);
     expect(check('Around 125 BPM.')).toHaveLength(1);
     expect(check('It starts at 1:30 and ends at 3/4 of its length... 24/7.')).toEqual(['states 3/4 but the measured meter is 4/4']);
+  });
+
+  it('rejects any meter when the meter was heard with too little confidence to state', () => {
+    const manifest = manifestOf({ ...song, track: { meter: '4/4', meterConfidence: 0.1 } });
+    expect(findContradictions('Steady 4/4 throughout.', manifest.tags, manifest.analysis)).toEqual(['states 4/4 but the measured meter is not determined']);
+    expect(summaryPrompt(manifest, chunksOf(manifest, caption(manifest))).user).toContain('meter not determined');
   });
 
   it('rejects any meter when none was measured', () => {

@@ -4,7 +4,7 @@ import { useMemo, useRef, useState } from 'react';
 import type { ResultDocument } from '#core/contract';
 import type { WindowTags } from '#core/descriptors/types';
 import { formatClock } from '#core/run-steps';
-import { sectionKeys } from '#core/song-shape';
+import { sectionKeys, statedMeter } from '#core/song-shape';
 import { captionCues, cueAt } from '#core/subtitles';
 import { formatBytes } from '#core/upload-policy';
 
@@ -15,7 +15,7 @@ function trackTags(result: ResultDocument): string[] {
   const { tags } = result;
   const out: string[] = [];
   if (tags.bpm !== null) out.push(`${Math.round(tags.bpm)} BPM`);
-  if (tags.meter) out.push(tags.meter);
+  if (statedMeter(tags)) out.push(tags.meter!);
   const sections = result.analysis ? sectionKeys(result.analysis) : [];
   if (sections.length > 1) out.push(sections.join(' → '));
   else if (tags.key) out.push(tags.key);
