@@ -143,7 +143,7 @@ export function formatResult(result: ResultDocument): string {
   lines.push(
     `${file.name} — ${formatClock(file.durationSec)} (${file.codec}, ${file.sampleRate} Hz, ${file.channels} ch, ${(file.sizeBytes / 1_000_000).toFixed(1)} MB)`,
   );
-  const bpm = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM${statedMeter(tags) ? ` in ${tags.meter}` : ''}`;
+  const bpm = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM${statedMeter(tags) ? ` in ${statedMeter(tags)}` : ''}`;
   const sections = result.analysis ? sectionKeys(result.analysis) : [];
   const key = sections.length > 1 ? sections.join(' → ') : (tags.key ?? 'no clear key');
   const peak = Number.isFinite(tags.truePeakDbtp) ? `, true peak ${tags.truePeakDbtp.toFixed(1)} dBTP` : '';

@@ -15,7 +15,8 @@ function trackTags(result: ResultDocument): string[] {
   const { tags } = result;
   const out: string[] = [];
   if (tags.bpm !== null) out.push(`${Math.round(tags.bpm)} BPM`);
-  if (statedMeter(tags)) out.push(tags.meter!);
+  const meter = statedMeter(tags);
+  if (meter) out.push(meter);
   const sections = result.analysis ? sectionKeys(result.analysis) : [];
   if (sections.length > 1) out.push(sections.join(' → '));
   else if (tags.key) out.push(tags.key);
