@@ -144,7 +144,7 @@ function main(): void {
     variants.push(
       { name: 'no harmonics', chroma: { harmonics: 1 } },
       { name: 'harmonics 8', chroma: { harmonics: 8 } },
-      { name: 'energy (exp 2)', chroma: { magnitudeExponent: 2 } },
+      { name: 'magnitude (exp 1)', chroma: { magnitudeExponent: 1 } },
       { name: 'sqrt mag (exp 0.5)', chroma: { magnitudeExponent: 0.5 } },
       { name: 'no prominence', chroma: { peakProminence: 0 } },
       { name: 'prominence 6', chroma: { peakProminence: 6 } },

@@ -7,7 +7,8 @@
  *   magnitude (Smith & Serra 1987). A peak must stand peakProminence times above the mean magnitude of the bins
  *   around it: a sustained partial does, while a drum hit or noise spreads its energy over the band and does
  *   not, so percussive frames add little (the harmonic emphasis).
- * - Harmonic summation (Gómez 2006, §3.4.2; the HPCP `harmonics` parameter): a peak at f is also credited to
+ * - Each peak counts with its energy (squared magnitude, as in Gómez's HPCP), then harmonic summation (Gómez
+ *   2006, §3.4.2; the HPCP `harmonics` parameter): a peak at f is also credited to
  *   f/2 … f/harmonics with weights harmonicDecay^(h−1), so the upper partials of a note strengthen its own
  *   pitch class instead of only the fifth and the third above it.
  * - The credits go into a fine pitch histogram (FINE_PER_SEMITONE bins per semitone, one octave, A = 440 Hz
@@ -40,7 +41,8 @@ export interface ChromaOptions {
    * (Gómez 2006's HPCP uses up to 8 and 0.6). */
   harmonics: number;
   harmonicDecay: number;
-  /** Peak magnitude is raised to this power before it is credited (1: magnitude; 2: energy, as in Gómez's HPCP). */
+  /** Peak magnitude is raised to this power before it is credited: 2, energy, as in Gómez's HPCP (measured on 30
+   * pieces: 25/30 exact against 24/30 with plain magnitude, and windows 434 vs 415 of 536 right). */
   magnitudeExponent: number;
 }
 
@@ -50,7 +52,7 @@ export const CHROMA_DEFAULTS: ChromaOptions = {
   peakProminence: 4,
   harmonics: 4,
   harmonicDecay: 0.6,
-  magnitudeExponent: 1,
+  magnitudeExponent: 2,
 };
 /** ±24 bins ≈ ±47 Hz: wider than a Hann main lobe (±2 bins), narrower than the gaps between most partials' neighbourhoods. */
 const PROMINENCE_HALF_BINS = 24;
@@ -202,7 +204,7 @@ export class ChromaFeatures {
         // Pitch in semitones above C (MIDI number 60 − 60), on the A = 440 Hz grid.
         const pitch = 9 + 12 * Math.log2(hz / 440);
         const deviation = pitch - Math.round(pitch);
-        const weight = magnitudeExponent === 1 ? m : m ** magnitudeExponent;
+        const weight = magnitudeExponent === 2 ? m * m : magnitudeExponent === 1 ? m : m ** magnitudeExponent;
         tuningCos += m * Math.cos(2 * Math.PI * deviation);
         tuningSin += m * Math.sin(2 * Math.PI * deviation);
         const fine = pitch * FINE_PER_SEMITONE;
