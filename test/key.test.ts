@@ -152,6 +152,14 @@ describe('no key where there is no tonal centre', () => {
     expect(analyze(renderFilter(`anoisesrc=color=pink:amplitude=0.3:sample_rate=${RATE}:duration=30`)).track.key).toBeNull();
   });
 
+  test('drums alone (a pitched kick sweeping down, a noise snare) have no key', () => {
+    const kick = '0.8*sin(2*PI*(50+100*exp(-20*mod(t,0.5)))*mod(t,0.5))*exp(-8*mod(t,0.5))';
+    const snare = '0.3*(random(0)-0.5)*exp(-15*mod(t+0.25,0.5))';
+    const analysis = analyze(renderFilter(`aevalsrc=exprs='${kick}+${snare}':s=${RATE}:d=30`));
+    expect(analysis.track.key).toBeNull();
+    expect(analysis.sections.every((s) => s.key === null)).toBe(true);
+  });
+
   test('a single held note (with partials) has no key', () => {
     const analysis = analyze(renderFilter(`aevalsrc=exprs='${note(57, 0, 0.3)}':s=${RATE}:d=30`));
     expect(analysis.track.key).toBeNull();
