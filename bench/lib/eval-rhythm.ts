@@ -100,7 +100,7 @@ async function main() {
   const rows: Array<Record<string, unknown>> = [];
   let analysisMs = 0;
   let audioSec = 0;
-  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0 };
+  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0, spurious: 0, varying: 0, varyingFound: 0, noBeat: 0 };
   const lib = { n: 0, exact: 0, octave: 0, pairs: 0, jumps: 0 };
   const confusion = new Map<string, number>();
   const files = pieces.map((p) => resolveAudio(p.file));
@@ -163,6 +163,13 @@ async function main() {
       const key = `${piece.meter}→${rhythm.meter}`;
       confusion.set(key, (confusion.get(key) ?? 0) + 1);
     }
+    if (piece.tempo?.constant && rhythm.tempoChanges.length > 0) ours.spurious++;
+    if (piece.tempo?.constant && rhythm.bpm === null) ours.noBeat++;
+    if (piece.tempo && !piece.tempo.constant) {
+      ours.varying++;
+      if (rhythm.tempoChanges.length > 0) ours.varyingFound++;
+      row.truthMap = piece.tempo.map?.slice(0, 8).map((m) => `${m.atSec.toFixed(0)}s:${m.bpm.toFixed(0)}`).join(' ');
+    }
     row.changes = rhythm.tempoChanges.map((c) => `${c.kind}@${c.atSec.toFixed(0)}:${c.fromBpm}→${c.toBpm}`).join(' ');
     rows.push(row);
     if (verbose) console.log(JSON.stringify(row));
@@ -173,6 +180,8 @@ async function main() {
   console.log(`tempo exact ±4 %       ${`${ours.exact}/${ours.n} ${pct(ours.exact, ours.n)}`.padEnd(16)}${python ? `${lib.exact}/${lib.n} ${pct(lib.exact, lib.n)}` : '(--librosa PY)'}`);
   console.log(`tempo with ×2/×½       ${`${ours.octave}/${ours.n} ${pct(ours.octave, ours.n)}`.padEnd(16)}${python ? `${lib.octave}/${lib.n} ${pct(lib.octave, lib.n)}` : ''}`);
   console.log(`window jumps > 25 %    ${`${ours.jumps}/${ours.pairs} ${pct(ours.jumps, ours.pairs)}`.padEnd(16)}${python ? `${lib.jumps}/${lib.pairs} ${pct(lib.jumps, lib.pairs)}` : ''}`);
+  console.log(`no beat found          ${ours.noBeat} of ${ours.n} constant-tempo pieces`);
+  console.log(`tempo changes claimed  on ${ours.spurious} of ${ours.n} constant-tempo pieces; on ${ours.varyingFound} of ${ours.varying} pieces whose tempo map changes`);
   console.log(`meter exact            ${ours.meterExact}/${ours.meterN} ${pct(ours.meterExact, ours.meterN)}   (librosa has no meter)`);
   console.log(`meter truth→ours       ${[...confusion].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   console.log(`analysis CPU time      ${(analysisMs / (audioSec / 60)).toFixed(2)} ms per minute of audio (first call includes JIT warm-up)`);

@@ -52,6 +52,15 @@ export const RHYTHM = {
   /** Perceptual tempo prior: log-Gaussian centred on 120 BPM, one octave wide (librosa's beat_track defaults). */
   PRIOR_BPM: 120,
   PRIOR_OCTAVES: 1,
+  /**
+   * Twice the period is periodic wherever the period is (a half-bar repeats too), so the autocorrelation
+   * there runs higher than at the beat itself: the slower level replaces the global estimate only when its
+   * prior-weighted periodicity is this many times higher; otherwise the estimate of tempo.ts (which also
+   * weighs subdivisions and backbeat) stands. On rendered General-MIDI pieces, slower levels that were right
+   * scored 1.09 and 1.43 times the faster one, wrong ones 1.14, 1.19 and 1.35: the two overlap, and a wrong
+   * switch to half tempo is the more common error.
+   */
+  SLOWER_LEVEL_MARGIN: 1.4,
   /** Local-tempo segments: long enough for several beats at 40 BPM, short enough to follow a tempo change. */
   SEGMENT_SEC: 12,
   SEGMENT_HOP_SEC: 4,
@@ -208,7 +217,9 @@ function withPerceptualPrior(segments: Segments, period: number, fps: number, mi
     const lag = period * factor;
     if (lag < minLag || lag > maxLag || 1.03 * lag >= mean.length - 1) continue;
     const octaves = Math.log2(lag / priorLag) / RHYTHM.PRIOR_OCTAVES;
-    const score = acfPeak(mean, lag) * Math.exp(-0.5 * octaves * octaves);
+    // The slower level's periodicity includes the faster one's bar-level repetition, so it must win clearly.
+    const handicap = factor > 1 ? RHYTHM.SLOWER_LEVEL_MARGIN : 1;
+    const score = (acfPeak(mean, lag) * Math.exp(-0.5 * octaves * octaves)) / handicap;
     if (score > bestScore) {
       bestScore = score;
       best = lag;
