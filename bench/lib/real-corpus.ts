@@ -234,10 +234,10 @@ export interface Ebur128Reference {
 
 // ---------------------------------------------------------------- ffmpeg
 
-export function runProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string; code: number | null; seconds: number }> {
+export function runProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ stdout: string; stderr: string; code: number | null; seconds: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -376,7 +376,10 @@ export interface ChildMeasurement {
  */
 export async function measureInChild(files: Array<{ id: string; audio: string }>, options: { ffmpeg?: string; concurrency?: number } = {}): Promise<ChildMeasurement[]> {
   const request = JSON.stringify({ files, ffmpeg: options.ffmpeg ?? ffmpegPath(), concurrency: options.concurrency ?? 2 });
-  const { stdout, stderr, code } = await runProcess(process.execPath, ['--import', 'tsx', __filename, request], { env: { ...process.env, REAL_CORPUS_CHILD: '1' } });
+  const { stdout, stderr, code } = await runProcess(process.execPath, ['--import', 'tsx', __filename, request], {
+    env: { ...process.env, REAL_CORPUS_CHILD: '1' },
+    cwd: REPO_ROOT, // where --import finds tsx
+  });
   if (code !== 0) throw new Error(`measuring in a child process failed (${code}): ${stderr.trim().split('\n').slice(-5).join(' ')}`);
   return JSON.parse(stdout) as ChildMeasurement[];
 }
