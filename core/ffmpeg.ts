@@ -79,7 +79,10 @@ export class InputUnreachable extends Error {
   override readonly name = 'InputUnreachable';
 }
 
-const CHANNEL_LAYOUTS: Record<string, number> = { mono: 1, stereo: 2, '2.1': 3, quad: 4, '4.0': 4, '5.0': 5, '5.1': 6, '6.1': 7, '7.1': 8 };
+const CHANNEL_LAYOUTS: Record<string, number> = {
+  mono: 1, stereo: 2, downmix: 2, '2.1': 3, '3.0': 3, quad: 4, '4.0': 4, '3.1': 4, '5.0': 5, '4.1': 5, '5.1': 6, '6.0': 6,
+  hexagonal: 6, '6.1': 7, '7.0': 7, '7.1': 8, octagonal: 8, hexadecagonal: 16, '22.2': 24,
+};
 
 /** Reads the first input audio stream's description from ffmpeg's log. */
 export function parseSourceInfo(log: string): SourceInfo | undefined {

@@ -1,6 +1,12 @@
 /**
- * ITU-R BS.1770-4 loudness and EBU Tech 3342 loudness range, computed from K-weighted energy kept per
- * 100-ms segment (the gating step), so a stream never needs its samples twice.
+ * ITU-R BS.1770-4 loudness (K-weighting, 400-ms gated blocks), EBU Tech 3342 loudness range and BS.1770-4
+ * Annex 2 true peak, computed from K-weighted energy kept per 100-ms segment (the gating step), so a stream never
+ * needs its samples twice.
+ *
+ * The file's own loudness (FileLoudnessMeter) is measured on its channels at its own rate, from a second output
+ * of the ffmpeg process that decodes the 16 kHz mono windows (core/ffmpeg.ts); it agrees with ffmpeg's
+ * `ebur128=peak=true` within a few hundredths of an LU and about 0.1 dB of true peak (test/file-loudness.test.ts).
+ * Windows and the level curve read its 100-ms momentary and short-term series (windowLoudness, loudnessCurve).
  */
 
 /** One biquad section: y = b0 x + b1 x1 + b2 x2 - a1 y1 - a2 y2. */
