@@ -203,7 +203,7 @@ export type ShapeEvent =
   | { kind: 'peak'; atSec: number; endSec: number }
   | { kind: 'modulation'; atSec: number; from: string | null; to: string | null }
   | { kind: 'tempo'; atSec: number; change: TempoChange }
-  | { kind: 'fade'; atSec: number };
+  | { kind: 'fade'; atSec: number; silent: boolean };
 
 /**
  * The song's shape over its windows. The windows' own spans overlap only at the tail-aligned last one; each
@@ -276,7 +276,7 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
   }
   for (const change of keyChanges(context.analysis)) events.push({ kind: 'modulation', ...change });
   for (const change of context.analysis.tempoChanges ?? []) events.push({ kind: 'tempo', atSec: change.atSec, change });
-  if (fades) events.push({ kind: 'fade', atSec: windows[fadeFrom].startSec });
+  if (fades) events.push({ kind: 'fade', atSec: windows[fadeFrom].startSec, silent: isSilent(windows[fadeFrom].tags) });
   return events.sort((a, b) => a.atSec - b.atSec);
 }
 

@@ -23,6 +23,7 @@ import {
   songShape,
   statedKey,
   statedMeter,
+  tempoAt,
   textureWords,
   type LevelClass,
   type ShapeEvent,
@@ -235,7 +236,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   const meter = statedMeter(track);
   const tempo =
     track.bpm !== null && track.bpmConfidence >= MIN_BEAT_CONFIDENCE
-      ? `${(analysis.tempoChanges ?? []).length > 0 ? ', starting' : ''} at about ${Math.round(track.bpm)} BPM${meter ? ` ${meterWords(meter)}` : ''}`
+      ? `${(analysis.tempoChanges ?? []).length > 0 ? ', starting' : ''} at about ${Math.round(tempoAt(context, 0) ?? track.bpm)} BPM${meter ? ` ${meterWords(meter)}` : ''}`
       : ' with no steady beat';
   const firstKey = sectionKeys(analysis)[0] ?? statedKey(track.key, track.keyConfidence);
   const key = firstKey ? `, in ${firstKey}` : ', with no clear key';
@@ -318,7 +319,7 @@ function shapePhrases(events: readonly ShapeEvent[]): string[] {
         break;
       }
       case 'fade':
-        out.push(`fades out from ${at}`);
+        out.push(event.silent ? `stops at ${at}, with silence to the end` : `fades out from ${at}`);
         break;
     }
   }

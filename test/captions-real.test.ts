@@ -285,6 +285,15 @@ describe('built-in captions on songs', () => {
     expect(text).toContain('stops at 1:00 and comes back in at 1:20');
   });
 
+  it('tell a hard stop into silence from a fade', () => {
+    const stop = manifestOf({ ...constant, at: (start) => (start >= 150 ? { bpm: null, bpmConfidence: 0, loudnessLufs: null, silenceRatio: 1, onsetsPerSec: 0 } : { bpm: 120, loudnessLufs: -14 }) });
+    const captions = caption(stop);
+    const text = localSummary(stop, chunksOf(stop, captions), { backend: 'builtin', model: 'measurements-v2' });
+    expect(captions.slice(15).map((c) => c.caption)).toEqual(['The music ends: near silence.', expect.stringMatching(/silen/i), expect.stringMatching(/to the end/)]);
+    expect(text).toContain('stops at 2:30, with silence to the end');
+    expect(text).not.toContain('fades');
+  });
+
   it('call a -23 LUFS master quiet for a release, not the music soft', () => {
     const classical = manifestOf({ ...constant, name: 'adagio.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 14 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
     expect(caption(classical)[0].caption).toMatch(/quiet for a release, a dynamic classical-style master/i);
