@@ -114,7 +114,7 @@ class CaptionWriter {
     const middle = (this.windows[i].startSec + this.windows[i].endSec) / 2;
     const first = `${lead} ${this.pulse(tags, middle)}${this.tonality(tags, middle)}.`;
     const cls = this.classes[i];
-    const master = masterLevel(track.loudnessLufs ?? tags.loudnessLufs);
+    const master = masterLevel(track.loudnessLufs ?? tags.loudnessLufs, track.loudnessRangeLu);
     const trackLufs = track.loudnessLufs ?? tags.loudnessLufs!;
     const level = isQuiet(cls)
       ? `A quiet start (${Math.round(tags.loudnessLufs!)} LUFS) to a track that is ${master} (${Math.round(trackLufs)} LUFS overall)`

@@ -35,15 +35,18 @@ export interface TimedWindow {
   tags: WindowTags;
 }
 
-/** How the track's level sits against the streaming reference, in words a listener uses. */
-export function masterLevel(lufs: number | null): string {
+/** A loudness range this wide (EBU Tech 3342) is a dynamic master: loud and soft passages far apart. */
+const DYNAMIC_RANGE_LU = 8;
+
+/** How the track's level sits against the streaming reference, in words a listener uses; a quiet master is called dynamic only when its loudness range shows it. */
+export function masterLevel(lufs: number | null, rangeLu?: number): string {
   if (lufs === null) return 'near silence';
   if (lufs > -9) return 'very loud, mastered hot';
   if (lufs > -12.5) return 'loud, mastered hot';
   if (lufs > -15.5) return 'at the usual streaming level';
   if (lufs > -17.5) return 'a little below the usual streaming level';
   if (lufs > -20.5) return 'well below the usual streaming level';
-  if (lufs > -27) return 'quiet for a release, a dynamic classical-style master';
+  if (lufs > -27) return rangeLu !== undefined && rangeLu >= DYNAMIC_RANGE_LU ? 'quiet for a release, a dynamic classical-style master' : 'quiet for a release';
   return 'very quiet for a release';
 }
 

@@ -119,7 +119,7 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
   const loudness =
     track.loudnessLufs === null
       ? 'near silence'
-      : `integrated ${track.loudnessLufs.toFixed(1)} LUFS (${againstReference(track.loudnessLufs)}: ${masterLevel(track.loudnessLufs)}), ` +
+      : `integrated ${track.loudnessLufs.toFixed(1)} LUFS (${againstReference(track.loudnessLufs)}: ${masterLevel(track.loudnessLufs, track.loudnessRangeLu)}), ` +
         `loudness range ${track.loudnessRangeLu.toFixed(1)} LU${Number.isFinite(track.truePeakDbtp) ? `, true peak ${track.truePeakDbtp.toFixed(1)} dBTP` : ''}`;
   const shape = shapePhrases(songShape(chunks, context));
   return {
@@ -247,7 +247,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
     ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp >= -0.95 ? ' (above the -1 dBTP that streaming services ask for)' : ''}`
     : '';
   facts.push(
-    `The master is ${masterLevel(lufs)}: ${lufs.toFixed(1)} LUFS integrated, ${againstReference(lufs)}, ` +
+    `The master is ${masterLevel(lufs, track.loudnessRangeLu)}: ${lufs.toFixed(1)} LUFS integrated, ${againstReference(lufs)}, ` +
       `with a loudness range of ${track.loudnessRangeLu.toFixed(1)} LU${peak}.`,
   );
 

@@ -294,10 +294,12 @@ describe('built-in captions on songs', () => {
     expect(text).not.toContain('fades');
   });
 
-  it('call a -23 LUFS master quiet for a release, not the music soft', () => {
+  it('call a -23 LUFS master quiet for a release, dynamic only when its loudness range is wide, never the music soft', () => {
     const classical = manifestOf({ ...constant, name: 'adagio.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 14 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
     expect(caption(classical)[0].caption).toMatch(/quiet for a release, a dynamic classical-style master/i);
     for (const c of caption(classical)) expect(c.caption).not.toMatch(/soft/i);
+    const flat = manifestOf({ ...constant, name: 'drone.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 1 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
+    expect(caption(flat)[0].caption).toMatch(/Quiet for a release \(about -23 LUFS\)/);
   });
 });
 
