@@ -3,7 +3,7 @@
  * honest "no steady beat" / "no clear key", never a confident wrong answer and never a failed run.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '#core/contract';
 import { preprocessUpload } from '#core/preprocess';
@@ -20,8 +20,12 @@ const NOT_CONFIDENT_KEY = 0.2;
 
 async function measure(name: string): Promise<Manifest> {
   const store = fileStore(dir);
+  // Uploads live at uploads/{id}/{file name}; the store reads them from the test folder.
+  const id = name.replace(/\W+/g, '-').toLowerCase();
+  mkdirSync(path.join(dir, 'uploads', id), { recursive: true });
+  copyFileSync(path.join(dir, name), path.join(dir, 'uploads', id, name));
   const result = await preprocessUpload(
-    { id: name.replace(/\W+/g, '-').toLowerCase(), key: name },
+    { id, key: `uploads/${id}/${name}` },
     { store, ffmpeg: FFMPEG, limits: { maxUploadBytes: 1e9, maxDurationSec: 3600, minDurationSec: 1 } },
   );
   return (await store.getJson<Manifest>(result.manifestKey))!;
@@ -112,7 +116,6 @@ test('a 5.1 file is measured on its six channels, as ebur128 measures it', async
 
 test('a file whose left channel is the inverse of its right keeps its loudness though its mono sum is silent', async () => {
   const mono = makeSong(path.join(dir, 'for-inverted.wav'), 20, { bpm: 100 });
-  copyFileSync(mono, path.join(dir, 'source.wav'));
   ffmpeg(['-i', mono, '-af', 'pan=stereo|c0=c0|c1=-1*c0', path.join(dir, 'inverted.wav')]);
   const manifest = await measure('inverted.wav');
   const reference = await ffmpegEbur128(path.join(dir, 'inverted.wav'));
