@@ -216,7 +216,7 @@ class CaptionWriter {
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
     // After "back to the music of …", or after silence, the comparison with the window before says nothing more.
-    const minor = echo !== undefined || isSilent(before) ? [] : this.differences(before, tags, levelSaid ? undefined : delta);
+    const minor = echo !== undefined || isSilent(before) ? [] : this.differences(this.recent(i), tags, levelSaid ? undefined : delta);
     const sentences: string[] = [];
     if (major.length > 0) {
       sentences.push(capitalize(major.join('; ')) + '.');
@@ -260,6 +260,27 @@ class CaptionWriter {
       .slice(0, 2)
       .map((d) => d.words)
       .sort((x, y) => Number(x.startsWith('with ')) - Number(y.startsWith('with ')));
+  }
+
+  /**
+   * What the music has sounded like just before window i: the window before, averaged with up to two more of
+   * the same stretch (no silence, no break between), so that jitter from window to window is not narrated.
+   */
+  private recent(i: number): WindowTags {
+    const { windows, classes } = this;
+    const before = windows[i - 1].tags;
+    const stretch: WindowTags[] = [before];
+    for (let k = i - 2; k >= Math.max(0, i - 3); k--) {
+      if (isSilent(windows[k].tags) || isQuiet(classes[k]) !== isQuiet(classes[i - 1])) break;
+      stretch.push(windows[k].tags);
+    }
+    const mean = (pick: (t: WindowTags) => number) => stretch.reduce((sum, t) => sum + pick(t), 0) / stretch.length;
+    return {
+      ...before,
+      spectralCentroidHz: Math.exp(mean((t) => Math.log(Math.max(1, t.spectralCentroidHz)))),
+      onsetsPerSec: mean((t) => t.onsetsPerSec),
+      percussiveRatio: mean((t) => t.percussiveRatio),
+    };
   }
 
   /** An earlier window (not the one before) this one sounds like, after a window that sounded different. */
