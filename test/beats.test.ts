@@ -110,6 +110,23 @@ describe('beat tracking', () => {
   });
 });
 
+describe('breaks', () => {
+  it('gives a window inside a 12 s silence no tempo, and the grooves either side their tempo, with no tempo change claimed', async () => {
+    // Prepare: 20 s of rock groove at 100 BPM, 12 s of silence, the groove again.
+    const bpm = 100;
+    const file = path.join(dir, 'break.wav');
+    await synthesize(file, `if(between(t,20,32),0,${DRUM_PATTERNS[0].expression(60 / bpm)})`, 52);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess
+    expect(Math.abs(rhythm.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
+    expect(tempoBetween(rhythm, 21, 31)).toEqual({ bpm: null, confidence: 0 });
+    for (const start of [0, 10, 32, 42]) expect(Math.abs(tempoBetween(rhythm, start, start + 10).bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
+    expect(rhythm.beats.filter((t) => t > 21 && t < 31)).toHaveLength(0);
+    expect(rhythm.tempoChanges).toEqual([]);
+  });
+});
+
 describe('no steady beat', () => {
   const expectNoBeat = (rhythm: RhythmAnalysis) => {
     expect(rhythm.bpm).toBeNull();
