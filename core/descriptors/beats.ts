@@ -474,13 +474,13 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   if (bpm === null) return emptyRhythm();
   const meter = analyzeMeter(short, beats, fps);
   return {
-    bpm: meter.beatBpmFactor * bpm,
+    bpm,
     confidence,
-    beats: meter.beats ?? beats,
+    beats,
     downbeats: meter.downbeats,
     meter: meter.meter,
     meterConfidence: meter.confidence,
-    tempoChanges: tempoChangesOf(meter.beats ?? beats),
+    tempoChanges: tempoChangesOf(beats),
   };
 }
 
@@ -518,19 +518,16 @@ export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: n
   while (from < beats.length && beats[from] < startSec) from++;
   let to = from;
   while (to < beats.length && beats[to] < endSec) to++;
-  const track = 60 / rhythm.bpm;
-  // Beats may be at a faster level than the reported (compound) beat: scale back by the track's ratio.
   let gridPeriod = gridPeriods.get(rhythm);
   if (gridPeriod === undefined) {
     gridPeriod = median(gridIntervals(beats, 0, beats.length));
     gridPeriods.set(rhythm, gridPeriod);
   }
-  const factor = gridPeriod > 0 ? track / gridPeriod : 1;
   const usable = gridIntervals(beats, from, to);
   // At least four beats' worth of grid, and beats over half the window.
   const covered = usable.reduce((a, b) => a + b, 0);
   if (usable.length < 3 || covered < 0.5 * (endSec - startSec) - gridPeriod) return { bpm: null, confidence: 0 };
-  const bpm = 60 / (median(usable) * factor);
+  const bpm = 60 / median(usable);
   return { bpm, confidence: rhythm.confidence * Math.min(1, covered / Math.max(1e-9, endSec - startSec - gridPeriod)) };
 }
 

@@ -15,9 +15,9 @@
  * Compound meter (6/8, 12/8): the beat divides in three. The onset strength at the thirds of each beat
  * is compared with that at the half (Gouyon & Herrera 2003, "Determination of the Meter of Musical Audio
  * Signals: Seeking Recurrences in Beat Segment Descriptors", AES 114th Convention, use beat-segment
- * recurrences the same way); when thirds win clearly the meter is compound: 2 beats a bar → 6/8, 4 → 12/8.
- * When the tracker followed the eighth notes of a compound meter (beats grouped in threes, each pair of
- * which groups again), the beat is taken as three tracked beats.
+ * recurrences the same way); when both thirds win clearly the meter is compound: 2 beats a bar → 6/8,
+ * 4 → 12/8. (Not handled: a compound meter whose eighth notes the tracker took for the beat; it reads as a
+ * fast 3/4.)
  */
 import type { ShortFrameFeatures } from './frames.ts';
 import type { Meter } from './types.ts';
@@ -66,10 +66,6 @@ export interface MeterResult {
   meter: Meter | null;
   confidence: number;
   downbeats: number[];
-  /** Beats at the felt beat level when that differs from the tracked grid (compound meter tracked in eighths); else null. */
-  beats: Float64Array | null;
-  /** Factor from the tracked grid's tempo to the felt beat's. */
-  beatBpmFactor: number;
 }
 
 /**
@@ -197,7 +193,7 @@ export function tripleRatio(flux: Float32Array, beatFrames: Float64Array): numbe
 }
 
 export function analyzeMeter(short: ShortFrameFeatures, beats: Float64Array, fps: number): MeterResult {
-  const none: MeterResult = { meter: null, confidence: 0, downbeats: [], beats: null, beatBpmFactor: 1 };
+  const none: MeterResult = { meter: null, confidence: 0, downbeats: [] };
   if (beats.length < METER.MIN_BEATS) return none;
   const frames = beats.map((t) => t * fps);
   const accent = beatAccents(short, frames);
@@ -230,5 +226,5 @@ export function analyzeMeter(short: ShortFrameFeatures, beats: Float64Array, fps
   else meter = M === 2 ? '2/4' : M === 3 ? '3/4' : '4/4';
   const downbeats: number[] = [];
   for (let i = chosen.phase; i < beats.length; i += M) downbeats.push(i);
-  return { meter, confidence, downbeats, beats: null, beatBpmFactor: 1 };
+  return { meter, confidence, downbeats };
 }
