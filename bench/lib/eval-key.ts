@@ -215,6 +215,20 @@ function main(): void {
   }
   console.log(`window keys:          ${fmt(score(windowPairs))}`);
   console.log(`adjacent-window key changes: ${changes} of ${pairs} pairs (${((100 * changes) / Math.max(1, pairs)).toFixed(1)}%)`);
+  // The same count over every piece with audio (keyless and ill-fitting pieces too), as the descriptor bench counts it.
+  let allChanges = 0;
+  let allPairs = 0;
+  let keyless = 0;
+  const everything = truth.pieces.filter((p) => existsSync(resolve(p)));
+  for (const piece of everything) {
+    const samples = decodeCached(resolve(piece));
+    const analysis = analyzeKey(chromaOf(samples), samples.length / 16_000);
+    const w = windowChanges(analysis, samples.length / 16_000);
+    allChanges += w.changes;
+    allPairs += w.pairs;
+    if (analysis.track.key === null) keyless++;
+  }
+  console.log(`adjacent-window key changes, all ${everything.length} pieces with audio: ${allChanges} of ${allPairs} pairs (${((100 * allChanges) / Math.max(1, allPairs)).toFixed(1)}%); ${keyless} pieces without a key`);
   const sections = chosen.reduce((n, r) => n + r.analysis.sections.length, 0);
   console.log(`sections per piece: ${(sections / Math.max(1, chosen.length)).toFixed(2)}; chroma + key for ${variants.length} variant(s) × ${Object.keys(KEY_PROFILES).length} profiles in ${seconds.toFixed(1)} s (${audioSec.toFixed(0)} s of audio per variant)`);
   if (flag('--verbose')) {
