@@ -326,25 +326,37 @@ async function renderMidi(piece: Piece, out: string, scratch: string): Promise<L
   // at 1.5 s sounds 1.5 ms later, one 64-sample block). It renders in floating point, so nothing clips here.
   await run(FLUIDSYNTH, ['-n', '-i', '-q', '-F', wav, '-O', 'float', '-r', String(SAMPLE_RATE), '-g', String(GAIN), '-o', 'synth.cpu-cores=1', SOUNDFONT, mid], {
     maxBuffer: 64 << 20,
+    // A render that never ends (a held note in a file FluidSynth won't finish) is an error, not a full disk.
+    timeout: 900_000,
   });
   // Dense arrangements peak above full scale at gain 0.6: bring those down to a -1 dBFS peak, leave the rest.
-  // (astats, not volumedetect: volumedetect clamps at full scale.)
-  const stats = await ffmpeg(['-i', wav, '-af', 'astats=measure_perchannel=none', '-f', 'null', '-']);
-  const peakMatch = /Peak level dB:\s*(-?[\d.]+)/.exec(stats);
-  if (!peakMatch) throw new Error(`${piece.id}: no peak level from ffmpeg astats`);
-  const peak = Number(peakMatch[1]);
-  const gain = peak > PEAK_DB ? `volume=${(PEAK_DB - peak).toFixed(2)}dB,` : '';
+  const gain = await peakGuard(piece, ['-i', wav], '');
   const stderr = await ffmpeg(['-i', wav, '-af', `${gain}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
   rmSync(wav, { force: true });
   return parseLevels(stderr);
 }
 
+/**
+ * A `volume=…dB,` filter that brings the peak of `inputs` (through `filter`) down to PEAK_DB, or '' when it is
+ * below already. (astats, not volumedetect: volumedetect clamps at full scale.)
+ */
+async function peakGuard(piece: Piece, inputs: string[], filter: string): Promise<string> {
+  const af = `${filter}astats=measure_perchannel=none`;
+  const stats = await ffmpeg([...inputs, ...(filter ? ['-filter_complex', af] : ['-af', af]), '-f', 'null', '-']);
+  const match = /Peak level dB:\s*(-?[\d.]+)/.exec(stats);
+  if (!match) throw new Error(`${piece.id}: no peak level from ffmpeg astats`);
+  const peak = Number(match[1]);
+  return peak > PEAK_DB ? `volume=${(PEAK_DB - peak).toFixed(2)}dB,` : '';
+}
+
 async function mixRecording(piece: Piece, out: string): Promise<Levels> {
   const stems = piece.source.audio ?? [];
   const inputs = stems.flatMap((s) => ['-i', s]);
-  // amix averages the stems (each at 1/n): the masters already peak at 0 dBFS, their sum would clip.
-  const mix = stems.length > 1 ? `amix=inputs=${stems.length}:duration=longest,` : '';
-  const stderr = await ffmpeg([...inputs, '-filter_complex', `${mix}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
+  // amix averages the stems (each at 1/n): the masters already peak at 0 dBFS, their sum would clip. Where the
+  // average still reaches full scale, it is turned down to a -1 dBFS peak like the renders.
+  const mix = `amix=inputs=${stems.length}:duration=longest,`;
+  const gain = await peakGuard(piece, inputs, mix);
+  const stderr = await ffmpeg([...inputs, '-filter_complex', `${mix}${gain}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
   return parseLevels(stderr);
 }
 

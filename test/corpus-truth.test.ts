@@ -148,4 +148,13 @@ describe('truncateMidi', () => {
     const whole = parseMidi(bytes);
     expect(cut.notes.slice(0, 9)).toEqual(whole.notes.slice(0, 9));
   });
+
+  it('silences every channel at the cut (a held note would keep FluidSynth rendering forever)', () => {
+    const bytes = encodeMidi(TPQ, [[meta.tempo(0, 120)], meta.note(3, 0, TPQ * 100, 60)]);
+    const cut = truncateMidi(bytes, TPQ * 4);
+    const hex = Buffer.from(cut).toString('hex');
+    expect(hex).toContain('b37b00'); // all notes off, channel 4
+    expect(hex).toContain('b37800'); // all sound off
+    expect(parseMidi(cut).notes).toEqual([{ tick: 0, endTick: TPQ * 4, channel: 3, pitch: 60, velocity: 100 }]);
+  });
 });

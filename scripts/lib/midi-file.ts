@@ -280,7 +280,13 @@ export function truncateMidi(data: Uint8Array, endTick: number): Uint8Array {
       if (ended) break;
     }
     const body = Array.from(data.subarray(start, start + keptEnd));
-    if (!ended) body.push(...vlqBytes(Math.max(0, endTick - keptTick)), 0xff, 0x2f, 0x00);
+    if (!ended) {
+      // Notes cut off mid-way would hold (FluidSynth's renderer then never finishes): release the pedal and
+      // silence every channel at the cut, then end the track.
+      body.push(...vlqBytes(Math.max(0, endTick - keptTick)));
+      for (let ch = 0; ch < 16; ch++) body.push(0xb0 | ch, 64, 0, 0, 0xb0 | ch, 123, 0, 0, 0xb0 | ch, 120, 0, 0);
+      body.push(0xff, 0x2f, 0x00);
+    }
     const header = [0x4d, 0x54, 0x72, 0x6b, (body.length >>> 24) & 0xff, (body.length >>> 16) & 0xff, (body.length >>> 8) & 0xff, body.length & 0xff];
     chunks.push(Uint8Array.from([...header, ...body]));
   }
