@@ -83,9 +83,10 @@ export type KeyProfileName = keyof typeof KEY_PROFILES;
 /**
  * The profile used, chosen by measurement on the real-music corpus (bench/lib/eval-key.ts, 32 pieces whose notes
  * fit their key signature): Temperley–Kostka–Payne 28/32 exact (weighted 0.884), Krumhansl–Kessler 27, Sha'ath
- * 27, Temperley 1999 26, Bellman–Budge 25, Aarden–Essen 23. Under every chroma variant tried (no harmonic
- * summation, 8 harmonics, magnitude instead of energy, other peak thresholds and ranges) it was the best or
- * within one piece of the best, while Aarden–Essen swung by 8 pieces.
+ * 27, Temperley 1999 26, Bellman–Budge 25, Aarden–Essen 23. Across the chroma variants tried on 25 of those
+ * pieces (no harmonic summation, 8 harmonics, other peak thresholds and ranges) it was the best or within one
+ * piece of the best, except with plain magnitudes instead of energy, where Aarden–Essen led it by two; Aarden–
+ * Essen itself swung by 8 pieces from variant to variant.
  */
 export const KEY_PROFILE: KeyProfileName = 'temperleyKostkaPayne';
 
