@@ -17,6 +17,7 @@ import {
   colourWord,
   hasBeat,
   isQuiet,
+  cancelsInMono,
   isSilent,
   keyChanges,
   levelClass,
@@ -78,6 +79,7 @@ class CaptionWriter {
     const { windows } = this;
     const tags = windows[i].tags;
     const musicBefore = windows.slice(0, i).some((w) => !isSilent(w.tags));
+    if (cancelsInMono(tags)) return this.cancelled(i, variant);
     if (isSilent(tags)) return this.silence(i, variant, musicBefore);
     if (!musicBefore) return this.opening(i);
     return this.change(i, variant);
@@ -90,6 +92,17 @@ class CaptionWriter {
 
   private within(i: number, atSec: number): boolean {
     return atSec >= this.ownStart(i) && atSec < this.windows[i].endSec && atSec > 0;
+  }
+
+  /** Music the stereo file holds but its mono mix cancels: say so, rather than call it silence. */
+  private cancelled(i: number, variant: number): string {
+    const lufs = Math.round(this.windows[i].tags.loudnessLufs!);
+    if (i === 0 || !cancelsInMono(this.windows[i - 1].tags)) {
+      return `The left and right channels cancel when mixed to mono (one is the other inverted): the file plays at about ${lufs} LUFS, ` +
+        'but in mono, which is what is analysed here, it is near silence, so no beat or key can be named.';
+    }
+    const pool = ['The channels still cancel in mono.', 'Still heard only in stereo: the mono mix stays silent.', 'The mono mix is still cancelled out.'];
+    return pool[(i + variant) % pool.length];
   }
 
   private silence(i: number, variant: number, musicBefore: boolean): string {

@@ -85,6 +85,17 @@ export function levelClass(tags: WindowTags, scale: LevelScale): LevelClass {
 
 export const isQuiet = (c: LevelClass) => c === 'quiet' || c === 'very quiet' || c === 'silent';
 
+/**
+ * A window whose file is clearly audible while its mono mix is near silence: the channels cancel when summed
+ * (one is the other inverted, or nearly). The 16 kHz mono signal — which the captioning model hears, and the
+ * beat and key are measured on — has nothing in it, though a stereo listener hears music.
+ */
+export function cancelsInMono(tags: WindowTags): boolean {
+  return tags.loudnessLufs !== null && tags.loudnessLufs >= AUDIBLE_IN_FILE_LUFS && tags.silenceRatio >= 0.9;
+}
+/** File loudness above this with a silent mono mix can only be cancellation: real near-silence sits 20 dB lower. */
+const AUDIBLE_IN_FILE_LUFS = -40;
+
 export function isSilent(tags: WindowTags): boolean {
   return tags.loudnessLufs === null || tags.silenceRatio >= 0.9;
 }

@@ -11,6 +11,7 @@ import { formatClock } from './run-steps.ts';
 import {
   againstReference,
   analysisOrFallback,
+  cancelsInMono,
   colourWord,
   hasBeat,
   isSilent,
@@ -228,6 +229,15 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   const context = { track, analysis };
   const facts: string[] = [];
   const audible = chunks.some((chunk) => !isSilent(chunk.tags));
+  const cancelled = chunks.filter((chunk) => cancelsInMono(chunk.tags)).length;
+  if (track.loudnessLufs !== null && !audible && cancelled > 0) {
+    facts.push(
+      `"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)} and plays at ${track.loudnessLufs.toFixed(1)} LUFS in stereo, ` +
+        'but its left and right channels cancel when mixed to mono (one is the other inverted), so its mono mix, which is what is analysed, ' +
+        'is near silence: no beat or key can be named. Played on a mono speaker it would be all but inaudible.',
+    );
+    return facts.join(' ');
+  }
   if (track.loudnessLufs === null || !audible) {
     facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)} and is almost entirely silent: no beat, no key and no level to speak of.`);
     return facts.join(' ');

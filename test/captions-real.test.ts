@@ -269,6 +269,27 @@ describe('built-in captions on songs', () => {
     expect(padSummary).not.toMatch(/BPM|major|minor|4\/4/);
   });
 
+  it('say that a file whose channels cancel in mono holds music, rather than calling it silence', () => {
+    // Prepare: left = -right: the file plays at -16 LUFS, its mono mix (what is analysed) is near silence.
+    const inverted = manifestOf({
+      name: 'inverted.flac', durationSec: 50,
+      track: { bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, meter: null, meterConfidence: 0, loudnessLufs: -16 },
+      keySections: [{ startSec: 0, endSec: 50, key: null, confidence: 0 }],
+      at: () => ({ bpm: null, bpmConfidence: 0, key: null, keyConfidence: 0, loudnessLufs: -16, rmsDbfs: -100, silenceRatio: 1, onsetsPerSec: 0 }),
+    });
+    // Act
+    const captions = caption(inverted).map((c) => c.caption);
+    const summary = localSummary(inverted, chunksOf(inverted, caption(inverted)), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(captions[0]).toMatch(/channels cancel when mixed to mono/);
+    expect(captions[0]).toMatch(/-16 LUFS/);
+    for (const text of captions) expect(text).not.toMatch(/silence, with no music|BPM|major|minor/);
+    expect(repeatRate(captions)).toBeLessThanOrEqual(0.05);
+    expect(summary).toMatch(/-16\.0 LUFS in stereo/);
+    expect(summary).toMatch(/cancel when mixed to mono/);
+    expect(summary).not.toMatch(/almost entirely silent/);
+  });
+
   it('say where the music stops and comes back, without comparing the music to the silence', () => {
     // Prepare
     const gap = manifestOf({
