@@ -23,7 +23,7 @@
  */
 import type { ShortFrameFeatures } from './frames.ts';
 import type { Meter, TempoChange } from './types.ts';
-import { estimateTempo } from './tempo.ts';
+import { estimateTempo, novelty as noveltyOf } from './tempo.ts';
 import { analyzeMeter } from './meter.ts';
 import FFT from 'fft.js';
 
@@ -115,24 +115,6 @@ const EMPTY: RhythmAnalysis = Object.freeze({
 
 function emptyRhythm(confidence = 0): RhythmAnalysis {
   return { ...EMPTY, confidence, beats: new Float64Array(0), downbeats: [], tempoChanges: [] };
-}
-
-/** Envelope less its running mean over ±halfWidth frames, half-wave rectified. */
-export function noveltyOf(envelope: Float32Array, halfWidth: number): Float64Array {
-  const n = envelope.length;
-  const out = new Float64Array(n);
-  let sum = 0;
-  let lo = 0;
-  let hi = -1;
-  for (let i = 0; i < n; i++) {
-    const wantLo = Math.max(0, i - halfWidth);
-    const wantHi = Math.min(n - 1, i + halfWidth);
-    while (hi < wantHi) sum += envelope[++hi];
-    while (lo < wantLo) sum -= envelope[lo++];
-    const v = envelope[i] - sum / (hi - lo + 1);
-    out[i] = v > 0 ? v : 0;
-  }
-  return out;
 }
 
 const ffts = new Map<number, FFT>();
@@ -395,7 +377,7 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   if (n < 4 * minLag || durationSec < 2) return emptyRhythm();
 
   if (onsetRate(short.flux.values(), fps) < RHYTHM.MIN_ONSETS_PER_SEC) return emptyRhythm();
-  const novelty = noveltyOf(envelope, Math.round(RHYTHM.NOVELTY_HALF_SEC * fps));
+  const novelty = noveltyOf(envelope, 0, envelope.length, Math.round(RHYTHM.NOVELTY_HALF_SEC * fps));
   let total = 0;
   for (let i = 0; i < n; i++) total += novelty[i];
   if (!(total > 0)) return emptyRhythm();

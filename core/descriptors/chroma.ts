@@ -22,7 +22,7 @@
  * Only the fine histogram rows (FINE_BINS floats per 512 ms, ~3.4 MB per hour) and two tuning sums are kept.
  */
 import { RealFft } from './fft.ts';
-import { PITCH_CLASSES } from './frames.ts';
+import { frameSpectrum, PITCH_CLASSES } from './frames.ts';
 import { FloatSeries } from './growable.ts';
 
 /** The tunables of the chroma, each with why; a bench may pass others to compare. */
@@ -153,20 +153,8 @@ export class ChromaFeatures {
   process(history: Float32Array, start: number, end: number): void {
     const { input, window, spectrum, magnitude, prefix, row } = this;
     const size = this.size;
-    const mask = history.length - 1;
-    const offset = start & mask;
-    let source = history;
-    let from = offset;
-    if (!(start >= 0 && start + size <= end && offset + size <= history.length)) {
-      for (let i = 0; i < size; i++) {
-        const index = start + i;
-        input[i] = index >= 0 && index < end ? history[index & mask] : 0;
-      }
-      source = input;
-      from = 0;
-    }
     const top = magnitude.length - 1;
-    this.fft.transform(source, from, window, spectrum, top);
+    frameSpectrum(this.fft, history, start, end, window, input, spectrum, top);
     // Magnitudes scaled so that a full-scale sine reads about 1 (a Hann-windowed peak is size/4).
     const scale = 4 / size;
     prefix[0] = 0;

@@ -36,7 +36,7 @@ function bandEdges(firstBin: number, lastBin: number, bands: number): Int32Array
  * A frame that lies inside the stream and does not wrap around the power-of-two ring is read in place;
  * others (the stream's edges, a wrap) are gathered into `scratch` first.
  */
-function frameSpectrum(
+export function frameSpectrum(
   fft: RealFft, history: Float32Array, start: number, end: number, window: Float32Array, scratch: Float32Array,
   out: Float64Array, lastBin?: number, power = false,
 ): void {

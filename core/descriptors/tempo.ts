@@ -29,8 +29,11 @@ const BACKBEAT_HALFWAY = 0.6;
 const FOLD_MIN_BPM = 50;
 const FOLD_MAX_BPM = 200;
 
-/** Removes the slowly varying part of the envelope (a local mean), keeping the attacks. */
-function novelty(envelope: Float32Array, from: number, to: number, halfWidth: number): Float64Array {
+/**
+ * Removes the slowly varying part of envelope[from, to) (its running mean over ±halfWidth frames), keeping the
+ * attacks: the half-wave rectified novelty.
+ */
+export function novelty(envelope: Float32Array, from: number, to: number, halfWidth: number): Float64Array {
   const n = to - from;
   const out = new Float64Array(n);
   let sum = 0;
