@@ -12,8 +12,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SAMPLE_RATE } from './contract.ts';
-import { channelWeights, FileLoudnessMeter, type FileLoudness } from './descriptors/loudness.ts';
+import type { FileLoudness } from './descriptors/loudness.ts';
 import { AudioTooLong, ConfigError, InvalidAudio, NoAudioStream } from './errors.ts';
+import { LocalMeasure, type Measurer, type MeasureWorker } from './measure-worker.ts';
 
 /** ffmpeg's path: FFMPEG_BIN, then ffmpeg-static's binary, then a clear error. */
 export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
@@ -58,6 +59,11 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Measure the file's loudness in the same pass (default true). */
   measureLoudness?: boolean;
+  /**
+   * The measuring worker to use (the caller closes it); when it was made with `analyze`, the 16 kHz samples are
+   * analysed there too, and the caller asks it for the TrackAnalyzer's results once the decode has returned.
+   */
+  worker?: MeasureWorker;
 }
 
 export interface DecodeResult {
@@ -116,18 +122,19 @@ export function decodeWithLoudnessArguments(input: string): string[] {
   return [...decodeArguments(input), '-map', '0:a:0', '-vn', '-af', 'volume=0.5', '-f', 's16le', '-acodec', 'pcm_s16le', '-flush_packets', '0', 'pipe:3'];
 }
 
-/** What one unit of the fd-3 samples is in full scale: 16-bit, 6 dB down. */
-const LOUDNESS_SAMPLE_SCALE = 2 / 32768;
-
 /**
  * Decodes to 16 kHz mono float32, yielding chunks as ffmpeg produces them. Backpressure is real: ffmpeg
  * waits while the consumer is busy. Throws the pipeline's named errors for input it cannot use.
+ *
+ * The loudness is measured on a worker thread (core/measure-worker.ts) when `options.worker` is given (the caller
+ * may have it analyse the 16 kHz samples there too, and closes it), else on this thread as the bytes arrive.
  */
 export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float32Array, DecodeResult> {
   const fromStream = typeof options.input !== 'string';
   const measure = options.measureLoudness ?? true;
   options.signal?.throwIfAborted();
   const inputArgument = fromStream ? 'pipe:0' : (options.input as string);
+  const worker: Measurer | undefined = options.worker ?? (measure ? new LocalMeasure() : undefined);
   const child = spawn(options.ffmpeg, measure ? decodeWithLoudnessArguments(inputArgument) : decodeArguments(inputArgument), {
     stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(measure ? (['pipe'] as const) : [])],
     signal: options.signal,
@@ -135,7 +142,7 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   });
   let log = '';
   let info: SourceInfo | undefined;
-  const loudness = measure ? new LoudnessTap() : undefined;
+  const loudness = measure && worker ? new LoudnessTap(worker) : undefined;
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {
     if (log.length < 64_000) log += text;
@@ -147,9 +154,16 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
       }
     }
   });
-  if (loudness) {
+  if (loudness && worker) {
     const tap = child.stdio[3] as Readable;
-    tap.on('data', (piece: Buffer) => loudness.push(piece));
+    tap.on('data', (piece: Buffer) => {
+      loudness.push(piece);
+      // The worker is behind: stop reading (ffmpeg waits) until it has caught up.
+      if (worker.busy) {
+        tap.pause();
+        worker.onDrain(() => tap.resume());
+      }
+    });
     tap.on('error', () => undefined);
   }
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -166,27 +180,38 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   }
 
   const maxSamples = options.maxDurationSec === undefined ? Infinity : Math.ceil(options.maxDurationSec * SAMPLE_RATE);
+  const analyze = worker?.analyze ?? false;
   let total = 0;
-  let carry: Buffer | undefined;
+  /** The low byte of a sample split between two pieces, or -1. */
+  let odd = -1;
   try {
     for await (const piece of child.stdout! as AsyncIterable<Buffer>) {
       if (info?.declaredDurationSec !== undefined && options.maxDurationSec !== undefined && info.declaredDurationSec > options.maxDurationSec + 1) {
         throw tooLong(info.declaredDurationSec, options.maxDurationSec);
       }
-      let bytes = carry ? Buffer.concat([carry, piece]) : piece;
-      carry = undefined;
-      if (bytes.length % 2 === 1) {
-        carry = bytes.subarray(bytes.length - 1);
-        bytes = bytes.subarray(0, bytes.length - 1);
+      if (piece.length === 0) continue;
+      const samples = new Float32Array((piece.length + (odd >= 0 ? 1 : 0)) >> 1);
+      let at = 0;
+      let n = 0;
+      if (odd >= 0) {
+        samples[n++] = (((odd | (piece[0] << 8)) << 16) >> 16) / 32768;
+        odd = -1;
+        at = 1;
       }
-      if (bytes.length === 0) continue;
-      const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
-      const pcm = new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2);
-      const samples = new Float32Array(pcm.length);
-      for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
-      total += samples.length;
+      const pairs = (piece.length - at) >> 1;
+      if (((piece.byteOffset + at) & 1) === 0) {
+        const pcm = new Int16Array(piece.buffer, piece.byteOffset + at, pairs);
+        for (let i = 0; i < pairs; i++) samples[n + i] = pcm[i] / 32768;
+      } else {
+        for (let i = 0, j = at; i < pairs; i++, j += 2) samples[n + i] = (((piece[j] | (piece[j + 1] << 8)) << 16) >> 16) / 32768;
+      }
+      n += pairs;
+      if (at + 2 * pairs < piece.length) odd = piece[piece.length - 1];
+      if (analyze) worker!.mono(piece, true);
+      total += n;
       if (total > maxSamples) throw tooLong(total / SAMPLE_RATE, options.maxDurationSec!);
-      yield samples;
+      if (n > 0) yield n === samples.length ? samples : samples.subarray(0, n);
+      if (worker?.busy) await worker.whenReady();
     }
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -200,53 +225,47 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   if (total === 0 || !info) {
     throw new InvalidAudio('No audio could be decoded from the file: it holds no sound ffmpeg can read.');
   }
-  return { info, loudness: loudness?.finish() ?? null };
+  return { info, loudness: loudness ? await loudness.finish() : null };
 }
 
 /**
- * The fd-3 side of the decode: 16-bit samples of the file's channels (6 dB down) into a FileLoudnessMeter. Bytes that arrive
- * before ffmpeg's log has named the layout (there are none in practice: ffmpeg describes its input first) wait in
- * a short queue.
+ * The fd-3 side of the decode: 16-bit samples of the file's channels (6 dB down) handed to the measuring worker's
+ * FileLoudnessMeter. Bytes that arrive before ffmpeg's log has named the layout (there are none in practice: ffmpeg
+ * describes its input first) wait in a short queue.
  */
 class LoudnessTap {
-  private meter: FileLoudnessMeter | undefined;
+  private started = false;
   private waiting: Buffer[] = [];
-  private carry: Buffer | undefined;
   private failed = false;
-  /** Bytes in one frame (a sample of every channel): the meter is handed whole frames only. */
-  private frameBytes = 2;
+  private readonly worker: Measurer;
+
+  constructor(worker: Measurer) {
+    this.worker = worker;
+  }
 
   start(info: SourceInfo): void {
-    if (this.meter || this.failed || !(info.channels >= 1) || !(info.sampleRate > 0)) return;
-    this.frameBytes = 2 * info.channels;
-    this.meter = new FileLoudnessMeter(info.sampleRate, info.channels, channelWeights(info.channelLayout ?? '', info.channels));
+    if (this.started || this.failed || !(info.channels >= 1) || !(info.sampleRate > 0)) return;
+    this.started = true;
+    this.worker.format({ sampleRate: info.sampleRate, channels: info.channels, channelLayout: info.channelLayout });
     const waiting = this.waiting;
     this.waiting = [];
-    for (const piece of waiting) this.push(piece);
+    for (const piece of waiting) this.worker.file(piece);
   }
 
   push(piece: Buffer): void {
     if (this.failed) return;
-    if (!this.meter) {
+    if (!this.started) {
       this.waiting.push(piece);
       // ffmpeg names its input before it writes a sample; if it somehow did not, do without a measurement.
       if (this.waiting.length > 64) this.fail();
       return;
     }
-    let bytes = this.carry ? Buffer.concat([this.carry, piece]) : piece;
-    this.carry = undefined;
-    const whole = bytes.length - (bytes.length % this.frameBytes);
-    if (whole < bytes.length) {
-      this.carry = Buffer.from(bytes.subarray(whole));
-      bytes = bytes.subarray(0, whole);
-    }
-    if (whole === 0) return;
-    const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
-    this.meter.push(new Int16Array(aligned.buffer, aligned.byteOffset, whole / 2), LOUDNESS_SAMPLE_SCALE);
+    this.worker.file(piece, true);
   }
 
-  finish(): FileLoudness | null {
-    return this.meter && !this.failed ? this.meter.finish() : null;
+  async finish(): Promise<FileLoudness | null> {
+    const loudness = await this.worker.end();
+    return this.started && !this.failed ? loudness : null;
   }
 
   private fail(): void {

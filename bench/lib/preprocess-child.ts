@@ -4,6 +4,7 @@
  * windows, durationSec } as JSON. The bench bundles it with esbuild first, as the Lambda is bundled, so
  * the figure is not the TypeScript loader's.
  */
+import { isMainThread } from 'node:worker_threads';
 import { preprocessUpload, type PreprocessLimits } from '../../core/preprocess.ts';
 import { createS3Client, createS3Store } from '../../functions/shared/s3-store.ts';
 
@@ -48,7 +49,10 @@ async function main() {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`${error.name}: ${error.message}\n`);
-  process.exit(1);
-});
+// The measuring worker runs this same bundle (core/measure-worker.ts): only the main thread preprocesses.
+if (isMainThread) {
+  main().catch((error: Error) => {
+    process.stderr.write(`${error.name}: ${error.message}\n`);
+    process.exit(1);
+  });
+}
