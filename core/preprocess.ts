@@ -173,7 +173,7 @@ async function decodeWithWorker(
   };
 
   const stream = decodeAudio({
-    ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal, measureLoudness: deps.measureLoudness,
+    ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal, measureLoudness: deps.measureLoudness, reuseChunks: true,
     worker: here ? undefined : (measurer as MeasureWorker),
   });
   // The 16 kHz mono windows come from the samples here; the descriptors and the loudness (the file's own channels,

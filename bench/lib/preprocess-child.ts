@@ -15,6 +15,8 @@ interface ChildRequest {
   id: string;
   ffmpeg: string;
   limits: PreprocessLimits;
+  /** Measure on a worker thread (PreprocessDeps.measureOnWorker). */
+  measureOnWorker?: boolean;
 }
 
 export interface ChildReport {
@@ -35,7 +37,7 @@ async function main() {
   const started = performance.now();
   const result = await preprocessUpload(
     { id: request.id, key: request.key },
-    { store: createS3Store(client, request.bucket), ffmpeg: request.ffmpeg, limits: request.limits },
+    { store: createS3Store(client, request.bucket), ffmpeg: request.ffmpeg, limits: request.limits, measureOnWorker: request.measureOnWorker },
   );
   const report: ChildReport = {
     // resourceUsage().maxRSS is in kilobytes: the peak resident set of this process (ffmpeg is a process of its own).
