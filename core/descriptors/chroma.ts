@@ -22,7 +22,7 @@
  * Only the fine histogram rows (FINE_BINS floats per 512 ms, ~3.4 MB per hour) and two tuning sums are kept.
  */
 import { RealFft } from './fft.ts';
-import { frameSpectrum, PITCH_CLASSES } from './frames.ts';
+import { frameSpectrum, hann, nextPowerOfTwo, PITCH_CLASSES } from './frames.ts';
 import { FloatSeries } from './growable.ts';
 
 /** The tunables of the chroma, each with why; a bench may pass others to compare. */
@@ -66,17 +66,6 @@ export const FINE_BINS = PITCH_CLASSES * FINE_PER_SEMITONE;
 /** Width of the cos² folding window in semitones (Gómez 2006: 4/3 semitone). */
 const FOLD_WIDTH = 4 / 3;
 
-function nextPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
-}
-
-function hann(size: number): Float32Array {
-  const w = new Float32Array(size);
-  for (let i = 0; i < size; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size);
-  return w;
-}
 
 /**
  * Long frames (512 ms at 16 kHz, back to back): a tuned harmonic pitch-class profile per frame. `chroma`

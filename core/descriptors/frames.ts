@@ -7,13 +7,13 @@ import { FloatSeries } from './growable.ts';
 
 export const PITCH_CLASSES = 12;
 
-function nextPowerOfTwo(n: number): number {
+export function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
 }
 
-function hann(size: number): Float32Array {
+export function hann(size: number): Float32Array {
   const w = new Float32Array(size);
   for (let i = 0; i < size; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size);
   return w;

@@ -89,18 +89,9 @@ export function integratedLoudness(
  */
 export function loudnessRange(energy: Float32Array, counts: Float32Array, from: number, to: number): number {
   const shortTermSegments = 30;
-  const absoluteGate = lufsToMeanSquare(ABSOLUTE_GATE_LUFS);
-  const values: number[] = [];
-  for (let start = from; start + shortTermSegments <= to; start++) {
-    const z = rangeMeanSquare(energy, counts, start, start + shortTermSegments);
-    if (z > absoluteGate) values.push(z);
-  }
-  if (values.length === 0) return 0;
-  const relativeGate = mean(values) * 10 ** (LRA_RELATIVE_GATE_LU / 10);
-  const loudness = values.filter((z) => z > relativeGate).map(meanSquareToLufs).sort((a, b) => a - b);
-  if (loudness.length === 0) return 0;
-  const percentile = (p: number) => loudness[Math.min(loudness.length - 1, Math.round((p / 100) * (loudness.length - 1)))];
-  return Math.max(0, percentile(95) - percentile(10));
+  const blocks: number[] = [];
+  for (let start = from; start + shortTermSegments <= to; start++) blocks.push(rangeMeanSquare(energy, counts, start, start + shortTermSegments));
+  return rangeOfShortTerm(blocks);
 }
 
 function rangeMeanSquare(energy: Float32Array, counts: Float32Array, from: number, to: number): number {
