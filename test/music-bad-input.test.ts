@@ -3,13 +3,13 @@
  * honest "no steady beat" / "no clear key", never a confident wrong answer and never a failed run.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '#core/contract';
 import { preprocessUpload } from '#core/preprocess';
 import { ffmpegEbur128 } from '../bench/lib/descriptor-corpus.ts';
+import { LocalFileStore } from '../bench/lib/real-corpus.ts';
 import { FFMPEG, ffmpeg, makeSong, tempDir } from './helpers/audio.ts';
-import { fileStore } from './helpers/file-store.ts';
 
 const dir = tempDir('bad-input-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,11 +19,9 @@ const NOT_CONFIDENT_TEMPO = 0.25;
 const NOT_CONFIDENT_KEY = 0.2;
 
 async function measure(name: string): Promise<Manifest> {
-  const store = fileStore(dir);
-  // Uploads live at uploads/{id}/{file name}; the store reads them from the test folder.
+  const store = new LocalFileStore();
   const id = name.replace(/\W+/g, '-').toLowerCase();
-  mkdirSync(path.join(dir, 'uploads', id), { recursive: true });
-  copyFileSync(path.join(dir, name), path.join(dir, 'uploads', id, name));
+  store.addFile(`uploads/${id}/${name}`, path.join(dir, name));
   const result = await preprocessUpload(
     { id, key: `uploads/${id}/${name}` },
     { store, ffmpeg: FFMPEG, limits: { maxUploadBytes: 1e9, maxDurationSec: 3600, minDurationSec: 1 } },
