@@ -12,7 +12,7 @@
  * JSON Schemas for Manifest and CaptionEntry[] live in core/schema/ and are checked from TypeScript and
  * Python alike.
  */
-import type { TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
+import type { SongSection, TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
 
 export const SAMPLE_RATE = 16_000;
 export const WINDOW_SECONDS = 10;
@@ -96,6 +96,8 @@ export interface ResultDocument {
   chunks: ResultChunk[];
   tags: TrackTags;
   analysis: TrackAnalysis;
+  /** The song's sections (issue 10); absent in results written before sections existed. */
+  sections?: SongSection[];
   summary: Summary;
   captioner: CaptionerInfo;
   createdAt: string;

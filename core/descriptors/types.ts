@@ -82,3 +82,33 @@ export interface TrackAnalysis {
   /** Short-term loudness (3 s window, LUFS, floor -70) of the file, one value per second: the track's level curve. */
   loudnessCurve: number[];
 }
+
+/** A listener's plain word for a section, given only where the evidence is good. */
+export type SectionName = 'intro' | 'outro' | 'break' | 'peak';
+
+/**
+ * A part of the song found from the music itself (self-similarity of harmony and timbre over beat-synchronous
+ * frames, novelty peaks, repeated material clustered). Sections cover the track from 0 to its end without gaps
+ * or overlaps.
+ */
+export interface SongSection {
+  index: number;
+  startSec: number;
+  endSec: number;
+  /** "A", "B", …: sections with the same label hold the same (repeated) material. */
+  label: string;
+  /** Plain name where the evidence is good (a quiet start is an intro, the loudest stretch the peak); else null. */
+  name: SectionName | null;
+  tags: {
+    /** At the track's metrical level, from the beat grid; null without a steady beat. */
+    bpm: number | null;
+    /** The key section's key over most of the section; null without a tonal centre. */
+    key: string | null;
+    /** Integrated loudness (BS.1770-4) of the file over the section; null below -70 LUFS. */
+    loudnessLufs: number | null;
+    /** 0..1: the section's energy relative to the track's loudest section. */
+    energy: number;
+    /** Mean spectral centroid in Hz: brightness. */
+    spectralCentroidHz: number;
+  };
+}
