@@ -1,5 +1,6 @@
 /**
- * Captions as subtitles: SRT and WebVTT writers, and the cue list the site's timeline highlights from.
+ * Captions as subtitles: SRT and WebVTT writers, the cue list the site's timeline highlights from, and the
+ * song's sections as WebVTT chapters (a `kind="chapters"` track: players show them as chapter marks).
  *
  * Windows can overlap (the last one is aligned to the end of the track), but a player shows every cue whose
  * time range contains the playhead, so each cue starts where the previous one ended: at any moment exactly
@@ -9,6 +10,7 @@
  * Browser-safe: no Node imports.
  */
 import type { ResultChunk, ResultDocument } from './contract.ts';
+import type { SectionName, SongSection } from './descriptors/types.ts';
 
 export interface Cue {
   /** The window's index in the result. */
@@ -49,6 +51,28 @@ export function toWebVtt(result: Pick<ResultDocument, 'chunks'>): string {
   const cues = captionCues(result.chunks).map(
     (cue) => `${cue.index + 1}\n${timestamp(cue.startSec, '.')} --> ${timestamp(cue.endSec, '.')}\n${escapeVtt(cue.text)}\n`,
   );
+  return ['WEBVTT\n', ...cues].join('\n');
+}
+
+/** A listener's words for the plain section names. */
+const SECTION_NAME_WORDS: Record<SectionName, string> = {
+  intro: 'Intro',
+  outro: 'Outro',
+  break: 'Quiet break',
+  peak: 'Loudest part',
+};
+
+/** "Intro (A)", "Section B": the title a section has in the chapters and on the timeline. */
+export function sectionTitle(section: Pick<SongSection, 'label' | 'name'>): string {
+  return section.name ? `${SECTION_NAME_WORDS[section.name]} (${section.label})` : `Section ${section.label}`;
+}
+
+/** The sections as WebVTT chapters, one cue per section in time order; a document with no sections has no cues. */
+export function toWebVttChapters(result: Pick<ResultDocument, 'sections'>): string {
+  const cues = [...(result.sections ?? [])]
+    .filter((section) => section.endSec > section.startSec)
+    .sort((a, b) => a.startSec - b.startSec)
+    .map((section, i) => `${i + 1}\n${timestamp(section.startSec, '.')} --> ${timestamp(section.endSec, '.')}\n${escapeVtt(oneLine(sectionTitle(section)))}\n`);
   return ['WEBVTT\n', ...cues].join('\n');
 }
 

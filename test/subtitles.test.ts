@@ -1,5 +1,6 @@
 import type { ResultChunk } from '#core/contract';
-import { captionCues, cueAt, timestamp, toSrt, toWebVtt } from '#core/subtitles';
+import type { SongSection } from '#core/descriptors/types';
+import { captionCues, cueAt, sectionTitle, timestamp, toSrt, toWebVtt, toWebVttChapters } from '#core/subtitles';
 
 const tags = {
   bpm: 120,
@@ -133,5 +134,40 @@ describe('toWebVtt', () => {
     expect(cueBlocks[1]).toBe(
       '1\n00:00:00.000 --> 00:00:10.000\na &lt;b&gt;bold&lt;/b&gt; &amp; loud --&gt; drop 99 00:00:00.000 --&gt; 00:00:05.000',
     );
+  });
+});
+
+describe('toWebVttChapters', () => {
+  const section = (index: number, startSec: number, endSec: number, label: string, name: SongSection['name'] = null): SongSection => ({
+    index,
+    startSec,
+    endSec,
+    label,
+    name,
+    tags: { bpm: 96, key: 'A minor', loudnessLufs: -14, energy: 0.8, spectralCentroidHz: 1500 },
+  });
+
+  it('writes one chapter per section in time order, titled with its plain name and its label', () => {
+    // Prepare
+    const sections = [section(1, 20.5, 95, 'A'), section(0, 0, 20.5, 'B', 'intro'), section(2, 95, 3725.25, 'A', 'peak')];
+
+    // Act
+    const vtt = toWebVttChapters({ sections });
+
+    // Assess
+    expect(vtt).toBe(
+      'WEBVTT\n\n' +
+        '1\n00:00:00.000 --> 00:00:20.500\nIntro (B)\n\n' +
+        '2\n00:00:20.500 --> 00:01:35.000\nSection A\n\n' +
+        '3\n00:01:35.000 --> 01:02:05.250\nLoudest part (A)\n',
+    );
+  });
+
+  it('writes only the header for a result written before sections existed', () => {
+    expect(toWebVttChapters({})).toBe('WEBVTT\n');
+  });
+
+  it('names the quiet break and the outro in a listener\'s words', () => {
+    expect([sectionTitle({ label: 'C', name: 'break' }), sectionTitle({ label: 'A', name: 'outro' })]).toEqual(['Quiet break (C)', 'Outro (A)']);
   });
 });
