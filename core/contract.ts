@@ -50,20 +50,33 @@ export interface Manifest {
   analysis: TrackAnalysis;
 }
 
-export type CaptionQuality = 'ok' | 'degenerate';
+/**
+ * "degenerate": the caption still loops after a second try; summaries leave it out.
+ * "unavailable": the backend gave no usable caption for the window (its request failed, or its caption kept
+ * contradicting the measurements), so the built-in caption stands in.
+ */
+export type CaptionQuality = 'ok' | 'degenerate' | 'unavailable';
 
 export interface CaptionEntry {
   index: number;
   startSec: number;
   endSec: number;
   caption: string;
-  /** "degenerate" marks a caption that still loops after a second try; summaries leave it out. */
   quality?: CaptionQuality;
 }
 
 export interface CaptionerInfo {
   backend: string;
   model: string;
+  /** Windows captioned and the step's wall time (absent in results written before they were recorded). */
+  windows?: number;
+  seconds?: number;
+  /** Windows that got the built-in caption because the backend gave none usable (audio-llm). */
+  fallbacks?: number;
+  /** From the server's reported token usage and the model's published prices, where both are known. */
+  estimatedCostUsd?: number;
+  /** Why windows fell back, or why the built-in captioner's result stands for the whole song. */
+  fallbackReason?: string;
 }
 
 /** What the Caption step leaves beside the captions: captioner.json in the captions prefix. */
