@@ -10,18 +10,49 @@ import {
   type RunStatus,
   type RunStep,
 } from '../../lib/run-view.ts';
+import Link from 'next/link';
+import { failureSentence } from '../../lib/words.ts';
 import { LocalTime } from './LocalTime.tsx';
 import { ResultView } from './ResultView.tsx';
 
 /** About once a second: the server answers from one shared Step Functions read per run per second. */
 const POLL_MS = 1000;
 
-const STEP_NOTES: Record<RunStep['name'], string> = {
-  Upload: 'The file goes straight to storage.',
-  Preprocess: 'Decoded to 16 kHz mono, cut into 10-second windows, measured.',
-  Caption: 'Every window gets a caption of its own.',
-  Summarize: 'The captions and measurements, summed up.',
+/** What each step does, said for where it stands: done, under way, stopped there, or not reached. */
+const STEP_NOTES: Record<RunStep['name'], Record<'before' | 'running' | 'done' | 'failed', string>> = {
+  Upload: {
+    before: 'The file goes straight to storage.',
+    running: 'The file is on its way to storage.',
+    done: 'The file went straight to storage.',
+    failed: 'Stopped here: the file did not reach storage.',
+  },
+  Preprocess: {
+    before: 'Decodes the file, cuts it into 10-second windows and measures it.',
+    running: 'Decoding the file, cutting it into 10-second windows, measuring.',
+    done: 'Decoded to 16 kHz mono, cut into 10-second windows, measured.',
+    failed: 'Stopped here: the file could not be decoded and measured.',
+  },
+  Caption: {
+    before: 'Gives every window a caption of its own.',
+    running: 'Captioning every window.',
+    done: 'Every window got a caption of its own.',
+    failed: 'Stopped here: the windows could not be captioned.',
+  },
+  Summarize: {
+    before: 'Sums up the captions and measurements.',
+    running: 'Summing up the captions and measurements.',
+    done: 'The captions and measurements, summed up.',
+    failed: 'Stopped here: the summary could not be written.',
+  },
 };
+
+function stepNote(step: RunStep, runFailed: boolean): string {
+  const notes = STEP_NOTES[step.name];
+  if (step.status === 'succeeded') return notes.done;
+  if (step.status === 'failed') return notes.failed;
+  if (step.status === 'running' || step.status === 'retrying') return notes.running;
+  return runFailed ? 'Not reached: the run stopped before this step.' : notes.before;
+}
 
 /** Keeps a status fresh while the run is going and the tab is visible. */
 function useRunStatus(initial: RunStatus) {
@@ -91,7 +122,7 @@ function useNow(active: boolean): number {
   return now;
 }
 
-function StepItem({ step, elapsedMs }: { step: RunStep; elapsedMs?: number }) {
+function StepItem({ step, elapsedMs, runFailed }: { step: RunStep; elapsedMs?: number; runFailed: boolean }) {
   const duration = step.durationMs ?? elapsedMs;
   return (
     <li className={`step step--${step.status}`} data-testid={`step-${step.name}`} data-status={step.status}>
@@ -108,8 +139,9 @@ function StepItem({ step, elapsedMs }: { step: RunStep; elapsedMs?: number }) {
           )}
           {step.fellBack && <span className="step__retries">local summary</span>}
         </div>
-        <p className="step__note">{STEP_NOTES[step.name]}</p>
-        {step.error && (step.status === 'failed' || step.status === 'retrying') && (
+        <p className="step__note">{stepNote(step, runFailed)}</p>
+        {/* A failure's detail is told once, folded under the run's sentence; a retry's is news while it runs. */}
+        {step.error && step.status === 'retrying' && (
           <p className="step__error">
             <strong>{step.error.name}</strong>
             {step.error.message ? ` — ${step.error.message}` : ''}
@@ -122,9 +154,7 @@ function StepItem({ step, elapsedMs }: { step: RunStep; elapsedMs?: number }) {
 
 function announcement(status: RunStatus): string {
   if (status.phase === 'succeeded') return 'All steps are done. The captions are below.';
-  if (status.phase === 'failed') {
-    return `The run failed${status.error ? ` at ${status.error.step}: ${status.error.message || status.error.name}` : ''}.`;
-  }
+  if (status.phase === 'failed') return `The run failed. ${failureSentence(status.error)}`;
   const active = status.steps.find((step) => step.status === 'running' || step.status === 'retrying');
   if (active) return `${active.name} is ${active.status === 'retrying' ? 'being retried' : 'running'}.`;
   return status.phase === 'waiting' ? 'Upload done. Waiting for the pipeline to start.' : '';
@@ -136,6 +166,43 @@ export function RunView({ initial }: { initial: RunStatus }) {
   // Durations of running steps, on the server's clock: what it saw plus the time since it said so.
   const serverNow = Date.parse(status.observedAt) + Math.max(0, now - receivedAt);
   const steps = useUploadTiming(status.steps, status.id);
+  // Once the song is captioned the result is what is read first; the steps move below it.
+  const succeeded = status.phase === 'succeeded' && status.result?.status === 'SUCCEEDED';
+  const stepsCard = (
+      <section className="card steps-card" aria-labelledby="steps-title">
+        <h2 id="steps-title" className={succeeded ? 'steps-card__title' : 'visually-hidden'}>
+          {succeeded ? 'How it ran' : 'Steps'}
+        </h2>
+        <ol className="steps">
+          {steps.map((step) => (
+            <StepItem
+              key={step.name}
+              step={step}
+              runFailed={status.phase === 'failed'}
+              elapsedMs={
+                (step.status === 'running' || step.status === 'retrying') && step.startedAt
+                  ? serverNow - Date.parse(step.startedAt)
+                  : undefined
+              }
+            />
+          ))}
+        </ol>
+        <p className="visually-hidden" role="status" aria-live="polite">
+          {announcement(status)}
+        </p>
+        {status.phase === 'waiting' && !status.notice && (
+          <p className="note">The upload is in storage; the pipeline starts within a few seconds.</p>
+        )}
+        {status.notice && (
+          <p className="callout callout--warning" role="alert">
+            {status.notice}
+          </p>
+        )}
+        {offline && !terminal && (
+          <p className="note">The status could not be refreshed just now; still trying.</p>
+        )}
+      </section>
+  );
 
   return (
     <article className="run">
@@ -166,49 +233,31 @@ export function RunView({ initial }: { initial: RunStatus }) {
         </div>
       </header>
 
-      <section className="card steps-card" aria-labelledby="steps-title">
-        <h2 id="steps-title" className="visually-hidden">
-          Steps
-        </h2>
-        <ol className="steps">
-          {steps.map((step) => (
-            <StepItem
-              key={step.name}
-              step={step}
-              elapsedMs={
-                (step.status === 'running' || step.status === 'retrying') && step.startedAt
-                  ? serverNow - Date.parse(step.startedAt)
-                  : undefined
-              }
-            />
-          ))}
-        </ol>
-        <p className="visually-hidden" role="status" aria-live="polite">
-          {announcement(status)}
-        </p>
-        {status.phase === 'waiting' && !status.notice && (
-          <p className="note">The upload is in storage; the pipeline starts within a few seconds.</p>
-        )}
-        {status.notice && (
-          <p className="callout callout--warning" role="alert">
-            {status.notice}
+      {status.phase === 'failed' && (
+        <section className="callout callout--error" aria-labelledby="failure-title" data-testid="failure">
+          <h2 id="failure-title">{failureSentence(status.error)}</h2>
+          {status.error && (
+            <details className="failure__detail">
+              <summary>Technical detail</summary>
+              <p>
+                <code>{status.error.name}</code> at {status.error.step}
+                {status.error.message ? `: ${status.error.message}` : ''}
+              </p>
+            </details>
+          )}
+          <p>
+            <Link className="button button--primary" href="/">
+              Try another file
+            </Link>
           </p>
-        )}
-        {offline && !terminal && (
-          <p className="note">The status could not be refreshed just now; still trying.</p>
-        )}
-      </section>
-
-      {status.phase === 'failed' && status.error && (
-        <section className="callout callout--error" aria-labelledby="failure-title">
-          <h2 id="failure-title">
-            {status.error.step === 'Pipeline' ? 'The run failed' : `${status.error.step} failed`}: {status.error.name}
-          </h2>
-          <p>{status.error.message}</p>
         </section>
       )}
 
-      {status.result?.status === 'SUCCEEDED' && <ResultView id={status.id} result={status.result} audioUrl={status.audioUrl} />}
+      {!succeeded && stepsCard}
+
+      {succeeded && status.result?.status === 'SUCCEEDED' && <ResultView id={status.id} result={status.result} audioUrl={status.audioUrl} />}
+
+      {succeeded && stepsCard}
     </article>
   );
 }

@@ -194,19 +194,22 @@ export function Uploader({ maxBytes }: { maxBytes: number }) {
           </svg>
           <p className="dropzone__title">Drop a song here</p>
           <div className="actions">
-            <label className="button button--primary">
+            {/* A real button (Enter and Space both work) that opens the hidden file input; the input itself is out of the Tab order. */}
+            <button type="button" className="button button--primary" onClick={() => inputRef.current?.click()}>
               Choose a file
-              <input
-                ref={inputRef}
-                className="visually-hidden"
-                type="file"
-                accept={ACCEPT_ATTRIBUTE}
-                onChange={(event) => {
-                  const file = event.currentTarget.files?.[0];
-                  if (file) void send(file);
-                }}
-              />
-            </label>
+            </button>
+            <input
+              ref={inputRef}
+              className="visually-hidden"
+              type="file"
+              tabIndex={-1}
+              aria-label="Choose a file"
+              accept={ACCEPT_ATTRIBUTE}
+              onChange={(event) => {
+                const file = event.currentTarget.files?.[0];
+                if (file) void send(file);
+              }}
+            />
             <button type="button" className="button" onClick={() => void startRecording()}>
               <span className="rec-dot rec-dot--idle" aria-hidden="true" /> Record
             </button>

@@ -7,8 +7,16 @@ import { RunView } from '../../_components/RunView.tsx';
 
 type Props = { params: Promise<{ id: string }> };
 
+/** The tab names the song (the run id means nothing to a listener); the id only when the run cannot be read. */
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
-  return { title: `Run ${(await params).id}` };
+  const { id } = await params;
+  try {
+    await ensurePageAccess(`/runs/${id}`);
+    // runStatus reads through the per-run snapshot cache, so the page's own read below costs nothing more.
+    return { title: (await runStatus(id)).fileName };
+  } catch {
+    return { title: `Run ${id}` };
+  }
 }
 
 export default async function RunPage({ params }: Props) {

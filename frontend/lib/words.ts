@@ -1,0 +1,132 @@
+/**
+ * The result page in plain words: each measurement said the way a listener would say it, with the number and
+ * a one-line explanation kept for hover and focus; a failed run in one sentence; download names after the song.
+ * Browser-safe and pure.
+ */
+import type { ResultDocument } from '#core/contract';
+import { masterLevel, sectionKeys, statedMeter } from '#core/song-shape';
+
+export interface PlainTag {
+  /** What a listener would say: "brisk tempo", "loud, mastered hot". */
+  words: string;
+  /** The measurement behind it: "124 BPM". */
+  number: string;
+  /** One line on what the number is. */
+  explanation: string;
+}
+
+/** Tempo words by BPM, after the usual Italian markings in plain English (Largo < 66, Andante < 108, Allegro < 156, Presto above). */
+function tempoWords(bpm: number): string {
+  if (bpm < 66) return 'slow tempo';
+  if (bpm < 108) return 'walking tempo';
+  if (bpm < 156) return 'brisk tempo';
+  return 'fast tempo';
+}
+
+/** EBU Tech 3342 loudness range: pop masters sit near 4-8 LU, orchestral music 15 LU or more. */
+function rangeWords(lu: number): string {
+  if (lu < 4) return 'even level throughout';
+  if (lu < 8) return 'some loud and soft passages';
+  if (lu < 15) return 'wide swings of level';
+  return 'very wide swings of level';
+}
+
+function peakWords(dbtp: number): string {
+  if (dbtp > 0) return 'peaks clip';
+  if (dbtp > -1) return 'peaks at the very top';
+  return 'headroom left at the peaks';
+}
+
+function percussionWords(ratio: number): string {
+  if (ratio >= 0.6) return 'mostly drums and attacks';
+  if (ratio >= 0.35) return 'beats and tones in balance';
+  return 'mostly sustained tones';
+}
+
+/** Spectral centroid bands, as a mixing engineer would describe them. */
+function brightnessWords(hz: number): string {
+  if (hz < 800) return 'dark sound';
+  if (hz < 1600) return 'warm sound';
+  if (hz < 3000) return 'bright sound';
+  return 'very bright sound';
+}
+
+export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>): PlainTag[] {
+  const { tags } = result;
+  const out: PlainTag[] = [];
+  if (tags.bpm !== null) {
+    out.push({ words: tempoWords(tags.bpm), number: `${Math.round(tags.bpm)} BPM`, explanation: 'Beats per minute, read off the beat grid of the whole track.' });
+  }
+  const meter = statedMeter(tags);
+  if (meter) {
+    const [count] = meter.split('/');
+    const compound = meter === '6/8' || meter === '12/8';
+    out.push({
+      words: compound ? `${Number(count) / 3} swinging beats to the bar` : `${count} beats to the bar`,
+      number: meter,
+      explanation: 'The meter: how the beats group into bars.',
+    });
+  }
+  const keys = result.analysis ? sectionKeys(result.analysis) : [];
+  if (keys.length > 1) out.push({ words: `changes key: ${keys.join(' → ')}`, number: `${keys.length} keys`, explanation: 'The keys of the song, in the order they are heard.' });
+  else if (tags.key) out.push({ words: tags.key, number: `${Math.round(tags.keyConfidence * 100)}% sure`, explanation: 'The key the harmony centres on, matched against key profiles.' });
+  if (tags.loudnessLufs !== null) {
+    out.push({
+      words: masterLevel(tags.loudnessLufs, tags.loudnessRangeLu),
+      number: `${tags.loudnessLufs.toFixed(1)} LUFS`,
+      explanation: 'Integrated loudness (ITU-R BS.1770); streaming services play music at about −14 LUFS.',
+    });
+  }
+  if (Number.isFinite(tags.loudnessRangeLu)) {
+    out.push({ words: rangeWords(tags.loudnessRangeLu), number: `${tags.loudnessRangeLu.toFixed(1)} LU range`, explanation: 'Loudness range (EBU Tech 3342): how far the loud and soft passages lie apart.' });
+  }
+  if (Number.isFinite(tags.truePeakDbtp)) {
+    out.push({ words: peakWords(tags.truePeakDbtp), number: `${tags.truePeakDbtp.toFixed(1)} dBTP`, explanation: 'True peak: the highest level between samples; above 0 dBTP it distorts.' });
+  }
+  out.push({
+    words: percussionWords(tags.percussiveRatio),
+    number: `${Math.round(tags.percussiveRatio * 100)}% percussive`,
+    explanation: 'The share of the sound’s energy in short attacks (drums, plucks) rather than held tones.',
+  });
+  out.push({
+    words: brightnessWords(tags.spectralCentroidHz),
+    number: `${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz`,
+    explanation: 'Spectral centroid: the frequency the sound’s energy centres on; higher sounds brighter.',
+  });
+  return out;
+}
+
+/** Who wrote the captions, in words: the built-in captioner is named for what it does, not its version tag. */
+export function captionerWords(captioner: ResultDocument['captioner']): string {
+  if (captioner.backend === 'builtin') return 'written from the measurements';
+  return `written by ${captioner.model}`;
+}
+
+/** A failed run in one plain sentence, by what happened to the file. */
+const FAILURE_SENTENCES: Record<string, string> = {
+  InvalidAudio: 'This file could not be read as audio.',
+  NoAudioStream: 'This file has no sound in it to caption.',
+  AudioTooShort: 'This recording is too short to caption.',
+  AudioTooLong: 'This recording is longer than the captioner takes.',
+  FileTooLarge: 'This file is larger than the captioner takes.',
+  UploadNotFound: 'The upload could not be found in storage.',
+  CaptionsMissing: 'The captioner finished without writing captions.',
+  SummaryAuthFailed: 'The summary service refused this site’s key.',
+  SummaryQuotaExceeded: 'The summary service has no quota left.',
+  SummaryRequestRejected: 'The summary service rejected the request.',
+  ConfigError: 'The pipeline is not set up correctly.',
+};
+
+export function failureSentence(error: { name: string; step: string } | undefined): string {
+  if (error && FAILURE_SENTENCES[error.name]) return FAILURE_SENTENCES[error.name];
+  if (error && error.step !== 'Pipeline') return `Something went wrong while the song was at the ${error.step} step.`;
+  return 'Something went wrong and the run stopped.';
+}
+
+/** "Evening-Song.mp3" → "Evening-Song": downloads are named after the song, so players pair song.vtt with song.mp3. */
+export function songBaseName(fileName: string): string {
+  const base = fileName.split(/[\\/]/).pop() ?? '';
+  const dot = base.lastIndexOf('.');
+  const stem = (dot > 0 ? base.slice(0, dot) : base).replace(/["\\\u0000-\u001f]/g, '').trim();
+  return stem || 'song';
+}
