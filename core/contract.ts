@@ -48,6 +48,8 @@ export interface Manifest {
   tags: TrackTags;
   /** The beat grid, tempo changes, key sections and loudness curve of the whole track. */
   analysis: TrackAnalysis;
+  /** The song's sections (issue 10), covering the track without gaps; absent in manifests written before them. */
+  sections?: SongSection[];
 }
 
 /**
