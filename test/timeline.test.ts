@@ -1,0 +1,182 @@
+import type { SongSection, TrackAnalysis } from '#core/descriptors/types';
+import { beatTicks, fits, keyMarks, labelColour, loudnessPath, sectionAt, sectionBands, tempoMarks, TIMELINE } from '../frontend/lib/timeline.ts';
+import { failureSentence, songBaseName, trackTagWords } from '../frontend/lib/words.ts';
+
+const HOUR = 3600;
+
+function analysis(overrides: Partial<TrackAnalysis> = {}): TrackAnalysis {
+  return { beats: [], downbeats: [], tempoChanges: [], keySections: [], loudnessCurve: [], ...overrides };
+}
+
+/** A steady beat grid: `bpm` over `seconds`, a bar every `perBar` beats. */
+function grid(bpm: number, seconds: number, perBar = 4): Pick<TrackAnalysis, 'beats' | 'downbeats'> {
+  const beats = Array.from({ length: Math.floor((seconds * bpm) / 60) }, (_, i) => Number(((i * 60) / bpm).toFixed(3)));
+  return { beats, downbeats: beats.map((_, i) => i).filter((i) => i % perBar === 0) };
+}
+
+const section = (index: number, startSec: number, endSec: number, label: string): SongSection => ({
+  index,
+  startSec,
+  endSec,
+  label,
+  name: null,
+  tags: { bpm: 120, key: 'C major', loudnessLufs: -12, energy: 1, spectralCentroidHz: 2000 },
+});
+
+describe('the timeline geometry', () => {
+  it('draws an hour of loudness with at most one point per two pixels of a phone screen', () => {
+    // Prepare
+    const curve = Array.from({ length: HOUR }, (_, i) => -20 + 10 * Math.sin(i / 60));
+
+    // Act
+    const d = loudnessPath(curve, HOUR, 360, 44);
+
+    // Assess
+    const points = d.match(/L/g)?.length ?? 0;
+    expect(points).toBeLessThanOrEqual(360 / TIMELINE.CURVE_PX_PER_POINT + 1);
+    expect(points).toBeGreaterThan(100);
+    expect(d.startsWith('M0 44')).toBe(true);
+    expect(d.endsWith('Z')).toBe(true);
+  });
+
+  it('keeps the loudest second of a bucket so a short peak survives the reduction', () => {
+    // Prepare
+    const curve = Array.from({ length: HOUR }, (_, i) => (i === 1800 ? -5 : -30));
+
+    // Act
+    const ys = [...loudnessPath(curve, HOUR, 360, 44).matchAll(/L[\d.]+ ([\d.]+)/g)].map((m) => Number(m[1]));
+
+    // Assess: the top of the box (y ≈ 2) is reached once, where the peak is.
+    expect(ys.filter((y) => y < 5)).toHaveLength(1);
+  });
+
+  it('draws no curve for silence', () => {
+    expect(loudnessPath(Array(30).fill(-70), 30, 800, 44)).toBe('');
+  });
+
+  it('ticks every beat of a short song on a desktop, and thins an hour to bar groups at least 6 px apart on a phone', () => {
+    // Prepare
+    const short = grid(96, 30);
+    const long = grid(120, HOUR);
+
+    // Act
+    const desktop = beatTicks(short, 30, 1000);
+    const phone = beatTicks(long, HOUR, 360);
+
+    // Assess
+    expect(desktop.level).toBe('beats');
+    expect(desktop.times).toHaveLength(short.beats.length);
+    expect(phone.level).toMatch(/^every \d+ bars$/);
+    const gapPx = ((phone.times[1] - phone.times[0]) / HOUR) * 360;
+    expect(gapPx).toBeGreaterThanOrEqual(TIMELINE.MIN_TICK_GAP_PX);
+    expect(phone.times.length).toBeLessThanOrEqual(360 / TIMELINE.MIN_TICK_GAP_PX);
+  });
+
+  it('marks tempo and key only where they change', () => {
+    // Prepare
+    const result = {
+      tags: { bpm: 100 } as never,
+      analysis: analysis({
+        tempoChanges: [{ atSec: 60, fromBpm: 100, toBpm: 128, kind: 'step' }],
+        keySections: [
+          { startSec: 0, endSec: 40, key: 'A minor', confidence: 0.8 },
+          { startSec: 40, endSec: 80, key: 'A minor', confidence: 0.7 },
+          { startSec: 80, endSec: 120, key: 'C major', confidence: 0.8 },
+        ],
+      }),
+    };
+
+    // Act
+    const tempo = tempoMarks(result, 120, 1000);
+    const keys = keyMarks(result, 120, 1000);
+
+    // Assess
+    expect(tempo.map((m) => [m.atSec, m.untilSec, m.text])).toEqual([
+      [0, 60, '100 BPM'],
+      [60, 120, '128 BPM'],
+    ]);
+    expect(keys.map((m) => [m.atSec, m.untilSec, m.text])).toEqual([
+      [0, 80, 'A minor'],
+      [80, 120, 'C major'],
+    ]);
+    expect(keys.every((m) => m.labelled)).toBe(true);
+  });
+
+  it('labels a band with its title where it fits, with its letter where only that fits, and not at all when narrower', () => {
+    // Prepare
+    const sections = [section(0, 0, 900, 'A'), section(1, 900, 1100, 'B'), section(2, 1100, 1102, 'A'), section(3, 1102, HOUR, 'C')];
+
+    // Act
+    const bands = sectionBands(sections, HOUR, 360, (s) => `Section ${s.label}`);
+
+    // Assess
+    expect(bands.map((b) => b.visibleText)).toEqual(['Section A', 'B', '', 'Section C']);
+    expect(bands[0].colour).toBe(bands[2].colour);
+    expect(new Set(bands.map((b) => b.colour)).size).toBe(3);
+    expect(bands.at(-1)!.x + bands.at(-1)!.width).toBeCloseTo(360);
+    expect(fits('B', bands[1].width)).toBe(true);
+  });
+
+  it('finds the section at a time, the last one at the very end', () => {
+    const sections = [section(0, 0, 10, 'A'), section(1, 10, 25, 'B')];
+    expect([sectionAt(sections, 0)?.label, sectionAt(sections, 10)?.label, sectionAt(sections, 25)?.label]).toEqual(['A', 'B', 'B']);
+    expect(labelColour('A')).not.toBe(labelColour('B'));
+  });
+});
+
+describe('the result page in plain words', () => {
+  it('says each measurement in words first, keeping the number and what it means', () => {
+    // Prepare
+    const tags = {
+      bpm: 124,
+      bpmConfidence: 0.9,
+      key: 'A minor',
+      keyConfidence: 0.7,
+      loudnessLufs: -9.5,
+      shortTermMaxLufs: -8,
+      rmsDbfs: -12,
+      peakDbfs: -0.1,
+      crestDb: 10,
+      spectralCentroidHz: 1100,
+      onsetsPerSec: 4,
+      silenceRatio: 0,
+      percussiveRatio: 0.9,
+      loudnessRangeLu: 6.1,
+      truePeakDbtp: -0.3,
+      meter: '4/4' as const,
+      meterConfidence: 0.8,
+    };
+
+    // Act
+    const words = trackTagWords({ tags, analysis: analysis() });
+
+    // Assess
+    expect(words.map((w) => w.words)).toEqual([
+      'brisk tempo',
+      '4 beats to the bar',
+      'A minor',
+      'loud, mastered hot',
+      'some loud and soft passages',
+      'peaks at the very top',
+      'mostly drums and attacks',
+      'warm sound',
+    ]);
+    expect(words.map((w) => w.number)).toEqual(['124 BPM', '4/4', '70% sure', '-9.5 LUFS', '6.1 LU range', '-0.3 dBTP', '90% percussive', '1.1 kHz']);
+    expect(words.every((w) => w.explanation.length > 20)).toBe(true);
+  });
+
+  it('tells a failed run in one sentence by what happened to the file', () => {
+    expect(failureSentence({ name: 'InvalidAudio', step: 'Preprocess' })).toBe('This file could not be read as audio.');
+    expect(failureSentence({ name: 'States.Timeout', step: 'Caption' })).toBe('Something went wrong while the song was at the Caption step.');
+    expect(failureSentence(undefined)).toBe('Something went wrong and the run stopped.');
+  });
+
+  it('names downloads after the song without its extension', () => {
+    expect([songBaseName('Evening-Song.mp3'), songBaseName('live.set.flac'), songBaseName('.mp3'), songBaseName('no extension')]).toEqual([
+      'Evening-Song',
+      'live.set',
+      '.mp3',
+      'no extension',
+    ]);
+  });
+});
