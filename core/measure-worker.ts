@@ -14,7 +14,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { TrackAnalyzer, type TimeRange, type TrackTags, type WindowTags } from './descriptors/index.ts';
-import type { TrackAnalysis } from './descriptors/types.ts';
+import type { SongSection, TrackAnalysis } from './descriptors/types.ts';
 import { SAMPLE_RATE } from './contract.ts';
 import { channelWeights, FileLoudnessMeter, type FileLoudness } from './descriptors/loudness.ts';
 
@@ -32,6 +32,7 @@ export interface TrackMeasurements {
   track: TrackTags;
   windows: WindowTags[];
   analysis: TrackAnalysis;
+  sections: SongSection[];
 }
 
 export interface LoudnessFormat {

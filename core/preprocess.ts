@@ -99,6 +99,7 @@ export async function preprocessUpload(request: PreprocessRequest, deps: Preproc
     windows: decoded.windows.map((window, i): ManifestWindow => ({ ...window, tags: decoded.windowTags[i] })),
     tags: decoded.trackTags,
     analysis: decoded.analysis,
+    sections: decoded.sections,
   };
   const manifestKey = keys.manifest(request.id);
   await store.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
@@ -118,6 +119,7 @@ interface DecodedTrack {
   windowTags: Manifest['windows'][number]['tags'][];
   trackTags: Manifest['tags'];
   analysis: Manifest['analysis'];
+  sections: NonNullable<Manifest['sections']>;
 }
 
 async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input'], id: string, deps: PreprocessDeps): Promise<DecodedTrack> {
@@ -201,8 +203,8 @@ async function decodeWithWorker(
   }
   if (uploadError) throw uploadError;
 
-  const { track, windows, analysis } = await measured;
-  return { info: decoded.info, totalSamples: windower.totalSamples, windows: written, windowTags: windows, trackTags: track, analysis };
+  const { track, windows, analysis, sections } = await measured;
+  return { info: decoded.info, totalSamples: windower.totalSamples, windows: written, windowTags: windows, trackTags: track, analysis, sections };
 }
 
 function megabytes(bytes: number): string {

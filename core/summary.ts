@@ -79,6 +79,7 @@ export function buildResult(manifest: Manifest, chunks: ResultChunk[], summary: 
     chunks,
     tags: manifest.tags,
     analysis: analysisOf(manifest),
+    ...(manifest.sections ? { sections: manifest.sections } : {}),
     summary,
     captioner,
     createdAt: now.toISOString(),

@@ -4,12 +4,14 @@
  * few MB: per 100 ms the energy, K-weighted energy and peak; per 10 ms the onset envelope, centroid sums and
  * the harmonic/percussive energies; per 512 ms a 12-value chroma.
  */
-import type { TrackAnalysis, TrackTags, WindowTags } from './types.ts';
+import type { SongSection, TrackAnalysis, TrackTags, WindowTags } from './types.ts';
 import { ChromaFeatures } from './chroma.ts';
 import { ShortFrameFeatures } from './frames.ts';
 import { FloatSeries } from './growable.ts';
 import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from './beats.ts';
 import { analyzeKey, keyBetween, type KeyAnalysis } from './key.ts';
+import { findSections } from './sections.ts';
+import { TimbreFeatures } from './timbre.ts';
 import { kWeightingFilters, loudnessCurve, loudnessFromSegments, windowLoudness, type FileLoudness } from './loudness.ts';
 
 export type { TrackTags, WindowTags } from './types.ts';
@@ -87,6 +89,8 @@ export class TrackAnalyzer {
 
   private readonly short: ShortFrameFeatures;
   private readonly long: ChromaFeatures;
+  /** MFCC-like timbre on the chroma's frames (for the sections). */
+  private readonly timbre: TimbreFeatures;
   private nextShortEnd: number;
   private nextLongEnd: number;
 
@@ -97,6 +101,7 @@ export class TrackAnalyzer {
     this.filters = kWeightingFilters(sampleRate);
     this.short = new ShortFrameFeatures(sampleRate);
     this.long = new ChromaFeatures(sampleRate);
+    this.timbre = new TimbreFeatures(sampleRate, this.long.size);
     let size = 1;
     while (size < 2 * Math.max(this.short.size, this.long.size)) size *= 2;
     this.history = new Float32Array(size);
@@ -157,6 +162,7 @@ export class TrackAnalyzer {
       }
       if (written === this.nextLongEnd) {
         this.long.process(history, written - this.long.size, written);
+        this.timbre.process(history, written - this.long.size, written);
         this.nextLongEnd += this.long.hop;
       }
     }
@@ -165,7 +171,7 @@ export class TrackAnalyzer {
     Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
   }
 
-  finish(windows: TimeRange[], options: FinishOptions = {}): { track: TrackTags; windows: WindowTags[]; analysis: TrackAnalysis } {
+  finish(windows: TimeRange[], options: FinishOptions = {}): { track: TrackTags; windows: WindowTags[]; analysis: TrackAnalysis; sections: SongSection[] } {
     if (!this.finished) {
       this.finished = true;
       if (this.segmentCount > 0) this.closeSegment();
@@ -177,6 +183,7 @@ export class TrackAnalyzer {
       }
       while (this.nextLongEnd - this.long.size / 2 < total) {
         this.long.process(this.history, this.nextLongEnd - this.long.size, total);
+        this.timbre.process(this.history, this.nextLongEnd - this.long.size, total);
         this.nextLongEnd += this.long.hop;
       }
       this.short.flush();
@@ -205,7 +212,11 @@ export class TrackAnalyzer {
       keySections: keys.sections.map((k) => ({ ...k, startSec: round(k.startSec, 2), endSec: round(k.endSec, 2), confidence: round(clamp01(k.confidence), 3) })),
       loudnessCurve: loudnessCurve(loudness),
     };
-    return { track, windows: windows.map((w) => this.measure(w, whole, false)), analysis };
+    const sections = findSections({
+      durationSec: duration, beats: analysis.beats, chroma: this.long.chroma.values(), timbre: this.timbre.coefficients.values(),
+      timbreDimensions: this.timbre.dimensions, hopSec: this.long.hop / this.sampleRate,
+    }, (range) => this.measure(range, whole, false));
+    return { track, windows: windows.map((w) => this.measure(w, whole, false)), analysis, sections };
   }
 
   /** BS.1770 on the 16 kHz mono signal: the fallback when the file's own loudness was not measured. */

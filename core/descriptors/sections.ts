@@ -1,0 +1,411 @@
+/**
+ * The song's sections, found from the music itself.
+ *
+ * Methods:
+ * - Beat-synchronous frames (Bartsch & Wakefield 2001; Ellis & Poliner 2007): the chroma (chroma.ts) and the
+ *   MFCC-like timbre (timbre.ts) averaged between beats, grouped to units of about a second (two beats at
+ *   120 BPM), so a repeat at the same tempo lines up whatever the tempo. Without a steady beat, fixed-length
+ *   units. Units are coarsened on long files so the work stays bounded (MAX_UNITS).
+ * - Self-similarity of the units (Foote 1999): cosine similarity of chroma (harmony) and a Gaussian similarity of
+ *   the standardised timbre, mixed with CHROMA_WEIGHT.
+ * - Novelty: Foote's checkerboard kernel with a Gaussian taper slid along the diagonal (Foote 2000, "Automatic
+ *   audio segmentation using a measure of audio novelty"), computed on the band of the matrix it touches only.
+ *   A boundary scores the mean similarity within the two sides less the mean across them.
+ * - Peaks picked as in Foote 2000 / Serrà et al. 2014: local maxima over ±MIN_SECTION_SEC/2 above a threshold
+ *   adapted to the track (median + NOVELTY_MAD_FACTOR·MAD of the curve, never below MIN_NOVELTY), strongest
+ *   first, none closer than MIN_SECTION_SEC to another boundary or the ends.
+ * - Labels: average-linkage agglomerative clustering of the sections' mean features (the segment-clustering step
+ *   of Cooper & Foote 2003 / Paulus, Müller & Klapuri 2010's state approach), merged while closer than
+ *   LABEL_DISTANCE; neighbours that end up with one label are one section. Labels A, B, C … by first appearance.
+ * - Names only where the evidence is good: an intro or outro is a short, unrepeated first or last section that is
+ *   clearly quieter than the song; a break is a middle section far quieter than the song; the peak is the loudest
+ *   section when it stands clearly above the rest.
+ *
+ * Every threshold is in SECTIONS below.
+ */
+import type { SectionName, SongSection, WindowTags } from './types.ts';
+import { PITCH_CLASSES } from './frames.ts';
+
+export const SECTIONS = {
+  /** Beats are grouped by powers of two until a unit lasts at least this. */
+  MIN_UNIT_SEC: 0.9,
+  /** Unit length without a steady beat. */
+  FALLBACK_UNIT_SEC: 1,
+  /** At most this many units (a 60-minute file gets units of about 3 s), so the work and memory stay bounded. */
+  MAX_UNITS: 1200,
+  /** Half-width of the checkerboard kernel: each side of a boundary is compared over this long. */
+  KERNEL_SEC: 8,
+  /** No section is shorter than this (phrases of 4–8 bars at common tempi). */
+  MIN_SECTION_SEC: 8,
+  /** Never more sections than this, whatever the length (a 60-minute file gets at most one per 75 s on average). */
+  MAX_SECTIONS: 48,
+  /** Novelty (mean within − mean across, 0 … 1) a boundary needs at the least: a uniform track has none. */
+  MIN_NOVELTY: 0.12,
+  /** A boundary's novelty must stand this many median absolute deviations above the curve's median. */
+  NOVELTY_MAD_FACTOR: 4,
+  /** Harmony's share of the similarity; timbre has the rest. */
+  CHROMA_WEIGHT: 0.5,
+  /** Timbre similarity exp(−d²/(D·TIMBRE_SCALE)) of standardised coefficients: a random pair (d² ≈ 2D) scores ~0.14. */
+  TIMBRE_SCALE: 1,
+  /** Standard deviation floor of a timbre coefficient (log10 units): a stationary drone is not stretched into noise. */
+  TIMBRE_STD_FLOOR: 0.15,
+  /** Sections whose mean features are closer than this (1 − similarity) share a label. */
+  LABEL_DISTANCE: 0.2,
+  /** A chroma below this total (a silent unit) has no harmony to compare. */
+  CHROMA_FLOOR: 1e-9,
+  /** Intro/outro: the first/last section, unrepeated, at most this long and this share of the track … */
+  EDGE_MAX_SEC: 45,
+  EDGE_MAX_SHARE: 0.2,
+  /** … and this much quieter (LU) than the median section. */
+  EDGE_QUIETER_LU: 3,
+  /** Break: a middle section this much quieter than the median section. */
+  BREAK_QUIETER_LU: 6,
+  /** Peak: the loudest section, this much louder than the median section. */
+  PEAK_LOUDER_LU: 2,
+  /** Names need at least this many sections (a two-part song has no intro to speak of). */
+  MIN_SECTIONS_FOR_NAMES: 3,
+} as const;
+
+export interface SectionInput {
+  durationSec: number;
+  /** Beat times in seconds; empty without a steady beat. */
+  beats: ArrayLike<number>;
+  /** PITCH_CLASSES values per frame; frame n is centred on n·hopSec. */
+  chroma: Float32Array;
+  /** `dimensions` values per frame, on the same frames as the chroma. */
+  timbre: Float32Array;
+  timbreDimensions: number;
+  hopSec: number;
+}
+
+/** Measures a range of the track (tempo, key, loudness, brightness): the section's tags. */
+export type MeasureRange = (range: { startSec: number; endSec: number }) => WindowTags;
+
+/** The sections' boundaries and labels without tags: what the bench scores. */
+export interface Segmentation {
+  boundaries: number[];
+  labels: string[];
+  novelty: Float64Array;
+  unitStarts: Float64Array;
+}
+
+/** Finds the sections of a track, with their tags and names. Never throws on odd input: one section at worst. */
+export function findSections(input: SectionInput, measure: MeasureRange): SongSection[] {
+  const duration = Number.isFinite(input.durationSec) ? Math.max(0, input.durationSec) : 0;
+  const { boundaries, labels } = segment(input);
+  const sections: SongSection[] = labels.map((label, index) => {
+    const startSec = boundaries[index];
+    const endSec = boundaries[index + 1];
+    const tags = measure({ startSec, endSec });
+    return {
+      index, startSec: round(startSec, 3), endSec: round(endSec, 3), label, name: null,
+      tags: { bpm: tags.bpm, key: tags.key, loudnessLufs: tags.loudnessLufs, energy: 0, spectralCentroidHz: tags.spectralCentroidHz },
+    };
+  });
+  if (sections.length) sections[sections.length - 1].endSec = round(duration, 3);
+  const loudest = Math.max(...sections.map((s) => s.tags.loudnessLufs ?? -Infinity));
+  for (const section of sections) {
+    const lufs = section.tags.loudnessLufs;
+    section.tags.energy = lufs === null || !Number.isFinite(loudest) ? 0 : round(10 ** ((lufs - loudest) / 10), 3);
+  }
+  nameSections(sections, duration);
+  return sections;
+}
+
+/** Boundaries (from 0 to the duration) and a label per section. */
+export function segment(input: SectionInput): Segmentation {
+  const duration = Number.isFinite(input.durationSec) ? Math.max(0, input.durationSec) : 0;
+  const unitStarts = buildUnits(duration, input.beats);
+  const units = unitStarts.length;
+  const one: Segmentation = { boundaries: [0, duration], labels: ['A'], novelty: new Float64Array(units), unitStarts };
+  if (duration < 2 * SECTIONS.MIN_SECTION_SEC || units < 4) return one;
+  const features = unitFeatures(input, unitStarts, duration);
+  const unitSec = duration / units;
+  const half = Math.max(2, Math.round(SECTIONS.KERNEL_SEC / unitSec));
+  const novelty = noveltyCurve(features, half);
+  const chosen = pickPeaks(novelty, unitStarts, duration);
+  if (!chosen.length) return { ...one, novelty };
+  // Sections as unit ranges, then labels from their mean features.
+  const edges = [0, ...chosen, units];
+  const labelsOf = clusterSections(features, edges);
+  // Neighbours with one label are one section: the novelty peak between them was a change inside the material.
+  const keptEdges = [0];
+  const keptLabels = [labelsOf[0]];
+  for (let s = 1; s < labelsOf.length; s++) {
+    if (labelsOf[s] === keptLabels[keptLabels.length - 1]) continue;
+    keptEdges.push(edges[s]);
+    keptLabels.push(labelsOf[s]);
+  }
+  keptEdges.push(units);
+  const names = new Map<number, string>();
+  const labels = keptLabels.map((cluster) => {
+    if (!names.has(cluster)) names.set(cluster, labelName(names.size));
+    return names.get(cluster)!;
+  });
+  const boundaries = keptEdges.map((u, i) => (i === keptEdges.length - 1 ? duration : unitStarts[u]));
+  return { boundaries, labels, novelty, unitStarts };
+}
+
+/** A, B, …, Z, then AA, AB, …: labels by order of first appearance. */
+function labelName(n: number): string {
+  let name = '';
+  let k = n;
+  do {
+    name = String.fromCharCode(65 + (k % 26)) + name;
+    k = Math.floor(k / 26) - 1;
+  } while (k >= 0);
+  return name;
+}
+
+/** Unit start times: groups of beats lasting about a second, or fixed steps without a beat; gaps in the grid are filled. */
+export function buildUnits(duration: number, beats: ArrayLike<number>): Float64Array {
+  const starts: number[] = [0];
+  const usable: number[] = [];
+  for (let i = 0; i < beats.length; i++) {
+    const t = beats[i];
+    if (Number.isFinite(t) && t > 0 && t < duration && (usable.length === 0 || t > usable[usable.length - 1])) usable.push(t);
+  }
+  let step = Math.max(SECTIONS.FALLBACK_UNIT_SEC, duration / SECTIONS.MAX_UNITS);
+  if (usable.length >= 8) {
+    const gaps = usable.slice(1).map((t, i) => t - usable[i]).sort((a, b) => a - b);
+    const period = gaps[Math.floor(gaps.length / 2)];
+    let group = 1;
+    while (group * period < SECTIONS.MIN_UNIT_SEC) group *= 2;
+    while (usable.length / group > SECTIONS.MAX_UNITS) group *= 2;
+    step = Math.max(step, group * period);
+    for (let i = 0; i < usable.length; i += group) {
+      const t = usable[i];
+      fillGap(starts, t, step);
+      if (t - starts[starts.length - 1] >= 0.25 * step) starts.push(t);
+    }
+  }
+  fillGap(starts, duration, step);
+  return Float64Array.from(starts);
+}
+
+/** Adds evenly spaced starts between the last start and `until` where the gap exceeds 1.5 steps. */
+function fillGap(starts: number[], until: number, step: number): void {
+  const from = starts[starts.length - 1];
+  const gap = until - from;
+  if (gap <= 1.5 * step) return;
+  const pieces = Math.round(gap / step);
+  for (let k = 1; k < pieces; k++) starts.push(from + (gap * k) / pieces);
+}
+
+interface UnitFeatures {
+  units: number;
+  /** PITCH_CLASSES per unit, unit length (or all zero for a silent unit). */
+  chroma: Float64Array;
+  /** dims per unit, standardised over the track (with a floor on the spread). */
+  timbre: Float64Array;
+  dims: number;
+}
+
+/** Averages the frames overlapping each unit (weighted by the overlap), then normalises. */
+function unitFeatures(input: SectionInput, unitStarts: Float64Array, duration: number): UnitFeatures {
+  const units = unitStarts.length;
+  const dims = input.timbreDimensions;
+  const hop = input.hopSec;
+  const frames = Math.min(Math.floor(input.chroma.length / PITCH_CLASSES), dims > 0 ? Math.floor(input.timbre.length / dims) : 0);
+  const chroma = new Float64Array(units * PITCH_CLASSES);
+  const timbre = new Float64Array(units * dims);
+  for (let u = 0; u < units; u++) {
+    const start = unitStarts[u];
+    const end = u + 1 < units ? unitStarts[u + 1] : duration;
+    // Frame n covers [(n − ½)·hop, (n + ½)·hop).
+    let first = Math.max(0, Math.floor(start / hop + 0.5));
+    let last = Math.min(frames - 1, Math.floor(end / hop + 0.5));
+    if (frames === 0) continue;
+    if (first > last) first = last = Math.min(frames - 1, Math.max(0, Math.round((start + end) / 2 / hop)));
+    let total = 0;
+    for (let n = first; n <= last; n++) {
+      const overlap = Math.max(1e-6, Math.min(end, (n + 0.5) * hop) - Math.max(start, (n - 0.5) * hop));
+      total += overlap;
+      for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] += overlap * input.chroma[n * PITCH_CLASSES + c];
+      for (let d = 0; d < dims; d++) timbre[u * dims + d] += overlap * input.timbre[n * dims + d];
+    }
+    for (let d = 0; d < dims; d++) timbre[u * dims + d] /= total;
+    let norm = 0;
+    for (let c = 0; c < PITCH_CLASSES; c++) norm += chroma[u * PITCH_CLASSES + c] ** 2;
+    norm = Math.sqrt(norm);
+    for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] = norm > SECTIONS.CHROMA_FLOOR ? chroma[u * PITCH_CLASSES + c] / norm : 0;
+  }
+  for (let d = 0; d < dims; d++) {
+    let mean = 0;
+    for (let u = 0; u < units; u++) mean += timbre[u * dims + d];
+    mean /= units;
+    let variance = 0;
+    for (let u = 0; u < units; u++) variance += (timbre[u * dims + d] - mean) ** 2;
+    const spread = Math.max(SECTIONS.TIMBRE_STD_FLOOR, Math.sqrt(variance / units));
+    for (let u = 0; u < units; u++) timbre[u * dims + d] = (timbre[u * dims + d] - mean) / spread;
+  }
+  return { units, chroma, timbre, dims };
+}
+
+/** Similarity of two feature vectors (a unit's, or a section's mean), 0 … 1. */
+function similarity(chromaA: Float64Array, a: number, chromaB: Float64Array, b: number, timbreA: Float64Array, timbreB: Float64Array, dims: number): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let c = 0; c < PITCH_CLASSES; c++) {
+    const x = chromaA[a * PITCH_CLASSES + c];
+    const y = chromaB[b * PITCH_CLASSES + c];
+    dot += x * y;
+    normA += x * x;
+    normB += y * y;
+  }
+  const silentA = normA < SECTIONS.CHROMA_FLOOR;
+  const silentB = normB < SECTIONS.CHROMA_FLOOR;
+  const harmony = silentA && silentB ? 1 : silentA || silentB ? 0 : dot / Math.sqrt(normA * normB);
+  let distance = 0;
+  for (let d = 0; d < dims; d++) distance += (timbreA[a * dims + d] - timbreB[b * dims + d]) ** 2;
+  const colour = dims > 0 ? Math.exp(-distance / (dims * SECTIONS.TIMBRE_SCALE)) : harmony;
+  return SECTIONS.CHROMA_WEIGHT * harmony + (1 - SECTIONS.CHROMA_WEIGHT) * colour;
+}
+
+/**
+ * Foote's novelty at each unit boundary i (between units i−1 and i): Gaussian-tapered mean similarity within
+ * [i−half, i) and within [i, i+half) less the mean across them. The diagonal is left out; near the ends the
+ * kernel is cut to what exists, its weights renormalised.
+ */
+function noveltyCurve(f: UnitFeatures, half: number): Float64Array {
+  const { units, chroma, timbre, dims } = f;
+  const width = 2 * half;
+  // The band of the self-similarity matrix the kernel touches: band[a·width + (b − a − 1)] for a < b < a + width + 1.
+  const band = new Float32Array(units * width);
+  for (let a = 0; a < units; a++) {
+    for (let k = 1; k <= width && a + k < units; k++) band[a * width + k - 1] = similarity(chroma, a, chroma, a + k, timbre, timbre, dims);
+  }
+  const sim = (a: number, b: number) => (a < b ? band[a * width + b - a - 1] : band[b * width + a - b - 1]);
+  const taper = new Float64Array(width);
+  const sigma = half / 2;
+  for (let k = 0; k < width; k++) taper[k] = Math.exp(-(((k - half + 0.5) / sigma) ** 2) / 2);
+  const novelty = new Float64Array(units);
+  for (let i = 1; i < units; i++) {
+    let within = 0;
+    let withinWeight = 0;
+    let across = 0;
+    let acrossWeight = 0;
+    for (let p = 0; p < width; p++) {
+      const a = i - half + p;
+      if (a < 0 || a >= units) continue;
+      for (let q = p + 1; q < width; q++) {
+        const b = i - half + q;
+        if (b >= units) break;
+        const w = taper[p] * taper[q];
+        const s = sim(a, b);
+        if ((p < half) === (q < half)) {
+          within += w * s;
+          withinWeight += w;
+        } else {
+          across += w * s;
+          acrossWeight += w;
+        }
+      }
+    }
+    novelty[i] = withinWeight > 0 && acrossWeight > 0 ? Math.max(0, within / withinWeight - across / acrossWeight) : 0;
+  }
+  return novelty;
+}
+
+/** Boundary units, ascending: the strongest local maxima over the threshold, MIN_SECTION_SEC apart and from the ends. */
+function pickPeaks(novelty: Float64Array, unitStarts: Float64Array, duration: number): number[] {
+  const units = novelty.length;
+  const sorted = Array.from(novelty.subarray(1)).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  const deviations = sorted.map((v) => Math.abs(v - median)).sort((a, b) => a - b);
+  const mad = deviations[Math.floor(deviations.length / 2)] ?? 0;
+  const threshold = Math.max(SECTIONS.MIN_NOVELTY, median + SECTIONS.NOVELTY_MAD_FACTOR * mad);
+  const reach = SECTIONS.MIN_SECTION_SEC / 2;
+  const candidates: number[] = [];
+  for (let i = 1; i < units; i++) {
+    if (novelty[i] < threshold) continue;
+    const t = unitStarts[i];
+    let isPeak = true;
+    for (let j = i - 1; j >= 1 && t - unitStarts[j] <= reach; j--) if (novelty[j] >= novelty[i]) { isPeak = false; break; }
+    for (let j = i + 1; isPeak && j < units && unitStarts[j] - t <= reach; j++) if (novelty[j] > novelty[i]) { isPeak = false; break; }
+    if (isPeak) candidates.push(i);
+  }
+  candidates.sort((a, b) => novelty[b] - novelty[a]);
+  const chosen: number[] = [];
+  for (const i of candidates) {
+    if (chosen.length >= SECTIONS.MAX_SECTIONS - 1) break;
+    const t = unitStarts[i];
+    if (t < SECTIONS.MIN_SECTION_SEC || duration - t < SECTIONS.MIN_SECTION_SEC) continue;
+    if (chosen.some((j) => Math.abs(unitStarts[j] - t) < SECTIONS.MIN_SECTION_SEC)) continue;
+    chosen.push(i);
+  }
+  return chosen.sort((a, b) => a - b);
+}
+
+/** A cluster id per section (unit ranges edges[s] … edges[s+1]), from average-linkage clustering of mean features. */
+function clusterSections(f: UnitFeatures, edges: number[]): number[] {
+  const count = edges.length - 1;
+  const { dims } = f;
+  const chroma = new Float64Array(count * PITCH_CLASSES);
+  const timbre = new Float64Array(count * dims);
+  for (let s = 0; s < count; s++) {
+    const n = edges[s + 1] - edges[s];
+    for (let u = edges[s]; u < edges[s + 1]; u++) {
+      for (let c = 0; c < PITCH_CLASSES; c++) chroma[s * PITCH_CLASSES + c] += f.chroma[u * PITCH_CLASSES + c] / n;
+      for (let d = 0; d < dims; d++) timbre[s * dims + d] += f.timbre[u * dims + d] / n;
+    }
+  }
+  const distance: number[][] = [];
+  for (let a = 0; a < count; a++) {
+    distance.push([]);
+    for (let b = 0; b < count; b++) distance[a].push(a === b ? 0 : 1 - similarity(chroma, a, chroma, b, timbre, timbre, dims));
+  }
+  // Average linkage: the distance of two clusters is the mean distance of their members.
+  let clusters = Array.from({ length: count }, (_, s) => [s]);
+  for (;;) {
+    let best = Infinity;
+    let pair: [number, number] = [-1, -1];
+    for (let x = 0; x < clusters.length; x++) {
+      for (let y = x + 1; y < clusters.length; y++) {
+        let sum = 0;
+        for (const a of clusters[x]) for (const b of clusters[y]) sum += distance[a][b];
+        const mean = sum / (clusters[x].length * clusters[y].length);
+        if (mean < best) {
+          best = mean;
+          pair = [x, y];
+        }
+      }
+    }
+    if (best > SECTIONS.LABEL_DISTANCE || pair[0] < 0) break;
+    const [x, y] = pair;
+    clusters[x] = clusters[x].concat(clusters[y]);
+    clusters = clusters.filter((_, i) => i !== y);
+  }
+  const id = new Array<number>(count);
+  clusters.forEach((members, c) => { for (const s of members) id[s] = c; });
+  return id;
+}
+
+/** Plain names, only where the loudness makes them plain (see SECTIONS). */
+function nameSections(sections: SongSection[], duration: number): void {
+  if (sections.length < SECTIONS.MIN_SECTIONS_FOR_NAMES) return;
+  const levels = sections.map((s) => s.tags.loudnessLufs).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (levels.length < SECTIONS.MIN_SECTIONS_FOR_NAMES) return;
+  const median = levels[Math.floor(levels.length / 2)];
+  const level = (s: SongSection) => s.tags.loudnessLufs ?? -Infinity;
+  const repeats = (s: SongSection) => sections.some((o) => o !== s && o.label === s.label);
+  const isEdge = (s: SongSection) => {
+    const length = s.endSec - s.startSec;
+    return !repeats(s) && length <= SECTIONS.EDGE_MAX_SEC && length <= SECTIONS.EDGE_MAX_SHARE * duration
+      && level(s) <= median - SECTIONS.EDGE_QUIETER_LU;
+  };
+  const first = sections[0];
+  const last = sections[sections.length - 1];
+  const name = (s: SongSection, n: SectionName) => { s.name = n; };
+  if (isEdge(first)) name(first, 'intro');
+  if (isEdge(last)) name(last, 'outro');
+  for (const s of sections.slice(1, -1)) if (level(s) <= median - SECTIONS.BREAK_QUIETER_LU) name(s, 'break');
+  const loudest = sections.reduce((a, b) => (level(b) > level(a) ? b : a));
+  if (loudest.name === null && level(loudest) >= median + SECTIONS.PEAK_LOUDER_LU) name(loudest, 'peak');
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
