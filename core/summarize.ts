@@ -73,7 +73,17 @@ export async function readCaptionParts(store: BlobStore, prefix: string): Promis
   }
   return {
     captions: mergeCaptionParts(parts as CaptionEntry[][]),
-    captioner: { backend: info?.backend ?? 'unknown', model: info?.model ?? 'unknown' },
+    captioner: captionerOf(info),
   };
+}
+
+/** The fields of captioner.json the result carries; anything else a captioner writes there stays behind. */
+function captionerOf(info: CaptionerInfo | undefined): CaptionerInfo {
+  const out: CaptionerInfo = { backend: info?.backend ?? 'unknown', model: info?.model ?? 'unknown' };
+  for (const field of ['windows', 'seconds', 'fallbacks', 'estimatedCostUsd'] as const) {
+    if (typeof info?.[field] === 'number') out[field] = info[field];
+  }
+  if (typeof info?.fallbackReason === 'string') out.fallbackReason = info.fallbackReason;
+  return out;
 }
 
