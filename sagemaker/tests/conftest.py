@@ -45,6 +45,16 @@ def window_tags() -> dict:
     }
 
 
+def song_sections(duration: float) -> list[dict]:
+    """Sections as preprocess writes them: A B A from 0 to the end without gaps, the last one back to A."""
+    cuts = [0.0, round(duration / 3, 3), round(2 * duration / 3, 3), duration]
+    tags = {"bpm": None, "key": "A minor", "loudnessLufs": -14.0, "energy": 1.0, "spectralCentroidHz": 1800.0}
+    return [
+        {"index": i, "startSec": cuts[i], "endSec": cuts[i + 1], "label": label, "name": None, "tags": dict(tags)}
+        for i, label in enumerate(["A", "B", "A"])
+    ]
+
+
 def write_song(folder: Path, windows: list[np.ndarray], duration_sec: float | None = None) -> tuple[Path, Path]:
     """Writes windows/NNNNN.npy and manifest.json the way preprocess does: 10 s steps, the last one tail-aligned."""
     windows_dir = folder / "windows"
@@ -74,6 +84,7 @@ def write_song(folder: Path, windows: list[np.ndarray], duration_sec: float | No
             "keySections": [{"startSec": 0.0, "endSec": duration, "key": "A minor", "confidence": 0.4}],
             "loudnessCurve": [-14.0] * int(duration),
         },
+        "sections": song_sections(duration),
     }
     manifest_path = folder / "manifest.json"
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")

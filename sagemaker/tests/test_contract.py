@@ -19,6 +19,22 @@ def test_fixture_manifest_passes_the_shared_schema(tmp_path, schema_validator):
     schema_validator(manifest, "manifest.schema.json")
 
 
+def test_shared_schema_rejects_sections_with_an_unknown_name_or_no_label(tmp_path, schema_validator):
+    # Prepare
+    import jsonschema
+
+    _, manifest_path = write_song(tmp_path, [tone(440, 0.5)] * 3)
+    manifest = json.loads(manifest_path.read_text())
+    named = json.loads(json.dumps(manifest))
+    named["sections"][0]["name"] = "chorus"
+    unlabelled = json.loads(json.dumps(manifest))
+    unlabelled["sections"][1]["label"] = ""
+    # Act / Assess
+    for broken in (named, unlabelled):
+        with pytest.raises(jsonschema.ValidationError):
+            schema_validator(broken, "manifest.schema.json")
+
+
 def test_plan_takes_times_from_the_manifest_so_a_tail_aligned_window_keeps_its_place(tmp_path):
     # Prepare
     windows_dir, manifest_path = write_song(tmp_path, [tone(440, 0.5)] * 4, duration_sec=35.3)
