@@ -7,7 +7,28 @@ import { ConfigError } from '#core/errors';
 
 const positiveNumber = z.coerce.number().positive();
 
+/**
+ * The audio-LLM caption backend's settings (issue 11), shared by the functions and the embedded runtime. The base
+ * URL and key default to the summary's (OPENAI_BASE_URL, OPENAI_API_KEY) where they are unset.
+ */
+export const captionLlmFields = {
+  CAPTION_LLM_BASE_URL: z.url().optional(),
+  CAPTION_LLM_API_KEY: z.string().min(1).optional(),
+  /** An audio-input chat model; gpt-audio-1.5 is OpenAI's current one for Chat Completions (2026-11). */
+  CAPTION_LLM_MODEL: z.string().min(1).default('gpt-audio-1.5'),
+  /** Windows in flight at once; OpenAI's tier-1 limit for gpt-audio-1.5 is 500 requests a minute. */
+  CAPTION_LLM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  CAPTION_LLM_TIMEOUT_MS: positiveNumber.default(30_000),
+  /** Per-song time budget; below the caption function's 900 s Lambda timeout with room to write the captions. */
+  CAPTION_LLM_MAX_SECONDS: z.coerce.number().positive().max(840).default(600),
+  /** Per-song cost budget, from the server's reported usage and the model's published prices. */
+  CAPTION_LLM_MAX_COST_USD: positiveNumber.default(1),
+};
+
 const schema = z.object({
+  ...captionLlmFields,
+  /** Name of an SSM SecureString holding the caption LLM's key (AWS); read at cold start. */
+  CAPTION_LLM_API_KEY_PARAMETER: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Set only on one machine: the embedded S3 (s3rver). */
   S3_ENDPOINT: z.url().optional(),
@@ -47,3 +68,18 @@ export const loadSummarizeConfig = (env: NodeJS.ProcessEnv | Record<string, stri
   parse(env, ['AWS_REGION', 'S3_ENDPOINT', 'OPENAI_API_KEY', 'OPENAI_API_KEY_PARAMETER', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'OPENAI_TIMEOUT_MS'] as const);
 export const loadRecordFailureConfig = (env: NodeJS.ProcessEnv | Record<string, string | undefined>) =>
   parse(env, ['AWS_REGION', 'S3_ENDPOINT'] as const);
+export const loadCaptionLlmConfig = (env: NodeJS.ProcessEnv | Record<string, string | undefined>) =>
+  parse(env, [
+    'AWS_REGION',
+    'S3_ENDPOINT',
+    'OPENAI_API_KEY',
+    'OPENAI_BASE_URL',
+    'CAPTION_LLM_BASE_URL',
+    'CAPTION_LLM_API_KEY',
+    'CAPTION_LLM_API_KEY_PARAMETER',
+    'CAPTION_LLM_MODEL',
+    'CAPTION_LLM_CONCURRENCY',
+    'CAPTION_LLM_TIMEOUT_MS',
+    'CAPTION_LLM_MAX_SECONDS',
+    'CAPTION_LLM_MAX_COST_USD',
+  ] as const);
