@@ -73,7 +73,6 @@ export class ExecutionStore {
   private readonly dir: string;
   private readonly states: Record<string, { Type: string; Resource?: string }>;
   private stopped = false;
-  private readonly caught = new Set<string>();
 
   constructor(private readonly options: StoreOptions) {
     this.dir = path.join(options.dataDir, 'executions');
@@ -191,6 +190,9 @@ export class ExecutionStore {
       },
     });
     let aborted = false;
+    // States of this execution whose failure a Catch took over: their StateExited is not a TaskSucceeded.
+    // Per execution, since concurrent executions pass through the same state names.
+    const caught = new Set<string>();
     const add = (type: string, details: Record<string, unknown> = {}, timestamp = Date.now()) => {
       const id = record.events.length + 1;
       record.events.push({ id, previousEventId: id - 1, timestamp, type, ...details });
@@ -199,7 +201,7 @@ export class ExecutionStore {
     const follow = (async () => {
       for await (const event of execution.eventLogs) {
         if (aborted) break;
-        this.translate(event as never, add);
+        this.translate(event as never, add, caught);
         this.persist(record);
       }
     })();
@@ -239,6 +241,7 @@ export class ExecutionStore {
   private translate(
     event: { type: string; timestamp: number; input?: unknown; output?: unknown; Error?: string; Cause?: unknown; state?: { name: string; type: string; input?: unknown; output?: unknown } },
     add: (type: string, details?: Record<string, unknown>, timestamp?: number) => void,
+    caught: Set<string>,
   ): void {
     const json = (value: unknown) => JSON.stringify(value ?? null);
     const cause = (value: unknown) => (typeof value === 'string' ? value : json(value));
@@ -249,7 +252,7 @@ export class ExecutionStore {
     switch (event.type) {
       case 'StateCaught':
         // The task failed and its Catch took over: what follows is not a success of the task.
-        this.caught.add(state!.name);
+        caught.add(state!.name);
         break;
       case 'ExecutionStarted':
         add('ExecutionStarted', { executionStartedEventDetails: { input: json(event.input), roleArn: 'arn:aws:iam::000000000000:role/local' } }, at);
@@ -287,7 +290,7 @@ export class ExecutionStore {
         }
         break;
       case 'StateExited':
-        if (isTask && !this.caught.delete(state!.name)) add('TaskSucceeded', { taskSucceededEventDetails: { ...resource, output: json(state!.output) } }, at);
+        if (isTask && !caught.delete(state!.name)) add('TaskSucceeded', { taskSucceededEventDetails: { ...resource, output: json(state!.output) } }, at);
         add(`${state!.type}StateExited`, { stateExitedEventDetails: { name: state!.name, output: json(state!.output) } }, at);
         break;
       default:
