@@ -1,4 +1,5 @@
 /** The embedded runtime's configuration (`npm start`, the CLI): one schema, every problem in one message. */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '#core/errors';
@@ -23,6 +24,8 @@ const schema = z.object({
   OPENAI_TIMEOUT_MS: z.coerce.number().positive().default(30_000),
   /** "off" serves only the status page (tests of the pipeline alone need no site). */
   SITE: z.enum(['on', 'off']).default('on'),
+  /** Runs whose heavy steps (Preprocess, Caption) go at once; later uploads wait in line, first come first served. */
+  MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(os.availableParallelism()),
 });
 
 export type RuntimeConfig = z.infer<typeof schema> & { dataDir: string };
