@@ -3,7 +3,8 @@
  * the bundle to Beanstalk's storage bucket, makes it an application version and points the stack's environment at it
  * with the configuration read from the stack's outputs. ACCESS_TOKEN in the shell, when set, gates the site.
  *
- * `npm run deploy:web -- --bundle-only FILE` builds the zip and stops (no AWS calls).
+ * `npm run deploy:web -- --bundle-only FILE [--built-app DIR]` builds the zip and stops (no AWS calls); with
+ * `--built-app`, it bundles the existing `next build` output of the app in DIR instead of building frontend/.
  */
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -93,7 +94,15 @@ async function main(argv: string[]): Promise<void> {
   if (bundleOnly >= 0) {
     const zipPath = argv[bundleOnly + 1];
     if (!zipPath || zipPath.startsWith('--')) throw new Error('--bundle-only needs the path of the zip to write.');
-    const bundle = await buildWebBundle({ rootDir: ROOT, appDir: APP_DIR, zipPath: resolve(zipPath) });
+    const builtAt = argv.indexOf('--built-app');
+    const builtApp = builtAt >= 0 ? argv[builtAt + 1] : undefined;
+    if (builtAt >= 0 && (!builtApp || builtApp.startsWith('--'))) throw new Error('--built-app needs the folder of an app that `next build` has built.');
+    const bundle = await buildWebBundle({
+      rootDir: ROOT,
+      appDir: builtApp ? resolve(builtApp) : APP_DIR,
+      zipPath: resolve(zipPath),
+      build: builtApp === undefined,
+    });
     console.log(`${bundle.zipPath} (${bundle.bytes} bytes) starts ${bundle.serverEntry}`);
     return;
   }

@@ -2,9 +2,26 @@
  * The Beanstalk source bundle of the site: Next.js's standalone server (`output: 'standalone'`) with the static
  * assets it does not copy itself (.next/static, public/), and a Procfile that starts it. The Node.js platform runs
  * the Procfile's `web` process behind nginx, which proxies to 127.0.0.1:8080 (PORT/HOSTNAME: serverless.yml).
+ *
+ * The bundle holds no symbolic links: Next's standalone output links external modules
+ * (.next/node_modules/@aws-sdk/client-s3-<hash> → node_modules/@aws-sdk/client-s3), and a copied link ends up
+ * pointing into the build machine's tree, which Beanstalk's instance does not have. Each link is replaced by a copy
+ * of what it points to, and the staged folder is checked for links before it is zipped.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ensureSiteBuild, frontendDir } from '../../runtime/site.ts';
@@ -16,6 +33,10 @@ export class FrontendBuildFailed extends Error {
 
 export class StandaloneOutputMissing extends Error {
   readonly name = 'StandaloneOutputMissing';
+}
+
+export class BundleNotSelfContained extends Error {
+  readonly name = 'BundleNotSelfContained';
 }
 
 /** `next build` of the app in `appDir`, with the Next.js the project installed. */
@@ -52,6 +73,44 @@ export function findStandaloneServer(standaloneDir: string): string {
   throw new StandaloneOutputMissing(`No server.js under ${standaloneDir}.`);
 }
 
+/**
+ * Copies `source` to `destination` with every symbolic link replaced by a copy of its target (a folder's content or
+ * a file, with its mode). (Node's cpSync with `dereference` recreates the links it finds inside the tree, as absolute ones.)
+ * A link to one of its own parent folders would copy forever: that stops with BundleNotSelfContained.
+ */
+export function copyWithoutLinks(source: string, destination: string, ancestors: ReadonlySet<string> = new Set()): void {
+  const real = realpathSync(source);
+  const stats = statSync(real);
+  if (!stats.isDirectory()) {
+    copyFileSync(real, destination);
+    chmodSync(destination, stats.mode & 0o777);
+    return;
+  }
+  if (ancestors.has(real)) throw new BundleNotSelfContained(`${source} links back to its own parent folder ${real}.`);
+  mkdirSync(destination, { recursive: true });
+  const inside = new Set(ancestors).add(real);
+  for (const entry of readdirSync(real)) copyWithoutLinks(join(real, entry), join(destination, entry), inside);
+}
+
+/** Every symbolic link under `dir` whose target lies outside `dir`, as "link -> target" (relative to `dir`). */
+export function linksLeaving(dir: string): string[] {
+  const root = resolve(dir);
+  const leaving: string[] = [];
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isSymbolicLink()) {
+        const target = resolve(folder, readlinkSync(path));
+        if (target !== root && !target.startsWith(`${root}${sep}`)) leaving.push(`${relative(root, path)} -> ${readlinkSync(path)}`);
+      } else if (entry.isDirectory()) {
+        walk(path);
+      }
+    }
+  };
+  walk(root);
+  return leaving;
+}
+
 /** Lays the bundle out in `stagingDir` (emptied first); returns server.js's path inside it. */
 export function stageWebBundle(appDir: string, stagingDir: string): string {
   const standalone = join(appDir, '.next', 'standalone');
@@ -62,12 +121,16 @@ export function stageWebBundle(appDir: string, stagingDir: string): string {
   }
   rmSync(stagingDir, { recursive: true, force: true });
   mkdirSync(stagingDir, { recursive: true });
-  cpSync(standalone, stagingDir, { recursive: true, dereference: true });
+  copyWithoutLinks(standalone, stagingDir);
   const serverEntry = findStandaloneServer(stagingDir);
   const serverDir = join(stagingDir, dirname(serverEntry));
-  cpSync(join(appDir, '.next', 'static'), join(serverDir, '.next', 'static'), { recursive: true });
-  if (existsSync(join(appDir, 'public'))) cpSync(join(appDir, 'public'), join(serverDir, 'public'), { recursive: true });
+  copyWithoutLinks(join(appDir, '.next', 'static'), join(serverDir, '.next', 'static'));
+  if (existsSync(join(appDir, 'public'))) copyWithoutLinks(join(appDir, 'public'), join(serverDir, 'public'));
   writeFileSync(join(stagingDir, 'Procfile'), `web: node ${serverEntry}\n`);
+  const leaving = linksLeaving(stagingDir);
+  if (leaving.length > 0) {
+    throw new BundleNotSelfContained(`The site bundle would link outside itself: ${leaving.slice(0, 5).join(', ')}.`);
+  }
   return serverEntry;
 }
 
