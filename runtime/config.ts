@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '#core/errors';
+import { captionLlmFields } from '../functions/shared/config.ts';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -11,7 +12,9 @@ const schema = z.object({
   S3_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   SFN_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('music-captioner-local'),
-  CAPTION_BACKEND: z.enum(['builtin', 'python']).default('builtin'),
+  /** "audio-llm" takes the state machine's audio-LLM branch (the caption-llm function, CAPTION_LLM_*). */
+  CAPTION_BACKEND: z.enum(['builtin', 'python', 'audio-llm']).default('builtin'),
+  ...captionLlmFields,
   CAPTION_PYTHON: z.string().default('python3'),
   /** Folder holding transfer.pth for the python backend. */
   CAPTION_MODEL_DIR: z.string().optional(),
@@ -26,6 +29,9 @@ const schema = z.object({
   SITE: z.enum(['on', 'off']).default('on'),
   /** Runs whose heavy steps (Preprocess, Caption) go at once; later uploads wait in line, first come first served. */
   MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).default(os.availableParallelism()),
+}).refine((config) => config.CAPTION_BACKEND !== 'audio-llm' || Boolean(config.CAPTION_LLM_API_KEY ?? config.OPENAI_API_KEY), {
+  path: ['CAPTION_BACKEND'],
+  message: 'audio-llm needs CAPTION_LLM_API_KEY or OPENAI_API_KEY (any value for a server that asks for none)',
 });
 
 export type RuntimeConfig = z.infer<typeof schema> & { dataDir: string };
