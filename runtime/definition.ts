@@ -19,6 +19,7 @@ export const LOCAL_FUNCTIONS = {
   PreprocessLambdaFunction: 'preprocess',
   SummarizeLambdaFunction: 'summarize',
   RecordFailureLambdaFunction: 'recordFailure',
+  CaptionLlmLambdaFunction: 'captionLlm',
 } as const;
 export type LocalFunctionName = (typeof LOCAL_FUNCTIONS)[keyof typeof LOCAL_FUNCTIONS];
 
@@ -26,11 +27,15 @@ export const localFunctionArn = (name: LocalFunctionName) =>
   `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:music-captioner-local-${name}`;
 
 /** The `custom:` values of serverless.yml the definition uses, as they are on one machine. */
-export function localCustom(options: { bucket: string; captionMaxRuntimeSeconds?: number }): Record<string, unknown> {
+export function localCustom(options: { bucket: string; captionMaxRuntimeSeconds?: number; captionBackend?: 'sagemaker' | 'audio-llm' }): Record<string, unknown> {
   const maxRuntime = options.captionMaxRuntimeSeconds ?? 3600;
   return {
     pipeline: { executionTimeoutSeconds: 21600, preprocessStateTimeoutSeconds: 930, summarizeStateTimeoutSeconds: 150 },
     caption: {
+      // The Caption state's Choice: "sagemaker" runs the processing job (here, the local runner with the
+      // builtin or python captioner), "audio-llm" the caption-llm function.
+      backend: options.captionBackend ?? 'sagemaker',
+      llmStateTimeoutSeconds: 960,
       jobNamePrefix: 'caption-',
       roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/music-captioner-local-sagemaker`,
       imageUri: 'local/music-captioner-caption:latest',

@@ -1,11 +1,13 @@
 /**
- * The four functions, run in-process with the same factories their Lambda entry points use, behind the
+ * The five functions, run in-process with the same factories their Lambda entry points use, behind the
  * `arn:aws:states:::lambda:invoke` integration's contract: the Task gets `{ Payload, StatusCode }`, and a
  * function error becomes a state error named by its errorType with Lambda's JSON cause.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { AudioLlmSettings } from '#core/audio-llm-captioner';
 import type { SummaryWriter } from '#core/summary';
+import { createCaptionLlmHandler, type AudioLlmSource } from '../functions/caption-llm/caption-llm.ts';
 import { createPreprocessHandler } from '../functions/preprocess/preprocess.ts';
 import { createRecordFailureHandler } from '../functions/record-failure/record-failure.ts';
 import { storesFor } from '../functions/shared/s3-store.ts';
@@ -21,6 +23,8 @@ export interface LocalFunctionsOptions {
   ffmpeg: string;
   limits: { maxUploadBytes: number; maxDurationSec: number; minDurationSec: number };
   writer?: SummaryWriter;
+  /** The audio-LLM caption backend (CAPTION_BACKEND=audio-llm); without one, that function sends nothing. */
+  captionLlm?: { llm: AudioLlmSource; settings: AudioLlmSettings };
   log: Log;
 }
 
@@ -34,6 +38,12 @@ export function createLocalFunctions(options: LocalFunctionsOptions) {
     preprocess: createPreprocessHandler({ storeFor, ffmpeg: options.ffmpeg, limits: options.limits }),
     summarize: createSummarizeHandler({ storeFor, writer: async () => options.writer }),
     recordFailure: createRecordFailureHandler({ storeFor }),
+    captionLlm: createCaptionLlmHandler({
+      storeFor,
+      llm: options.captionLlm?.llm ?? (async () => ({ missingLlmReason: 'CAPTION_BACKEND is not audio-llm' })),
+      settings: options.captionLlm?.settings ?? { concurrency: 1, maxSeconds: 60, maxCostUsd: 0 },
+      log: options.log,
+    }),
   };
   const byArn = new Map(Object.entries(handlers).map(([name, handler]) => [localFunctionArn(name as LocalFunctionName), { name, handler }]));
 

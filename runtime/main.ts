@@ -13,6 +13,7 @@ import path from 'node:path';
 import { resolveFfmpeg } from '#core/ffmpeg';
 import { uploadRefFromKey } from '#core/ids';
 import { keys } from '#core/contract';
+import { audioLlmClientSettings, audioLlmSettings, createAudioLlm } from '../functions/caption-llm/audio-llm.ts';
 import { jsonLog, type Log } from '../functions/shared/log.ts';
 import { createOpenAiWriter } from '../functions/shared/openai.ts';
 import { createS3Client } from '../functions/shared/s3-store.ts';
@@ -23,9 +24,10 @@ import { createPythonCaptioner } from './captioners/python.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { lambdaStates, loadLocalDefinition, localCustom, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './definition.ts';
 import { ExecutionStore, type TaskHandler } from './executions.ts';
-import { createLocalFunctions } from './lambda.ts';
+import { createLocalFunctions, type LocalFunctionsOptions } from './lambda.ts';
 import { createProcessingRunner, type ProcessingJobRequest } from './processing-runner.ts';
 import { startEmbeddedS3 } from './s3.ts';
+import { RunQueue } from './queue.ts';
 import { createSfnEndpoint } from './sfn-endpoint.ts';
 import { startSite } from './site.ts';
 import { renderStatusPage } from './status-page.ts';
@@ -77,6 +79,9 @@ export function runningRuntime(dataDir: string): RuntimeAnnouncement | undefined
   }
 }
 
+/** The states that decode, measure or caption: the ones the queue lets only MAX_CONCURRENT_RUNS runs into at once. */
+export const HEAVY_STATES: ReadonlySet<string> = new Set(['Preprocess', 'Caption']);
+
 export async function startRuntime(overrides: Partial<Record<string, string>> = {}, log: Log = jsonLog): Promise<RuntimeHandle> {
   const config: RuntimeConfig = loadRuntimeConfig({ ...process.env, ...overrides });
   const other = runningRuntime(config.dataDir);
@@ -100,7 +105,7 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
   });
   const s3 = createS3Client({ AWS_REGION: LOCAL_REGION, S3_ENDPOINT: s3Server.endpoint });
 
-  const definition = loadLocalDefinition(localCustom({ bucket: config.BUCKET }));
+  const definition = loadLocalDefinition(localCustom({ bucket: config.BUCKET, captionBackend: config.CAPTION_BACKEND === 'audio-llm' ? 'audio-llm' : 'sagemaker' }));
   const stateMachineArn = LOCAL_STATE_MACHINE_ARN;
   // The start function calls the Step Functions endpoint, which can listen only once the executions (and so
   // the functions) exist; its client is made on first use, which comes with the first upload, after boot.
@@ -120,6 +125,7 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
     ffmpeg,
     limits: { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxDurationSec: config.MAX_DURATION_SEC, minDurationSec: config.MIN_DURATION_SEC },
     writer,
+    captionLlm: captionLlmOf(config),
     log,
   });
   const captioner =
@@ -138,7 +144,8 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
   for (const { state } of lambdaStates(definition)) handlers[state] = functions.invoke as TaskHandler;
   handlers.Caption = ((input: ProcessingJobRequest, context: { signal: AbortSignal }) => runProcessingJob(input, context.signal)) as TaskHandler;
 
-  const executions = new ExecutionStore({ dataDir: config.dataDir, definition, stateMachineArn, handlers, log });
+  const queue = { runs: new RunQueue(config.MAX_CONCURRENT_RUNS), heavyStates: HEAVY_STATES };
+  const executions = new ExecutionStore({ dataDir: config.dataDir, definition, stateMachineArn, handlers, log, queue });
   const sfnEndpoint = await createSfnEndpoint(executions, stateMachineArn).listen(config.SFN_PORT);
   sfnEndpointUrl = sfnEndpoint.url;
 
@@ -221,6 +228,14 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
         }
       })()),
   };
+}
+
+/** The audio LLM when CAPTION_BACKEND=audio-llm; nothing is ever sent otherwise. */
+function captionLlmOf(config: RuntimeConfig): LocalFunctionsOptions['captionLlm'] {
+  if (config.CAPTION_BACKEND !== 'audio-llm') return undefined;
+  const client = audioLlmClientSettings(config);
+  const source = client ? { llm: createAudioLlm(client) } : { missingLlmReason: 'no API key is configured' };
+  return { llm: async () => source, settings: audioLlmSettings(config) };
 }
 
 async function startStatusSite(config: RuntimeConfig, executions: ExecutionStore): Promise<{ url: string; close(): Promise<void> }> {
