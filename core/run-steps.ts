@@ -44,6 +44,9 @@ export const STEP_NAMES: readonly StepName[] = ['Preprocess', 'Caption', 'Summar
 /** Which step each state of statemachine/pipeline.asl.json belongs to. */
 const STEP_OF_STATE: Record<string, StepName> = {
   Preprocess: 'Preprocess',
+  PickCaptioner: 'Caption',
+  ChooseCaptioner: 'Caption',
+  CaptionWithAudioLlm: 'Caption',
   FirstCaptionAttempt: 'Caption',
   Caption: 'Caption',
   ExplainMissingQuota: 'Caption',
