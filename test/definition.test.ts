@@ -33,7 +33,7 @@ describe('the state machine definition', () => {
     // Prepare
     const lambdaTasks = lambdaStates(definition);
     // Assess
-    expect(lambdaTasks.map((t) => t.state).sort()).toEqual(['Preprocess', 'RecordFailure', 'Summarize', 'SummarizeLocally']);
+    expect(lambdaTasks.map((t) => t.state).sort()).toEqual(['CaptionWithAudioLlm', 'Preprocess', 'RecordFailure', 'Summarize', 'SummarizeLocally']);
     for (const { state } of lambdaTasks) {
       const retry = states[state].Retry!.find((r) => r.ErrorEquals.includes('Lambda.ServiceException'))!;
       expect(retry.ErrorEquals).toEqual(LAMBDA_SERVICE_ERRORS);
@@ -83,6 +83,30 @@ describe('the state machine definition', () => {
     expect(caption.Retry!.flatMap((r) => r.ErrorEquals)).not.toContain('SageMaker.ResourceLimitExceededException');
     expect(caption.Catch![0]).toEqual({ ErrorEquals: ['SageMaker.ResourceLimitExceededException'], ResultPath: '$.error', Next: 'ExplainMissingQuota' });
     expect(JSON.stringify(states.ExplainMissingQuota)).toMatch(/Service Quotas.*local for processing job usage/);
+  });
+
+  it('chooses the caption backend the stack was configured with: the processing job by default, the audio-LLM function on "audio-llm"', () => {
+    // Prepare
+    const audioLlm = loadLocalDefinition(localCustom({ bucket: 'test-bucket', captionBackend: 'audio-llm' })).States as Record<string, State & Record<string, unknown>>;
+    const choice = states.ChooseCaptioner as State & { Choices: Array<{ Variable: string; StringEquals: string; Next: string }>; Default: string };
+    // Assess
+    expect((states.Preprocess as State & { Next: string }).Next).toBe('PickCaptioner');
+    expect(states.PickCaptioner).toMatchObject({ Type: 'Pass', Result: { backend: 'sagemaker' }, ResultPath: '$.captioner', Next: 'ChooseCaptioner' });
+    expect(audioLlm.PickCaptioner).toMatchObject({ Result: { backend: 'audio-llm' } });
+    expect(choice.Choices).toEqual([{ Variable: '$.captioner.backend', StringEquals: 'audio-llm', Next: 'CaptionWithAudioLlm' }]);
+    expect(choice.Default).toBe('FirstCaptionAttempt');
+    // The audio-LLM path passes S3 keys only, and goes on to the same Summarize.
+    const llm = states.CaptionWithAudioLlm as State & { Next: string };
+    expect(llm.Parameters!.Payload).toEqual({
+      'id.$': '$.id',
+      'bucket.$': '$.bucket',
+      'manifestKey.$': '$.preprocess.manifestKey',
+      'windowPrefix.$': '$.preprocess.windowPrefix',
+      'captionPrefix.$': '$.preprocess.captionPrefix',
+    });
+    expect(llm.Next).toBe('Summarize');
+    expect(states.Caption.Catch!.length).toBeGreaterThan(0);
+    expect(llm.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'CaptionFailed' }]);
   });
 
   it('derives a valid SageMaker job name (letters, digits, hyphens, at most 63) from any upload id', () => {
