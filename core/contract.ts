@@ -65,6 +65,8 @@ export interface CaptionEntry {
   endSec: number;
   caption: string;
   quality?: CaptionQuality;
+  /** Which decoding attempt gave the caption: 1, or 2 after the loop guard's retry (absent from older captions). */
+  attempt?: number;
 }
 
 export interface CaptionerInfo {
