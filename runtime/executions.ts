@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import path from 'node:path';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { Log } from '../functions/shared/log.ts';
+import type { RunQueue } from './queue.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -54,6 +55,8 @@ interface StoreOptions {
   stateMachineArn: string;
   handlers: Record<string, TaskHandler>;
   log: Log;
+  /** Runs that may be in their heavy states at once; without it, every execution runs at once. */
+  queue?: { runs: RunQueue; heavyStates: ReadonlySet<string> };
 }
 
 const terminal = (status: ExecutionStatus) => status !== 'RUNNING';
@@ -166,12 +169,19 @@ export class ExecutionStore {
     delete record.error;
     delete record.cause;
     const input = JSON.parse(record.input) as never;
+    const arn = record.executionArn;
     const controller = new AbortController();
+    const queue = this.options.queue;
     const handlers: LocalHandlers = Object.fromEntries(
       Object.entries(this.options.handlers).map(([state, handler]) => [
         state,
         (taskInput: unknown) => {
-          const task = handler(taskInput as never, { signal: controller.signal });
+          // A heavy step runs in this execution's slot; a light one means its heavy part is over: the slot
+          // goes to the next run in line.
+          let admitted = Promise.resolve();
+          if (queue?.heavyStates.has(state)) admitted = queue.runs.enter(arn, controller.signal);
+          else queue?.runs.leave(arn);
+          const task = admitted.then(() => handler(taskInput as never, { signal: controller.signal }));
           const tracked = task.then(
             () => void this.tasks.delete(tracked),
             () => void this.tasks.delete(tracked),
@@ -181,15 +191,8 @@ export class ExecutionStore {
         },
       ]),
     );
-    const execution = this.machine.run(input, {
-      overrides: { taskResourceLocalHandlers: handlers },
-      noThrowOnAbort: true,
-      context: {
-        Execution: { Id: record.executionArn, Name: record.name, Input: input, StartTime: new Date(record.startDate).toISOString(), RoleArn: 'arn:aws:iam::000000000000:role/local' },
-        StateMachine: { Id: record.stateMachineArn, Name: record.stateMachineArn.split(':').pop() },
-      },
-    });
     let aborted = false;
+    let execution: ReturnType<StateMachine['run']> | undefined;
     // States of this execution whose failure a Catch took over: their StateExited is not a TaskSucceeded.
     // Per execution, since concurrent executions pass through the same state names.
     const caught = new Set<string>();
@@ -197,17 +200,36 @@ export class ExecutionStore {
       const id = record.events.length + 1;
       record.events.push({ id, previousEventId: id - 1, timestamp, type, ...details });
     };
+    // As in AWS, the history starts when StartExecution is called, also for a run that then waits in line.
+    add('ExecutionStarted', { executionStartedEventDetails: { input: record.input, roleArn: 'arn:aws:iam::000000000000:role/local' } });
 
-    const follow = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (aborted) break;
-        this.translate(event as never, add, caught);
-        this.persist(record);
-      }
-    })();
     const done = (async () => {
+      if (queue) {
+        try {
+          await queue.runs.enter(arn, controller.signal);
+        } catch {
+          return; // stopped while waiting: it stays RUNNING on disk and runs on the next boot
+        }
+      }
+      if (aborted) return;
+      const run = this.machine.run(input, {
+        overrides: { taskResourceLocalHandlers: handlers },
+        noThrowOnAbort: true,
+        context: {
+          Execution: { Id: arn, Name: record.name, Input: input, StartTime: new Date(record.startDate).toISOString(), RoleArn: 'arn:aws:iam::000000000000:role/local' },
+          StateMachine: { Id: record.stateMachineArn, Name: record.stateMachineArn.split(':').pop() },
+        },
+      });
+      execution = run;
+      const follow = (async () => {
+        for await (const event of run.eventLogs) {
+          if (aborted) break;
+          this.translate(event as never, add, caught);
+          this.persist(record);
+        }
+      })();
       try {
-        const output = await execution.result;
+        const output = await run.result;
         await follow.catch(() => undefined);
         if (aborted) return;
         record.status = 'SUCCEEDED';
@@ -224,17 +246,25 @@ export class ExecutionStore {
       record.stopDate = Date.now();
       this.persist(record);
       this.options.log('info', `execution ${record.status.toLowerCase()}`, { name: record.name, seconds: (record.stopDate - record.startDate) / 1000 });
-    })().finally(() => this.running.delete(record.executionArn));
+    })().finally(() => {
+      queue?.runs.leave(arn);
+      this.running.delete(arn);
+    });
 
-    this.running.set(record.executionArn, {
+    this.running.set(arn, {
       abort: () => {
         aborted = true;
         controller.abort();
-        execution.abort();
+        execution?.abort();
       },
       done,
     });
     this.persist(record);
+  }
+
+  /** How many runs are in line before this execution, or undefined when it is not waiting for a slot. */
+  runsAhead(executionArn: string): number | undefined {
+    return this.options.queue?.runs.ahead(executionArn);
   }
 
   /** aws-local-stepfunctions' event log → the Step Functions history events AWS would record. */
@@ -255,7 +285,7 @@ export class ExecutionStore {
         caught.add(state!.name);
         break;
       case 'ExecutionStarted':
-        add('ExecutionStarted', { executionStartedEventDetails: { input: json(event.input), roleArn: 'arn:aws:iam::000000000000:role/local' } }, at);
+        // Recorded by launch() when the execution was started, before any wait for a slot.
         break;
       case 'ExecutionSucceeded':
         add('ExecutionSucceeded', { executionSucceededEventDetails: { output: json(event.output) } }, at);

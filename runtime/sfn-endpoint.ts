@@ -2,9 +2,11 @@
  * A loopback endpoint speaking the subset of the Step Functions API the site and the CLI use
  * (StartExecution, DescribeExecution, GetExecutionHistory, ListExecutions) over its real wire protocol
  * (awsJson1_0, `X-Amz-Target: AWSStepFunctions.<Operation>`), so @aws-sdk/client-sfn works unchanged.
+ * One more operation, under its own target, says how many runs are ahead of a waiting one (core/run-queue.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_QUEUE_TARGET, type QueuePosition } from '#core/run-queue';
 import type { ExecutionRecord, ExecutionStore, HistoryEvent } from './executions.ts';
 
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -80,6 +82,12 @@ export function createSfnEndpoint(store: ExecutionStore, stateMachineArn: string
     },
   };
 
+  const queuePosition = (body: Record<string, unknown>): QueuePosition => {
+    const record = describe(body.executionArn);
+    const runsAhead = store.runsAhead(record.executionArn);
+    return runsAhead === undefined ? {} : { runsAhead };
+  };
+
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const send = (status: number, payload: unknown, errorType?: string) => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
@@ -87,7 +95,7 @@ export function createSfnEndpoint(store: ExecutionStore, stateMachineArn: string
     };
     try {
       const target = String(request.headers['x-amz-target'] ?? '');
-      const operation = operations[target.replace(/^AWSStepFunctions\./, '')];
+      const operation = target === LOCAL_QUEUE_TARGET ? queuePosition : operations[target.replace(/^AWSStepFunctions\./, '')];
       if (request.method !== 'POST' || !operation) throw new ApiError('UnknownOperationException', `Unsupported operation: ${target || request.method}`);
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
