@@ -1,8 +1,9 @@
 /**
- * `npm run deploy [-- --stage dev --region us-east-1 --model transfer.pth --param=name=value …]`: the whole stack in
- * one command.
+ * `npm run deploy [-- --stage dev --region us-east-1 --model transfer.pth --upgrade-platform --param=name=value …]`:
+ * the whole stack in one command.
  *
- *   1. `sls deploy` (serverless.yml) with the region's newest "running Node.js 22" Beanstalk platform;
+ *   1. `sls deploy` (serverless.yml) on the Beanstalk platform recorded for this stage and region (the first deploy
+ *      records the region's newest Node.js 22 platform; `--upgrade-platform` moves to the newest again);
  *   2. `npm run image:build` (the captioning image, in CodeBuild)   — `--skip-image` leaves the current image;
  *   3. `npm run model:upload -- <transfer.pth>` when `--model` names the weights;
  *   4. `npm run deploy:web` (the site on Beanstalk)                 — `--skip-web` leaves the current site;
@@ -13,10 +14,12 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { ElasticBeanstalkClient, ListAvailableSolutionStacksCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { ElasticBeanstalkClient, ListPlatformVersionsCommand, type PlatformSummary } from '@aws-sdk/client-elastic-beanstalk';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { deployWeb } from './deploy-web.ts';
-import { parseDeployTarget, readStackOutputs, stateMachineConsoleUrl, type DeployTarget } from './lib/stack.ts';
+import { parseDeployTarget, readStackOutputs, stackName, stateMachineConsoleUrl, type DeployTarget } from './lib/stack.ts';
+import { choosePlatform, NODE_22_BRANCH, newestNode22Platform, recordedPlatform, recordPlatform } from './lib/web-platform.ts';
 
 const ROOT = resolve(__dirname, '..');
 /** serverless.yml's default; `--param=openaiKeyParameter=/other/name` changes it. */
@@ -33,6 +36,8 @@ export interface DeployArgs {
   model?: string;
   skipImage: boolean;
   skipWeb: boolean;
+  /** Move the site to the region's newest Node.js 22 platform (an in-place platform update). */
+  upgradePlatform: boolean;
 }
 
 export function parseDeployArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DeployArgs {
@@ -48,6 +53,7 @@ export function parseDeployArgs(argv: readonly string[], env: Readonly<Record<st
     model,
     skipImage: argv.includes('--skip-image'),
     skipWeb: argv.includes('--skip-web'),
+    upgradePlatform: argv.includes('--upgrade-platform'),
   };
 }
 
@@ -57,18 +63,32 @@ export function paramValue(params: readonly string[], name: string): string | un
   return params.find((param) => param.startsWith(prefix))?.slice(prefix.length);
 }
 
-const NODE_22_STACK = /^64bit Amazon Linux 2023 v(\d+)\.(\d+)\.(\d+) running Node\.js 22$/;
+/** The platform the deployed stack's environment runs on (its WebPlatformArn output), if it is deployed. */
+async function deployedPlatform(target: DeployTarget): Promise<string | undefined> {
+  try {
+    const answer = await new CloudFormationClient({ region: target.region }).send(new DescribeStacksCommand({ StackName: stackName(target.stage) }));
+    return answer.Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === 'WebPlatformArn')?.OutputValue;
+  } catch (error) {
+    if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
 
-/** The newest "64bit Amazon Linux 2023 vX.Y.Z running Node.js 22" among Beanstalk's solution stacks. */
-export function newestNode22Stack(names: readonly string[]): string | undefined {
-  const version = (name: string) => (NODE_22_STACK.exec(name) ?? []).slice(1).map(Number);
-  return names
-    .filter((name) => NODE_22_STACK.test(name))
-    .sort((a, b) => {
-      const [x, y] = [version(a), version(b)];
-      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-    })
-    .at(-1);
+async function newestPlatformOfRegion(region: string): Promise<string | undefined> {
+  const client = new ElasticBeanstalkClient({ region });
+  const summaries: PlatformSummary[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new ListPlatformVersionsCommand({
+        Filters: [{ Type: 'PlatformBranchName', Operator: '=', Values: [NODE_22_BRANCH] }],
+        NextToken,
+      }),
+    );
+    summaries.push(...(page.PlatformSummaryList ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return newestNode22Platform(summaries);
 }
 
 function run(step: string, command: string, args: string[], env: NodeJS.ProcessEnv): void {
@@ -96,12 +116,18 @@ async function main(argv: string[]): Promise<void> {
 
   await warnWithoutOpenAiKey(args.target, paramValue(args.params, 'openaiKeyParameter') ?? DEFAULT_KEY_PARAMETER);
 
-  const params = [...args.params];
-  if (!paramValue(params, 'webSolutionStack')) {
-    const { SolutionStacks } = await new ElasticBeanstalkClient({ region }).send(new ListAvailableSolutionStacksCommand({}));
-    const newest = newestNode22Stack(SolutionStacks ?? []);
-    if (newest) params.push(`--param=webSolutionStack=${newest}`);
-  }
+  const platform = await choosePlatform({
+    given: paramValue(args.params, 'webPlatformArn'),
+    upgrade: args.upgradePlatform,
+    recorded: recordedPlatform(ROOT, stage, region),
+    deployed: () => deployedPlatform(args.target),
+    newest: () => newestPlatformOfRegion(region),
+    region,
+  });
+  // Recorded before deploying: a plain `npx sls deploy` afterwards keeps this platform too.
+  recordPlatform(ROOT, stage, region, platform.platformArn);
+  console.log(`site platform (${platform.source}): ${platform.platformArn}`);
+  const params = [...args.params.filter((param) => !param.startsWith('--param=webPlatformArn=')), `--param=webPlatformArn=${platform.platformArn}`];
 
   const sls = createRequire(resolve(ROOT, 'package.json')).resolve('serverless/bin/serverless.js');
   run('stack', process.execPath, [sls, 'deploy', '--stage', stage, '--region', region, ...params], env);

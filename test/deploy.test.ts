@@ -24,7 +24,9 @@ import {
   StackOutputsMissing,
 } from '../scripts/lib/stack.ts';
 import { siteEnvironment } from '../scripts/lib/web-bundle.ts';
-import { newestNode22Stack, paramValue, parseDeployArgs } from '../scripts/deploy.ts';
+import type { PlatformStatus, PlatformSummary } from '@aws-sdk/client-elastic-beanstalk';
+import { paramValue, parseDeployArgs } from '../scripts/deploy.ts';
+import { choosePlatform, newestNode22Platform, NoPlatformAvailable, recordedPlatform, recordPlatform } from '../scripts/lib/web-platform.ts';
 
 const ROOT = resolve(__dirname, '..');
 // Debian's ffmpeg: a real Linux x86-64 ELF executable (ffmpeg-static's own download is skipped on CI).
@@ -156,16 +158,72 @@ describe('the stack', () => {
 });
 
 describe('npm run deploy', () => {
-  it("picks the newest Amazon Linux 2023 Node.js 22 platform, comparing versions as numbers", () => {
-    const stacks = [
-      '64bit Amazon Linux 2023 v6.9.0 running Node.js 22',
-      '64bit Amazon Linux 2023 v6.10.0 running Node.js 20',
-      '64bit Amazon Linux 2023 v6.10.0 running Node.js 22',
-      '64bit Amazon Linux 2023 v6.10.0 running Node.js 24',
-      '64bit Amazon Linux 2 v5.11.0 running Node.js 18',
+  const arn = (branch: string, version: string) => `arn:aws:elasticbeanstalk:eu-west-1::platform/${branch}/${version}`;
+  const NODE_22 = 'Node.js 22 running on 64bit Amazon Linux 2023';
+
+  it('picks the newest Ready Node.js 22 on Amazon Linux 2023 platform, comparing versions as numbers', () => {
+    const summary = (branch: string, version: string, status: PlatformStatus = 'Ready'): PlatformSummary => ({
+      PlatformArn: arn(branch, version),
+      PlatformBranchName: branch,
+      PlatformVersion: version,
+      PlatformStatus: status,
+    });
+    const summaries = [
+      summary(NODE_22, '6.9.0'),
+      summary(NODE_22, '6.10.0'),
+      summary(NODE_22, '6.11.0', 'Creating'),
+      summary('Node.js 20 running on 64bit Amazon Linux 2023', '6.12.0'),
+      summary('Node.js 24 running on 64bit Amazon Linux 2023', '6.12.0'),
     ];
-    expect(newestNode22Stack(stacks)).toBe('64bit Amazon Linux 2023 v6.10.0 running Node.js 22');
-    expect(newestNode22Stack(stacks.slice(3))).toBeUndefined();
+    expect(newestNode22Platform(summaries)).toBe(arn(NODE_22, '6.10.0'));
+    expect(newestNode22Platform(summaries.slice(2))).toBeUndefined();
+  });
+
+  it('keeps the recorded platform, else the deployed one, and asks for the newest only the first time or when upgrading', async () => {
+    // Prepare
+    const [recorded, deployed, newest] = ['6.6.0', '6.7.0', '6.10.0'].map((version) => arn(NODE_22, version));
+    const asked: string[] = [];
+    const lookups = {
+      deployed: async () => (asked.push('deployed'), deployed),
+      newest: async () => (asked.push('newest'), newest),
+      region: 'eu-west-1',
+    };
+
+    // Act
+    const choices = [
+      await choosePlatform({ ...lookups, upgrade: false, recorded }),
+      await choosePlatform({ ...lookups, upgrade: false }),
+      await choosePlatform({ ...lookups, upgrade: true, recorded }),
+      await choosePlatform({ ...lookups, upgrade: true, recorded, given: recorded }),
+    ];
+
+    // Assess
+    expect(choices).toEqual([
+      { platformArn: recorded, source: 'recorded' },
+      { platformArn: deployed, source: 'stack' },
+      { platformArn: newest, source: 'newest' },
+      { platformArn: recorded, source: 'given' },
+    ]);
+    expect(asked).toEqual(['deployed', 'newest']);
+    await expect(
+      choosePlatform({ upgrade: false, deployed: async () => undefined, newest: async () => undefined, region: 'eu-west-1' }),
+    ).rejects.toThrow(NoPlatformAvailable);
+  });
+
+  it('records the platform per stage and region in .deploy/web-platform.json', () => {
+    // Act
+    recordPlatform(work, 'dev', 'eu-west-1', arn(NODE_22, '6.6.0'));
+    recordPlatform(work, 'prod', 'eu-west-1', arn(NODE_22, '6.7.0'));
+    recordPlatform(work, 'dev', 'eu-west-1', arn(NODE_22, '6.10.0'));
+
+    // Assess
+    expect(recordedPlatform(work, 'dev', 'eu-west-1')).toBe(arn(NODE_22, '6.10.0'));
+    expect(recordedPlatform(work, 'prod', 'eu-west-1')).toBe(arn(NODE_22, '6.7.0'));
+    expect(recordedPlatform(work, 'dev', 'us-east-1')).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(work, '.deploy', 'web-platform.json'), 'utf8'))).toEqual({
+      'dev eu-west-1': arn(NODE_22, '6.10.0'),
+      'prod eu-west-1': arn(NODE_22, '6.7.0'),
+    });
   });
 
   it('passes --param options through and reads the ones it needs', () => {
@@ -173,10 +231,11 @@ describe('npm run deploy', () => {
       ['--stage', 'prod', '--param=captionInstanceType=ml.g4dn.xlarge', '--param=openaiKeyParameter=/team/openai', '--skip-image'],
       {},
     );
-    expect(args).toMatchObject({ target: { stage: 'prod', region: 'us-east-1' }, skipImage: true, skipWeb: false });
+    expect(args).toMatchObject({ target: { stage: 'prod', region: 'us-east-1' }, skipImage: true, skipWeb: false, upgradePlatform: false });
+    expect(parseDeployArgs(['--upgrade-platform'], {}).upgradePlatform).toBe(true);
     expect(args.params).toEqual(['--param=captionInstanceType=ml.g4dn.xlarge', '--param=openaiKeyParameter=/team/openai']);
     expect(paramValue(args.params, 'openaiKeyParameter')).toBe('/team/openai');
-    expect(paramValue(args.params, 'webSolutionStack')).toBeUndefined();
+    expect(paramValue(args.params, 'webPlatformArn')).toBeUndefined();
     expect(() => parseDeployArgs(['--model'], {})).toThrow(/transfer\.pth/);
   });
 });

@@ -5,10 +5,14 @@ import { promisify } from 'node:util';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-export function slsPackage(options: { stage: string; region?: string; outDir: string; ffmpegBinary: string }) {
+/** A real Node.js 22 platform ARN of eu-west-1; `npm run deploy` records the newest of the region instead. */
+export const TEST_PLATFORM_ARN = 'arn:aws:elasticbeanstalk:eu-west-1::platform/Node.js 22 running on 64bit Amazon Linux 2023/6.6.0';
+
+export function slsPackage(options: { stage: string; region?: string; outDir: string; ffmpegBinary: string; params?: string[] }) {
   const sls = require.resolve('serverless/bin/serverless.js', { paths: [ROOT] });
   const region = options.region ? ['--region', options.region] : [];
-  return promisify(execFile)(process.execPath, [sls, 'package', '--stage', options.stage, ...region, '--package', options.outDir], {
+  const params = options.params ?? [`--param=webPlatformArn=${TEST_PLATFORM_ARN}`];
+  return promisify(execFile)(process.execPath, [sls, 'package', '--stage', options.stage, ...region, ...params, '--package', options.outDir], {
     cwd: ROOT,
     env: {
       ...process.env,
