@@ -8,7 +8,9 @@
  * with the yardsticks that this machine has on the real corpus (librosa, aubio, bpm-tools; see
  * bench/lib/yardsticks.ts) and mir_eval cross-checking the scores. One table: tempo exact (±4 %) and with ×2/×½,
  * meter exact, key exact and MIREX-weighted, loudness / range / true peak against `ffmpeg -af ebur128=peak=true`,
- * adjacent-window tempo jumps and key changes; issue 9's targets beside the figures. Then the budget: all
+ * adjacent-window tempo jumps and key changes; issue 9's targets beside the figures. Then the sections (issue 10):
+ * test pieces of known structure cut from the real corpus (bench/lib/eval-structure.ts), boundary hit rate within
+ * ±3 s, spurious boundaries per minute, repeats sharing a label, pairwise label F. Then the budget: all
  * descriptors on a 3-minute track, × real time on one core. Scoring rules: bench/lib/real-corpus.ts.
  *
  * Options:
@@ -35,6 +37,7 @@ import {
   parseKey, scorePiece, summarize, tempoScore, toScoredPiece, truthKey,
   type Estimate, type KeyTruth, type PieceScore, type Ratio, type ScoreRow, type ScoredPiece, type Spread, type TempoTruth,
 } from './lib/real-corpus.ts';
+import { STRUCTURE_TARGETS, evaluateStructure, mirEvalCrossCheck } from './lib/eval-structure.ts';
 import { aubioEstimate, bpmToolsEstimate, detectYardsticks, runPythonYardsticks, type PythonAnswer } from './lib/yardsticks.ts';
 
 const args = process.argv.slice(2);
@@ -386,6 +389,34 @@ async function speed(dir: string): Promise<Record<string, number>> {
   return { durationSec: duration, cpuMedianSec: cpuMedian, realTimeFactor: duration / cpuMedian, wallMedianSec: median, wallBestSec: best, wallRealTimeFactor: duration / median, decodeSec: decodeSeconds, loadAverage: load };
 }
 
+// ---------------------------------------------------------------- sections (issue 10)
+
+/** Test pieces of known structure cut from the real corpus, through preprocess; see bench/lib/eval-structure.ts. */
+async function structure(pieces: Parameters<typeof evaluateStructure>[0], dir: string, report: Record<string, unknown>, missed: string[]): Promise<void> {
+  const started = performance.now();
+  const { pieces: built, scores, summary } = await evaluateStructure(pieces, dir, sliceOnly ? 4 : 24);
+  console.log(`\nsections: ${built.length} pieces of known structure (excerpts of ${sliceOnly ? 'the CI slice' : 'the real corpus'} in orders like ABABCA) through preprocess in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  for (const s of scores) {
+    if (verbose || s.hits < s.references || s.spurious > 0 || s.repeatedSharing < s.repeatedPairs) {
+      console.log(`  ${s.id}: found ${s.found}, ${s.hits}/${s.references} boundaries within ±3 s, ${s.spurious} spurious, pairwise F ${s.pairwiseF.toFixed(2)}, `
+        + `repeats sharing a label ${s.repeatedSharing}/${s.repeatedPairs}; boundaries ${s.boundaries.map((b) => b.toFixed(0)).join(' ')}`);
+    }
+  }
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  console.log(`sections: boundaries within ±3 s ${pct(summary.hitRate)} (target ≥ ${pct(STRUCTURE_TARGETS.hitRate)}), spurious ${summary.spuriousPerMinute.toFixed(2)}/min `
+    + `(target ≤ ${STRUCTURE_TARGETS.spuriousPerMinute}), repeated excerpts sharing a label ${pct(summary.repeatedSharing)} (target ≥ ${pct(STRUCTURE_TARGETS.repeatedSharing)}), `
+    + `pairwise label F ${summary.pairwiseF.toFixed(2)}`);
+  const check = mirEvalCrossCheck(built, scores);
+  if (check) {
+    const agree = check.filter((c, i) => Math.abs(c.hitRate - scores[i].hits / Math.max(1, scores[i].references)) < 1e-6 && Math.abs(c.pairwiseF - scores[i].pairwiseF) < 0.01).length;
+    console.log(`mir_eval cross-check of the section scores (detection ±3 s trim, pairwise F): ${agree}/${check.length} pieces agree`);
+  }
+  report.sections = { summary, scores, mirEval: check };
+  if (!summary.met.hitRate) missed.push('sections: boundaries within ±3 s');
+  if (!summary.met.spuriousPerMinute) missed.push('sections: spurious boundaries per minute');
+  if (!summary.met.repeatedSharing) missed.push('sections: repeated excerpts sharing a label');
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -456,6 +487,7 @@ async function main() {
         + 'window tempo jumps on constant-tempo pieces, window key changes on pieces without a key change.');
     }
     if (!corpus) printTable(columns, null, []);
+    if (corpus?.pieces.length) await structure(corpus.pieces, dir, report, missed);
 
     if (!realOnly) {
       const figures = await speed(dir);

@@ -33,18 +33,21 @@ export const SECTIONS = {
   /** At most this many units (a 60-minute file gets units of about 3 s), so the work and memory stay bounded. */
   MAX_UNITS: 1200,
   /** Half-width of the checkerboard kernel: each side of a boundary is compared over this long. */
-  KERNEL_SEC: 8,
-  /** No section is shorter than this (phrases of 4–8 bars at common tempi). */
-  MIN_SECTION_SEC: 8,
+  KERNEL_SEC: 10,
+  /** No section is shorter than this (8 bars at 160 BPM). On the section bench 12 s against 8 s cut spurious
+   * boundaries from 1.0 to 0.2 a minute (a phrase change inside an excerpt is no longer a section) and lost 3 % of
+   * the hits. */
+  MIN_SECTION_SEC: 12,
   /** Never more sections than this, whatever the length (a 60-minute file gets at most one per 75 s on average). */
   MAX_SECTIONS: 48,
   /** Novelty (mean within − mean across, 0 … 1) a boundary needs: a uniform track has none. Chosen on the section
-   * bench (bench/lib/eval-structure.ts): 0.12 → 0.16 trades boundaries found (93 → 85 %) for spurious ones (1.0 → 0.5 a
-   * minute); a threshold adapted to the track (median + k·MAD) missed half the boundaries of songs full of them. */
+   * bench (bench/lib/eval-structure.ts): with 8-s sections 0.12 → 0.16 traded boundaries found (93 → 85 %) for
+   * spurious ones (1.0 → 0.5 a minute); with 12-s sections 0.10 … 0.12 score alike. A threshold adapted to the track
+   * (median + 4·MAD) missed half the boundaries of pieces full of them. */
   MIN_NOVELTY: 0.12,
   /** Features are averaged over this long around each unit before they are compared (as CENS smooths chroma,
    * Müller, Kurth & Clausen 2005): a chord change inside a phrase is not a new section. */
-  SMOOTH_SEC: 4,
+  SMOOTH_SEC: 6,
   /** Harmony's share of the similarity; timbre has the rest (0.7 against 0.3 / 0.5 on the section bench: fewer
    * spurious boundaries at the same hit rate). */
   CHROMA_WEIGHT: 0.7,
@@ -54,8 +57,9 @@ export const SECTIONS = {
   TIMBRE_STD_FLOOR: 0.15,
   /** Sections whose mean features are closer than this (1 − similarity) share a label. */
   LABEL_DISTANCE: 0.14,
-  /** A chroma below this total (a silent unit) has no harmony to compare. */
-  CHROMA_FLOOR: 1e-9,
+  /** A unit whose chroma sums to less than this per frame has no harmony to compare (noise and silence leave a few
+   * stray peaks, ~1e-6; the quietest passages of the real corpus are above 1e-4): it is compared by timbre alone. */
+  CHROMA_FLOOR: 1e-5,
   /** Intro/outro: the first/last section, unrepeated, at most this long and this share of the track … */
   EDGE_MAX_SEC: 45,
   EDGE_MAX_SHARE: 0.2,
@@ -202,6 +206,8 @@ interface UnitFeatures {
   /** dims per unit, standardised over the track (with a floor on the spread). */
   timbre: Float64Array;
   dims: number;
+  /** 1 where the unit (after smoothing: most of its neighbourhood) has no harmony to compare. */
+  toneless: Uint8Array;
 }
 
 /** Averages the frames overlapping each unit (weighted by the overlap), then normalises. */
@@ -212,6 +218,7 @@ function unitFeatures(input: SectionInput, unitStarts: Float64Array, duration: n
   const frames = Math.min(Math.floor(input.chroma.length / PITCH_CLASSES), dims > 0 ? Math.floor(input.timbre.length / dims) : 0);
   const chroma = new Float64Array(units * PITCH_CLASSES);
   const timbre = new Float64Array(units * dims);
+  const tonelessShare = new Float64Array(units);
   for (let u = 0; u < units; u++) {
     const start = unitStarts[u];
     const end = u + 1 < units ? unitStarts[u + 1] : duration;
@@ -229,11 +236,20 @@ function unitFeatures(input: SectionInput, unitStarts: Float64Array, duration: n
     }
     for (let d = 0; d < dims; d++) timbre[u * dims + d] /= total;
     let norm = 0;
-    for (let c = 0; c < PITCH_CLASSES; c++) norm += chroma[u * PITCH_CLASSES + c] ** 2;
+    let sum = 0;
+    for (let c = 0; c < PITCH_CLASSES; c++) {
+      norm += chroma[u * PITCH_CLASSES + c] ** 2;
+      sum += chroma[u * PITCH_CLASSES + c];
+    }
     norm = Math.sqrt(norm);
-    for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] = norm > SECTIONS.CHROMA_FLOOR ? chroma[u * PITCH_CLASSES + c] / norm : 0;
+    const tonal = sum / (total / hop) >= SECTIONS.CHROMA_FLOOR;
+    tonelessShare[u] = tonal ? 0 : 1;
+    for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] = tonal ? chroma[u * PITCH_CLASSES + c] / norm : 0;
   }
-  smooth(chroma, PITCH_CLASSES, units, Math.round(SECTIONS.SMOOTH_SEC / 2 / (duration / units)));
+  const reach = Math.round(SECTIONS.SMOOTH_SEC / 2 / (duration / units));
+  smooth(chroma, PITCH_CLASSES, units, reach);
+  smooth(tonelessShare, 1, units, reach);
+  const toneless = Uint8Array.from(tonelessShare, (share) => (share > 0.5 ? 1 : 0));
   for (let d = 0; d < dims; d++) {
     let mean = 0;
     for (let u = 0; u < units; u++) mean += timbre[u * dims + d];
@@ -243,7 +259,7 @@ function unitFeatures(input: SectionInput, unitStarts: Float64Array, duration: n
     const spread = Math.max(SECTIONS.TIMBRE_STD_FLOOR, Math.sqrt(variance / units));
     for (let u = 0; u < units; u++) timbre[u * dims + d] = (timbre[u * dims + d] - mean) / spread;
   }
-  smooth(timbre, dims, units, Math.round(SECTIONS.SMOOTH_SEC / 2 / (duration / units)));
+  smooth(timbre, dims, units, reach);
   // Harmony is compared as correlation (each unit's chroma less its mean): all-positive chroma vectors of any two
   // tonal passages have a high cosine, their centred shapes do not.
   for (let u = 0; u < units; u++) {
@@ -252,7 +268,7 @@ function unitFeatures(input: SectionInput, unitStarts: Float64Array, duration: n
     if (mean === 0) continue;
     for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] -= mean;
   }
-  return { units, chroma, timbre, dims };
+  return { units, chroma, timbre, dims, toneless };
 }
 
 /** Moving average over ±reach rows, in place (rows of `width` values). */
@@ -271,7 +287,14 @@ function smooth(values: Float64Array, width: number, rows: number, reach: number
 }
 
 /** Similarity of two feature vectors (a unit's, or a section's mean), 0 … 1. */
-function similarity(chromaA: Float64Array, a: number, chromaB: Float64Array, b: number, timbreA: Float64Array, timbreB: Float64Array, dims: number): number {
+function similarity(
+  chromaA: Float64Array, a: number, chromaB: Float64Array, b: number, timbreA: Float64Array, timbreB: Float64Array, dims: number, toneless: boolean,
+): number {
+  let distance = 0;
+  for (let d = 0; d < dims; d++) distance += (timbreA[a * dims + d] - timbreB[b * dims + d]) ** 2;
+  const colour = Math.exp(-distance / (Math.max(1, dims) * SECTIONS.TIMBRE_SCALE));
+  // Without harmony on either side (noise, silence, drums alone), timbre alone decides.
+  if (toneless) return colour;
   let dot = 0;
   let normA = 0;
   let normB = 0;
@@ -282,12 +305,8 @@ function similarity(chromaA: Float64Array, a: number, chromaB: Float64Array, b: 
     normA += x * x;
     normB += y * y;
   }
-  const silentA = normA < SECTIONS.CHROMA_FLOOR;
-  const silentB = normB < SECTIONS.CHROMA_FLOOR;
-  const harmony = silentA && silentB ? 1 : silentA || silentB ? 0 : (1 + dot / Math.sqrt(normA * normB)) / 2;
-  let distance = 0;
-  for (let d = 0; d < dims; d++) distance += (timbreA[a * dims + d] - timbreB[b * dims + d]) ** 2;
-  const colour = dims > 0 ? Math.exp(-distance / (dims * SECTIONS.TIMBRE_SCALE)) : harmony;
+  if (!(normA > 0 && normB > 0)) return colour;
+  const harmony = (1 + dot / Math.sqrt(normA * normB)) / 2;
   return SECTIONS.CHROMA_WEIGHT * harmony + (1 - SECTIONS.CHROMA_WEIGHT) * colour;
 }
 
@@ -302,7 +321,7 @@ function noveltyCurve(f: UnitFeatures, half: number): Float64Array {
   // The band of the self-similarity matrix the kernel touches: band[a·width + (b − a − 1)] for a < b < a + width + 1.
   const band = new Float32Array(units * width);
   for (let a = 0; a < units; a++) {
-    for (let k = 1; k <= width && a + k < units; k++) band[a * width + k - 1] = similarity(chroma, a, chroma, a + k, timbre, timbre, dims);
+    for (let k = 1; k <= width && a + k < units; k++) band[a * width + k - 1] = similarity(chroma, a, chroma, a + k, timbre, timbre, dims, f.toneless[a] === 1 || f.toneless[a + k] === 1);
   }
   const sim = (a: number, b: number) => (a < b ? band[a * width + b - a - 1] : band[b * width + a - b - 1]);
   const taper = new Float64Array(width);
@@ -368,17 +387,21 @@ function clusterSections(f: UnitFeatures, edges: number[]): number[] {
   const { dims } = f;
   const chroma = new Float64Array(count * PITCH_CLASSES);
   const timbre = new Float64Array(count * dims);
+  const toneless: boolean[] = [];
   for (let s = 0; s < count; s++) {
     const n = edges[s + 1] - edges[s];
+    let tonelessUnits = 0;
     for (let u = edges[s]; u < edges[s + 1]; u++) {
+      tonelessUnits += f.toneless[u];
       for (let c = 0; c < PITCH_CLASSES; c++) chroma[s * PITCH_CLASSES + c] += f.chroma[u * PITCH_CLASSES + c] / n;
       for (let d = 0; d < dims; d++) timbre[s * dims + d] += f.timbre[u * dims + d] / n;
     }
+    toneless.push(tonelessUnits > n / 2);
   }
   const distance: number[][] = [];
   for (let a = 0; a < count; a++) {
     distance.push([]);
-    for (let b = 0; b < count; b++) distance[a].push(a === b ? 0 : 1 - similarity(chroma, a, chroma, b, timbre, timbre, dims));
+    for (let b = 0; b < count; b++) distance[a].push(a === b ? 0 : 1 - similarity(chroma, a, chroma, b, timbre, timbre, dims, toneless[a] || toneless[b]));
   }
   // Average linkage: the distance of two clusters is the mean distance of their members.
   let clusters = Array.from({ length: count }, (_, s) => [s]);
