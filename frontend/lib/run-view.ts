@@ -28,6 +28,8 @@ export interface RunStatus {
   stoppedAt?: string;
   /** Said plainly when the upload has waited too long for its execution. */
   notice?: string;
+  /** On one machine, a run waiting for the embedded runtime's queue: how many runs go first (core/run-queue.ts). */
+  runsAhead?: number;
   /** AWS mode: the execution in the Step Functions console. */
   consoleUrl?: string;
   /** The failure in a sentence, from the failure document (or the execution's error). */

@@ -14,6 +14,7 @@ import Link from 'next/link';
 import { failureSentence } from '../../lib/words.ts';
 import { LocalTime } from './LocalTime.tsx';
 import { ResultView } from './ResultView.tsx';
+import { waitingLine } from '#core/run-queue';
 
 /** About once a second: the server answers from one shared Step Functions read per run per second. */
 const POLL_MS = 1000;
@@ -192,6 +193,9 @@ export function RunView({ initial }: { initial: RunStatus }) {
         </p>
         {status.phase === 'waiting' && !status.notice && (
           <p className="note">The upload is in storage; the pipeline starts within a few seconds.</p>
+        )}
+        {status.runsAhead !== undefined && (
+          <p className="note">{waitingLine(status.runsAhead)}: this machine runs a few songs at a time, first come first served.</p>
         )}
         {status.notice && (
           <p className="callout callout--warning" role="alert">

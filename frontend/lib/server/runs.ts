@@ -4,6 +4,7 @@ import { GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent, t
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { keys, type RunDocument } from '#core/contract';
 import { UPLOAD_ID_PATTERN } from '#core/ids';
+import { localQueuePosition } from '#core/run-queue';
 import { executionError, stepsFromHistory, type ExecutionStatus } from '#core/run-steps';
 import { phaseOf, TERMINAL_PHASES, type RecentRun, type RunStatus, type RunStep } from '../run-view.ts';
 import { clients, consoleUrl, executionArn } from './aws.ts';
@@ -61,6 +62,10 @@ export async function readRun(source: RunSource, id: string): Promise<RunSnapsho
     stoppedAt: terminal?.timestamp?.toISOString(),
     consoleUrl: settings.consoleLinks ? consoleUrl(settings.AWS_REGION, arn) : undefined,
   };
+  // On one machine a run may wait for the embedded runtime's queue before its first step; AWS has no queue.
+  if (phase === 'running' && settings.SFN_ENDPOINT && steps.every((step) => step.name === 'Upload' || step.status === 'pending')) {
+    snapshot.runsAhead = await localQueuePosition(settings.SFN_ENDPOINT, arn).catch(() => undefined);
+  }
   if (TERMINAL_PHASES.has(phase)) {
     snapshot.result = await readResult(s3, settings.BUCKET, id);
     if (snapshot.result?.status === 'SUCCEEDED') snapshot.fileName = snapshot.result.file.name || snapshot.fileName;
