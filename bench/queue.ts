@@ -1,0 +1,127 @@
+/**
+ * `npm run bench:queue`: many uploads at once on the embedded runtime, with its fair queue and without it.
+ *
+ * It times one 3-minute run alone, then N uploads of it at once (default 20) twice: with the queue as
+ * configured (MAX_CONCURRENT_RUNS, default the number of cores) and with every run let in at once (the
+ * runtime before the queue). It prints when the first run finished, the median and 95th percentile, and
+ * the time until the last one finished (the throughput), beside issue 12's targets: the first within 2× a run
+ * alone, and the whole batch no slower than without the queue.
+ *
+ * Options: --runs N (uploads at once), --song three-minutes|three-seconds, --slots N (the queue's size).
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { keys } from '../core/contract.ts';
+import { resolveFfmpeg } from '../core/ffmpeg.ts';
+import { newUploadId } from '../core/ids.ts';
+import { createS3Client } from '../functions/shared/s3-store.ts';
+import { startRuntime, type RuntimeHandle } from '../runtime/main.ts';
+import { makeMusicFiles } from './lib/music.ts';
+
+const TARGET_FIRST_VS_ALONE = 2;
+const TARGET_TOTAL_VS_UNQUEUED = 1;
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '20' },
+    song: { type: 'string', default: 'three-minutes' },
+    slots: { type: 'string', default: String(os.availableParallelism()) },
+  },
+  strict: true,
+});
+const runs = Number(values.runs);
+const slots = Number(values.slots);
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(slots) || slots < 1 || !['three-minutes', 'three-seconds'].includes(values.song)) {
+  console.error('Usage: npm run bench:queue -- [--runs N] [--song three-minutes|three-seconds] [--slots N]');
+  process.exit(2);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mark = (ok: boolean) => (ok ? '✓' : '✗');
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+/** Uploads the file and resolves with the milliseconds from `since` until its result document is there. */
+async function run(runtime: RuntimeHandle, s3: S3Client, file: string, since: number): Promise<number> {
+  const id = newUploadId();
+  await new Upload({ client: s3, params: { Bucket: runtime.bucket, Key: keys.upload(id, path.basename(file)), Body: createReadStream(file) } }).done();
+  const arn = runtime.executions.executionArn(id);
+  for (;;) {
+    const record = runtime.executions.list().find((candidate) => candidate.executionArn === arn);
+    if (record && record.status !== 'RUNNING') {
+      if (record.status !== 'SUCCEEDED') throw new Error(`run ${id} ended ${record.status}: ${record.error} ${record.cause}`);
+      break;
+    }
+    await sleep(10);
+  }
+  await s3.send(new GetObjectCommand({ Bucket: runtime.bucket, Key: keys.result(id) }));
+  return performance.now() - since;
+}
+
+async function withRuntime<T>(dir: string, maxRuns: number, measure: (runtime: RuntimeHandle, s3: S3Client) => Promise<T>): Promise<T> {
+  const runtime = await startRuntime({ DATA_DIR: path.join(dir, `data-${maxRuns}`), SITE: 'off', PORT: '0', MAX_CONCURRENT_RUNS: String(maxRuns) }, () => undefined);
+  const s3 = createS3Client({ AWS_REGION: runtime.region, S3_ENDPOINT: runtime.s3Endpoint });
+  try {
+    return await measure(runtime, s3);
+  } finally {
+    s3.destroy();
+    await runtime.stop();
+  }
+}
+
+interface Batch {
+  first: number;
+  p50: number;
+  p95: number;
+  last: number;
+}
+
+async function batch(dir: string, maxRuns: number, file: string): Promise<Batch> {
+  return withRuntime(dir, maxRuns, async (runtime, s3) => {
+    await run(runtime, s3, file, performance.now()); // warm-up: module init and JIT are not the queue's
+    const since = performance.now();
+    const times = (await Promise.all(Array.from({ length: runs }, () => run(runtime, s3, file, since)))).sort((a, b) => a - b);
+    return { first: times[0], p50: percentile(times, 50), p95: percentile(times, 95), last: times.at(-1)! };
+  });
+}
+
+async function main() {
+  const ffmpeg = resolveFfmpeg();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'queue-bench-'));
+  try {
+    const files = await makeMusicFiles(ffmpeg, dir);
+    const file = values.song === 'three-seconds' ? files.threeSeconds : files.threeMinutes;
+    console.log(`node ${process.version}, ${os.availableParallelism()} cores; ${runs} uploads of the ${values.song} song at once\n`);
+
+    const alone = await withRuntime(dir, slots, async (runtime, s3) => {
+      await run(runtime, s3, file, performance.now());
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) best = Math.min(best, await run(runtime, s3, file, performance.now()));
+      return best;
+    });
+    const queued = await batch(dir, slots, file);
+    const unqueued = await batch(dir, runs, file);
+
+    const line = (label: string, b: Batch) =>
+      `${label.padEnd(26)} first ${s(b.first).padStart(8)}  p50 ${s(b.p50).padStart(8)}  p95 ${s(b.p95).padStart(8)}  all done ${s(b.last).padStart(8)}`;
+    console.log(`one run alone              ${s(alone)}`);
+    console.log(line(`queue of ${slots}`, queued));
+    console.log(line(`no queue (${runs} at once)`, unqueued));
+    const firstRatio = queued.first / alone;
+    const totalRatio = queued.last / unqueued.last;
+    console.log(`\n${mark(firstRatio <= TARGET_FIRST_VS_ALONE)} first finished in ${firstRatio.toFixed(2)}× a run alone (target ≤ ${TARGET_FIRST_VS_ALONE}×)`);
+    console.log(`${mark(totalRatio <= TARGET_TOTAL_VS_UNQUEUED + 0.05)} all ${runs} done in ${totalRatio.toFixed(2)}× the time without the queue (target ≤ ${TARGET_TOTAL_VS_UNQUEUED}×, ±5 % noise)`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
