@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from .contract import WindowJob, load_window
+from .decoding import Decoding, first_attempt, retry_attempt
 from .errors import CaptionJobError
-from .loop_guard import RETRY_GENERATION, judge
+from .loop_guard import judge
 from .model import Captioner
 
 # The schema wants a non-empty caption; this one is marked degenerate, so summaries leave it out.
 NO_CAPTION = "(the model produced no caption)"
 
+# Windows per forward pass when CAPTION_BATCH_SIZE does not say. On a CPU a larger batch gains little and holds
+# more memory. On one H100 (issue 11, full-size BART, fp32) batch 32 took 0.043 s per window against 0.18 s at
+# batch 8; sagemaker/gpu-check.sh measures 8/16/32/64 on any GPU (figures in sagemaker/README.md).
+CPU_BATCH_SIZE = 8
+GPU_BATCH_SIZE = 32
+
+
+def default_batch_size(device: str) -> int:
+    return GPU_BATCH_SIZE if device == "cuda" else CPU_BATCH_SIZE
+
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    batch_size: int = 8
+    batch_size: Optional[int] = None  # None: by device (default_batch_size)
     num_beams: int = 5
     max_length: int = 128
+
+    def first(self) -> Decoding:
+        return first_attempt(self.num_beams, self.max_length)
 
 
 def batches(jobs: Sequence[WindowJob], size: int) -> Iterator[Sequence[WindowJob]]:
@@ -29,12 +43,8 @@ def batches(jobs: Sequence[WindowJob], size: int) -> Iterator[Sequence[WindowJob
         yield jobs[start : start + size]
 
 
-def _describe_retry() -> str:
-    return ", ".join(f"{key}={value}" for key, value in RETRY_GENERATION.items())
-
-
-def _generate(captioner: Captioner, batch: np.ndarray, settings: GenerationSettings, **generation: Any) -> list[str]:
-    captions = captioner.generate(batch, settings.num_beams, settings.max_length, **generation)
+def _generate(captioner: Captioner, batch: np.ndarray, decoding: Decoding) -> list[str]:
+    captions = captioner.generate(batch, decoding)
     if len(captions) != batch.shape[0]:
         raise CaptionJobError(f"the model returned {len(captions)} captions for {batch.shape[0]} windows")
     return [caption.strip() for caption in captions]
@@ -45,27 +55,32 @@ def guard_against_loops(
     batch: np.ndarray,
     jobs: Sequence[WindowJob],
     captions: list[str],
-    settings: GenerationSettings,
+    first: Decoding,
     log: Callable[[str], None],
-) -> list[tuple[str, str]]:
-    """(caption, quality) per window: looping ones are captioned again once, and marked degenerate if they still loop."""
+) -> list[tuple[str, str, int]]:
+    """(caption, quality, attempt) per window: looping ones are captioned again once, with different decoding,
+    and marked degenerate if they still loop."""
     verdicts = [judge(caption) for caption in captions]
     looping = [position for position, verdict in enumerate(verdicts) if verdict.looping]
-    results = [(caption, "ok") for caption in captions]
+    results = [(caption, "ok", first.attempt) for caption in captions]
     if not looping:
         return results
+    retry = retry_attempt(first)
     for position in looping:
-        log(f"window {jobs[position].index} loops ({'; '.join(verdicts[position].reasons)}); trying again with {_describe_retry()}")
-    retried = _generate(captioner, batch[looping], settings, **RETRY_GENERATION)
+        log(f"window {jobs[position].index} loops ({'; '.join(verdicts[position].reasons)}); trying {retry.describe()}")
+    retried = _generate(captioner, batch[looping], retry)
     for position, caption in zip(looping, retried):
         verdict = judge(caption)
         if not verdict.looping:
-            results[position] = (caption, "ok")
+            results[position] = (caption, "ok", retry.attempt)
             continue
         # Keep whichever try repeats itself less; either way the summary leaves it out.
-        first = verdicts[position]
-        kept = caption if verdict.distinct_bigram_share >= first.distinct_bigram_share else captions[position]
-        results[position] = (kept or NO_CAPTION, "degenerate")
+        earlier = verdicts[position]
+        if verdict.distinct_bigram_share >= earlier.distinct_bigram_share:
+            kept, attempt = caption, retry.attempt
+        else:
+            kept, attempt = captions[position], first.attempt
+        results[position] = (kept or NO_CAPTION, "degenerate", attempt)
         log(f"window {jobs[position].index} still loops ({'; '.join(verdict.reasons)}); marked degenerate")
     return results
 
@@ -81,10 +96,13 @@ def caption_windows(
     """CaptionEntry dicts (core/contract.ts) for the given windows, in index order."""
     entries: list[dict[str, Any]] = []
     started = clock()
-    for batch_jobs in batches(jobs, settings.batch_size):
+    first = settings.first()
+    batch_size = settings.batch_size or default_batch_size(captioner.device)
+    for batch_jobs in batches(jobs, batch_size):
         batch = np.stack([load(job.path) for job in batch_jobs])
-        captions = _generate(captioner, batch, settings)
-        for job, (caption, quality) in zip(batch_jobs, guard_against_loops(captioner, batch, batch_jobs, captions, settings, log)):
+        captions = _generate(captioner, batch, first)
+        guarded = guard_against_loops(captioner, batch, batch_jobs, captions, first, log)
+        for job, (caption, quality, attempt) in zip(batch_jobs, guarded):
             entries.append(
                 {
                     "index": job.index,
@@ -92,6 +110,7 @@ def caption_windows(
                     "endSec": job.end_sec,
                     "caption": caption,
                     "quality": quality,
+                    "attempt": attempt,
                 }
             )
         done = len(entries)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
 from . import contract
-from .captioning import GenerationSettings, caption_windows
+from .captioning import GenerationSettings, caption_windows, default_batch_size
 from .errors import CaptionJobError, InvalidInput
 from .model import Captioner
 
@@ -34,6 +34,7 @@ class JobSettings:
     device: str
     backend: str
     generation: GenerationSettings
+    precision: str = "fp32"
 
 
 def _positive_int(name: str, text: str) -> int:
@@ -59,10 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--manifest", default=contract.DEFAULT_MANIFEST)
     parser.add_argument("--model-dir", default=contract.DEFAULT_MODEL_DIR)
     parser.add_argument("--output-dir", default=contract.DEFAULT_OUTPUT_DIR)
-    parser.add_argument("--batch-size", help="windows per forward pass (env CAPTION_BATCH_SIZE, default 8)")
+    parser.add_argument(
+        "--batch-size", help="windows per forward pass (env CAPTION_BATCH_SIZE; default 32 on a GPU, 8 on a CPU)"
+    )
     parser.add_argument("--num-beams", help="beam width (env CAPTION_NUM_BEAMS, default 5)")
     parser.add_argument("--max-length", help="caption tokens at most (env CAPTION_MAX_LENGTH, default 128)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--precision", help="fp32 or bf16 (env CAPTION_PRECISION, default fp32: bf16 measured slower)")
     parser.add_argument("--resource-config", default=contract.DEFAULT_RESOURCE_CONFIG)
     parser.add_argument("--failure-file", default=contract.DEFAULT_FAILURE_FILE)
     parser.add_argument(
@@ -88,7 +92,7 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> JobSettings:
     """Flags win over the state machine's environment, which wins over the defaults."""
     args = _parser().parse_args(list(argv))
 
-    def setting(flag: Optional[str], variable: str, default: int, name: str) -> int:
+    def setting(flag: Optional[str], variable: str, default: Optional[int], name: str) -> Optional[int]:
         if flag is not None:
             return _positive_int(name, flag)
         if env.get(variable, "").strip():
@@ -96,7 +100,7 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> JobSettings:
         return default
 
     generation = GenerationSettings(
-        batch_size=setting(args.batch_size, "CAPTION_BATCH_SIZE", 8, "--batch-size"),
+        batch_size=setting(args.batch_size, "CAPTION_BATCH_SIZE", None, "--batch-size"),
         num_beams=setting(args.num_beams, "CAPTION_NUM_BEAMS", 5, "--num-beams"),
         max_length=setting(args.max_length, "CAPTION_MAX_LENGTH", 128, "--max-length"),
     )
@@ -110,6 +114,7 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> JobSettings:
         device=args.device,
         backend=args.backend,
         generation=generation,
+        precision=(args.precision or env.get("CAPTION_PRECISION", "").strip() or "fp32"),
     )
 
 
@@ -120,7 +125,12 @@ def build_captioner(settings: JobSettings, in_sagemaker: bool) -> Captioner:
         return StandInCaptioner()
     from .model import LpMusicCapsCaptioner
 
-    return LpMusicCapsCaptioner(settings.model_dir, settings.device, backend="sagemaker" if in_sagemaker else "python")
+    return LpMusicCapsCaptioner(
+        settings.model_dir,
+        settings.device,
+        backend="sagemaker" if in_sagemaker else "python",
+        precision=settings.precision,
+    )
 
 
 def run_job(
@@ -145,7 +155,11 @@ def run_job(
         captioner = make_captioner(settings, placement is not None)
         captioner_backend, captioner_model = captioner.backend, captioner.model
         g = settings.generation
-        log(f"model {captioner.model} loaded in {clock() - started:.1f} s; batch size {g.batch_size}, {g.num_beams} beams, at most {g.max_length} tokens")
+        batch_size = g.batch_size or default_batch_size(captioner.device)
+        log(
+            f"model {captioner.model} loaded on {captioner.device} in {clock() - started:.1f} s; batch size {batch_size}; "
+            f"{g.first().describe()}"
+        )
         entries = caption_windows(jobs, captioner, settings.generation, log, clock=clock)
     run_info = {
         "backend": captioner_backend,

@@ -3,20 +3,21 @@
 It lets the tests (pytest here, jest through runtime/captioners/python.ts) run the whole job on a machine
 without torch. Its captions are computed from the audio (loudness and strongest frequency), and it imitates the
 one model behaviour the job must handle: on near-silent windows it loops like BART did in the student
-project's report, until generation forbids repeated n-grams (`no_repeat_ngram_size`), which it honours.
+project's report ("first notes" again and again, each time before a different word, so no three-word run repeats
+and no_repeat_ngram_size=3 lets it through), until generation forbids repeated bigrams, which it honours.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .contract import SAMPLE_RATE, WINDOW_SAMPLES
+from .decoding import Decoding
 
 NEAR_SILENCE_DBFS = -60.0
 _LOOP_OPENING = ("a", "quiet", "passage", "of")
-_LOOP_CYCLE = ("long", "soft", "notes")
+_LOOP_PHRASE = ("first", "notes")
+_LOOP_FILLERS = ("long", "p", "soft", "deep", "child", "very", "wide", "weird")
 
 
 def level_dbfs(samples: np.ndarray) -> float:
@@ -43,18 +44,18 @@ class StandInCaptioner:
 
     backend = "stub"
     model = "stand-in test double (not LP-MusicCaps)"
+    device = "cpu"
 
     def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
+        self.calls: list[Decoding] = []
+        self.batches: list[np.ndarray] = []
 
-    def generate(self, batch: np.ndarray, num_beams: int, max_length: int, **generation: Any) -> list[str]:
+    def generate(self, batch: np.ndarray, decoding: Decoding) -> list[str]:
         if batch.ndim != 2 or batch.shape[1] != WINDOW_SAMPLES or batch.dtype != np.float32:
             raise ValueError(f"expected float32 (B, {WINDOW_SAMPLES}), got {batch.dtype} {batch.shape}")
-        self.calls.append(
-            {"windows": batch.shape[0], "num_beams": num_beams, "max_length": max_length, "generation": generation}
-        )
-        no_repeat = int(generation.get("no_repeat_ngram_size", 0))
-        return [self._caption(window, max_length, no_repeat) for window in batch]
+        self.calls.append(decoding)
+        self.batches.append(batch)
+        return [self._caption(window, decoding.max_length, decoding.no_repeat_ngram_size) for window in batch]
 
     def _caption(self, window: np.ndarray, max_length: int, no_repeat: int) -> str:
         level = level_dbfs(window)
@@ -63,11 +64,13 @@ class StandInCaptioner:
             return f"A sound centred near {pitch:.0f} Hz at {level:.0f} dBFS."
         words: list[str] = []
         position = 0
+        cycle = len(_LOOP_PHRASE) + 1
         while len(words) < max_length:
             if position < len(_LOOP_OPENING):
                 word = _LOOP_OPENING[position]
             else:
-                word = _LOOP_CYCLE[(position - len(_LOOP_OPENING)) % len(_LOOP_CYCLE)]
+                turn, place = divmod(position - len(_LOOP_OPENING), cycle)
+                word = _LOOP_PHRASE[place] if place < len(_LOOP_PHRASE) else _LOOP_FILLERS[turn % len(_LOOP_FILLERS)]
             if _repeats_an_ngram(words + [word], no_repeat):
                 break  # this decoder knows no other word, so a forbidden one ends the caption
             words.append(word)

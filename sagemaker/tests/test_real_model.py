@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import tone
+from music_captioner.decoding import first_attempt
 from music_captioner.model import extract_state_dict
 
 NOT_HERE = "the real model needs {} (present in the image; absent on this machine)"
@@ -49,7 +50,7 @@ def test_loads_a_training_checkpoint_and_captions_a_batch(upstream, tmp_path):
     batch = np.stack([tone(440, 0.5), tone(220, 0.25)])
     # Act
     captioner = LpMusicCapsCaptioner(str(tmp_path), device="cpu")
-    captions = captioner.generate(batch, num_beams=2, max_length=8, no_repeat_ngram_size=3)
+    captions = captioner.generate(batch, first_attempt(num_beams=2, max_length=8))
     # Assess
     assert len(captions) == 2 and all(isinstance(caption, str) for caption in captions)
 
@@ -63,7 +64,7 @@ def test_captions_real_windows_with_the_real_weights(upstream):
 
     captioner = LpMusicCapsCaptioner(weights_dir)
     # Act
-    captions = captioner.generate(np.stack([tone(440, 0.5), tone(110, 0.5)]), num_beams=5, max_length=128)
+    captions = captioner.generate(np.stack([tone(440, 0.5), tone(110, 0.5)]), first_attempt(num_beams=5, max_length=128))
     # Assess
     assert all(len(caption.split()) >= 3 for caption in captions), captions
 
