@@ -31,8 +31,8 @@ export async function proxy(request: NextRequest) {
   if (pathname.startsWith('/api/')) return NextResponse.next();
 
   const nonce = btoa(crypto.randomUUID());
-  const { S3_ENDPOINT, BUCKET, AWS_REGION } = process.env;
-  const policy = contentSecurityPolicy(nonce, { S3_ENDPOINT, BUCKET, AWS_REGION });
+  const { S3_ENDPOINT, BUCKET, AWS_REGION, SITE_ORIGIN } = process.env;
+  const policy = contentSecurityPolicy(nonce, { S3_ENDPOINT, BUCKET, AWS_REGION, SITE_ORIGIN });
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set('x-nonce', nonce);
   requestHeaders.set('Content-Security-Policy', policy);

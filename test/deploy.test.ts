@@ -24,6 +24,7 @@ import {
   StackOutputsMissing,
 } from '../scripts/lib/stack.ts';
 import { siteEnvironment } from '../scripts/lib/web-bundle.ts';
+import { contentSecurityPolicy } from '../frontend/lib/csp.ts';
 import type { PlatformStatus, PlatformSummary } from '@aws-sdk/client-elastic-beanstalk';
 import { paramValue, parseDeployArgs } from '../scripts/deploy.ts';
 import { choosePlatform, newestNode22Platform, NoPlatformAvailable, recordedPlatform, recordPlatform } from '../scripts/lib/web-platform.ts';
@@ -237,5 +238,28 @@ describe('npm run deploy', () => {
     expect(paramValue(args.params, 'openaiKeyParameter')).toBe('/team/openai');
     expect(paramValue(args.params, 'webPlatformArn')).toBeUndefined();
     expect(() => parseDeployArgs(['--model'], {})).toThrow(/transfer\.pth/);
+  });
+});
+
+describe('the site behind CloudFront', () => {
+  const AWS_SITE = { BUCKET: 'music-captioner-dev-123456789012-eu-west-1', AWS_REGION: 'eu-west-1' };
+
+  it('names its HTTPS origin in the content security policy and has the browser upgrade plain-HTTP requests', () => {
+    // Act
+    const policy = contentSecurityPolicy('n0nce', { ...AWS_SITE, SITE_ORIGIN: 'https://d111111abcdef8.cloudfront.net' });
+
+    // Assess
+    const directive = (name: string) => policy.split('; ').find((part) => part === name || part.startsWith(`${name} `));
+    expect(directive('connect-src')).toMatch(/^connect-src 'self' https:\/\/d111111abcdef8\.cloudfront\.net https:\/\/music-captioner-dev-/);
+    expect(directive('form-action')).toBe("form-action 'self' https://d111111abcdef8.cloudfront.net");
+    expect(directive('upgrade-insecure-requests')).toBeDefined();
+  });
+
+  it('keeps the policy as it was without an HTTPS origin (the embedded site on loopback)', () => {
+    for (const SITE_ORIGIN of [undefined, '', 'http://127.0.0.1:3000', 'not a url']) {
+      const policy = contentSecurityPolicy('n0nce', { ...AWS_SITE, SITE_ORIGIN });
+      expect(policy).toContain("form-action 'self';");
+      expect(policy).not.toContain('upgrade-insecure-requests');
+    }
   });
 });

@@ -136,7 +136,7 @@ describe('serverless package', () => {
     expect(tls).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
     const cors = bucket.CorsConfiguration.CorsRules[0];
     expect(cors.AllowedMethods).toContain('POST');
-    expect(JSON.stringify(cors.AllowedOrigins)).toContain('elasticbeanstalk.com');
+    expect(JSON.stringify(cors.AllowedOrigins)).toContain('SiteDistribution.DomainName');
     expect(JSON.stringify(template.Outputs.SiteUrl.Value)).toBe(JSON.stringify(cors.AllowedOrigins[0]));
   });
 
