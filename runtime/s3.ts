@@ -43,6 +43,12 @@ export async function startEmbeddedS3(options: { directory: string; port: number
     );
     server.run().then(resolve, reject);
   });
+  // A client that hangs up mid-response (ffmpeg, reading an upload, sometimes closes a connection before the end
+  // of the body) is no error of the store's; without a listener, s3rver's 'error' event would throw in whatever
+  // process hosts the runtime.
+  server.on('error', (error: Error) => {
+    if (!/ECONNRESET|EPIPE|ECONNABORTED/.test(error.message)) console.error(`embedded S3: ${error.message}`);
+  });
   server.on('event', (event: S3EventLike) => {
     for (const record of event.Records ?? []) {
       options.onEvent({ Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeS3EventKey(record.s3.object.key) } } }] });
