@@ -1,37 +1,55 @@
 /**
- * `npm run caption -- <file> [--json] [--verbose]`: one song through the whole pipeline from a terminal.
+ * `npm run caption -- <files or folders…> [--json] [--out DIR] [--concurrency N] [--verbose]`: songs through
+ * the whole pipeline from a terminal.
  *
  * It uses the runtime a running `npm start` announces on the same DATA_DIR, or boots the embedded runtime
- * in this process (no site, any free port) and stops it at the end. The file goes up exactly as the site
+ * in this process (no site, any free port) and stops it at the end. Each file goes up exactly as the site
  * sends it (uploads/{id}/{name}, multipart when big), the S3 event starts the execution named {id}, and
- * this polls that execution through the Step Functions API, showing each step as it changes, then prints
- * results/{id}.json.
+ * this polls that execution through the Step Functions API, then reads results/{id}.json. Folders are
+ * walked for audio files. Several files are in flight at once (--concurrency); the runtime's own queue
+ * decides how many of them decode and caption at the same moment, first come first served.
  *
- * Exit status: 0 the run succeeded; 1 the run failed, or the CLI could not do its part; 2 usage error.
+ * One file: its steps as they change on stderr, then the result as text (or, with --json, one JSON line).
+ * Several: a progress bar on stderr (on a terminal) and a line per finished file; --out writes each result
+ * document with its SRT and WebVTT captions and an index.json/index.csv of the batch, every file through a
+ * temporary name and a rename so that Ctrl-C leaves nothing half-written.
+ *
+ * Exit status: 0 every run succeeded; 1 a run failed (each named), or the CLI could not do its part;
+ * 2 usage error; 130 stopped by Ctrl-C (the finished results are kept).
  */
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { keys, type FailureDocument, type ResultDocument, type RunDocument } from '#core/contract';
 import { newUploadId, safeFileName } from '#core/ids';
+import { localQueuePosition, waitingLine } from '#core/run-queue';
 import { executionError, formatClock, stepsFromHistory, type StepView } from '#core/run-steps';
 import { sectionKeys, statedMeter } from '#core/song-shape';
+import { toSrt, toWebVtt } from '#core/subtitles';
+import { CONTENT_TYPE_BY_EXTENSION, extensionOf } from '#core/upload-policy';
 import type { Log } from '../functions/shared/log.ts';
 import { loadRuntimeConfig } from './config.ts';
 import { runningRuntime, startRuntime, type RuntimeHandle } from './main.ts';
 
-export const USAGE = `Usage: npm run caption -- <audio file> [--json] [--verbose]
+export const USAGE = `Usage: npm run caption -- <files or folders…> [--json] [--out DIR] [--concurrency N] [--verbose]
 
-Runs one song through Preprocess → Caption → Summarize on this machine and prints the result.
+Runs songs through Preprocess → Caption → Summarize on this machine and prints what was found.
+Folders are searched, subfolders too, for audio files (${Object.keys(CONTENT_TYPE_BY_EXTENSION).join(', ')}).
 
-  --json      print only the result (or failure) document, as JSON, on stdout
-  --verbose   also print the runtime's own log lines on stderr
-  --help      show this help
+  --json            one JSON line per file on stdout: its result (or failure) document and "path"
+  --out DIR         write each result document, its captions as .srt and .vtt, and index.json/index.csv
+  --concurrency N   files in flight at once (default: the number of cores, ${os.availableParallelism()} here)
+  --verbose         also print the runtime's own log lines on stderr
+  --help            show this help
 
-Uses the runtime of a running \`npm start\` on the same DATA_DIR (default ./.data), or starts one for this run.
-Exit status: 0 succeeded, 1 the run failed, 2 usage error.`;
+Uses the runtime of a running \`npm start\` on the same DATA_DIR (default ./.data), or starts one for this batch.
+Exit status: 0 all succeeded, 1 any failed, 2 usage error, 130 stopped by Ctrl-C (finished results are kept).`;
 
 /** A mistake in how the CLI was called: exit 2 with the usage. */
 export class UsageError extends Error {
@@ -44,27 +62,71 @@ export class CliError extends Error {
 }
 
 export interface CliOptions {
-  file: string;
+  /** Files and folders as given. */
+  inputs: string[];
   json: boolean;
   verbose: boolean;
+  out?: string;
+  concurrency: number;
 }
 
 export function parseArguments(argv: readonly string[]): CliOptions | 'help' {
-  const files: string[] = [];
-  let json = false;
-  let verbose = false;
-  let onlyFiles = false;
-  for (const arg of argv) {
-    if (!onlyFiles && arg === '--') onlyFiles = true;
-    else if (!onlyFiles && (arg === '--help' || arg === '-h')) return 'help';
-    else if (!onlyFiles && arg === '--json') json = true;
-    else if (!onlyFiles && arg === '--verbose') verbose = true;
-    else if (!onlyFiles && arg.startsWith('-') && arg !== '-') throw new UsageError(`Unknown option ${arg}.`);
-    else files.push(arg);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        out: { type: 'string' },
+        concurrency: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    // parseArgs names the option it did not know or that lacked its value.
+    throw new UsageError((error as Error).message);
   }
-  if (files.length === 0) throw new UsageError('Name the audio file to caption.');
-  if (files.length > 1) throw new UsageError(`One file at a time (got ${files.length}: ${files.join(', ')}).`);
-  return { file: files[0], json, verbose };
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length === 0) throw new UsageError('Name the audio files or folders to caption.');
+  const concurrency = values.concurrency === undefined ? os.availableParallelism() : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1 (got ${values.concurrency}).`);
+  if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a folder.');
+  return { inputs: positionals, json: values.json, verbose: values.verbose, out: values.out, concurrency };
+}
+
+const isAudioName = (name: string) => extensionOf(name) in CONTENT_TYPE_BY_EXTENSION;
+
+/**
+ * The files to caption, in the order given; a folder contributes its audio files (subfolders too), sorted
+ * by path. A file named explicitly is taken whatever its extension: Preprocess decides whether it is audio.
+ */
+export function collectFiles(inputs: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const input of inputs) {
+    let stat;
+    try {
+      stat = statSync(input);
+    } catch {
+      throw new UsageError(`No file or folder at ${input}.`);
+    }
+    if (stat.isDirectory()) {
+      const found = readdirSync(input, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && isAudioName(entry.name))
+        .map((entry) => path.join(entry.parentPath, entry.name))
+        .sort();
+      if (found.length === 0) throw new UsageError(`No audio files in the folder ${input}.`);
+      files.push(...found);
+    } else if (stat.isFile()) {
+      files.push(input);
+    } else {
+      throw new UsageError(`${input} is neither a file nor a folder.`);
+    }
+  }
+  return [...new Set(files.map((file) => path.resolve(file)))];
 }
 
 /** s3rver's well-known credentials; the local Step Functions endpoint does not check signatures. */
@@ -83,7 +145,6 @@ const POLL_MS = 250;
 const EXECUTION_APPEAR_TIMEOUT_MS = 30_000;
 
 const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatClock(ms / 1000));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Progress on stderr: one line whenever a step changes; on a terminal, the running step's clock ticks in place. */
 export class ProgressView {
@@ -115,6 +176,15 @@ export class ProgressView {
   clearLive() {
     if (this.liveLine) this.out.write('\r\x1b[2K');
     this.liveLine = false;
+  }
+
+  private shownWaiting?: number;
+
+  /** "… waiting — 3 runs ahead", each time the run's place in the runtime's queue changes. */
+  waiting(runsAhead: number | undefined) {
+    if (runsAhead === this.shownWaiting) return;
+    this.shownWaiting = runsAhead;
+    if (runsAhead !== undefined) this.line(`… ${waitingLine(runsAhead)}`);
   }
 }
 
@@ -177,43 +247,54 @@ async function readDocument(s3: S3Client, bucket: string, id: string): Promise<R
 
 async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn })) events.push(...(page.events ?? []));
   return events;
 }
 
 export interface RunOutcome {
+  /** The file as given on the command line. */
+  path: string;
   status: string;
   document?: RunDocument;
   /** Why it failed, as one line, when it did not succeed. */
   reason?: string;
 }
 
+export interface FollowEvents {
+  /** The steps, each time the history is read. */
+  steps?(steps: StepView[]): void;
+  /** The run's place in the runtime's queue; undefined once it is not waiting. */
+  waiting?(runsAhead: number | undefined): void;
+  /** The upload has gone up. */
+  uploaded?(id: string, ms: number): void;
+}
+
+/** Stopped by Ctrl-C: the run is abandoned (it goes on in the runtime), nothing of it is written. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
 /** Uploads the file, follows its execution to the end and reads its document. */
-export async function captionFile(file: string, endpoints: Endpoints, progress: ProgressView): Promise<RunOutcome> {
+export async function captionFile(file: string, endpoints: Endpoints, events: FollowEvents = {}, signal?: AbortSignal): Promise<RunOutcome> {
   const s3 = new S3Client({ region: endpoints.region, endpoint: endpoints.s3Endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
   const sfn = new SFNClient({ region: endpoints.region, endpoint: endpoints.sfnEndpoint, credentials: LOCAL_CREDENTIALS });
+  const pause = (ms: number) => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Interrupted('stopped')));
   try {
     const id = newUploadId();
     const name = safeFileName(path.basename(file));
-    const size = statSync(file).size;
     const uploadStarted = Date.now();
-    progress.line(`↑ Upload     ${path.basename(file)} (${(size / 1_000_000).toFixed(1)} MB) as ${id}`);
     await new Upload({
       client: s3,
       params: { Bucket: endpoints.bucket, Key: keys.upload(id, name), Body: createReadStream(file) },
     }).done();
-    progress.line(`✓ Upload     ${seconds(Date.now() - uploadStarted)}`);
+    events.uploaded?.(id, Date.now() - uploadStarted);
 
     const executionArn = `${endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
     const waitingSince = Date.now();
     let status = 'RUNNING';
-    let events: HistoryEvent[] = [];
+    let history: HistoryEvent[] = [];
     for (;;) {
+      if (signal?.aborted) throw new Interrupted('stopped');
       try {
         status = (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status ?? 'RUNNING';
       } catch (error) {
@@ -222,48 +303,176 @@ export async function captionFile(file: string, endpoints: Endpoints, progress: 
         if (Date.now() - waitingSince > EXECUTION_APPEAR_TIMEOUT_MS) {
           throw new CliError(`No execution started for upload ${id} within ${EXECUTION_APPEAR_TIMEOUT_MS / 1000} s: is the runtime's start function failing? (try --verbose)`);
         }
-        await sleep(POLL_MS);
+        await pause(POLL_MS);
         continue;
       }
-      events = await fullHistory(sfn, executionArn);
-      progress.update(stepsFromHistory(events), Date.now());
+      history = await fullHistory(sfn, executionArn);
+      const steps = stepsFromHistory(history);
+      events.steps?.(steps);
+      const started = steps.some((step) => step.status !== 'pending');
+      events.waiting?.(status === 'RUNNING' && !started ? await localQueuePosition(endpoints.sfnEndpoint, executionArn, signal).catch(() => undefined) : undefined);
       if (status !== 'RUNNING') break;
-      await sleep(POLL_MS);
+      await pause(POLL_MS);
     }
-    progress.clearLive();
 
     const document = await readDocument(s3, endpoints.bucket, id);
     if (status === 'SUCCEEDED') {
       if (!document || document.status !== 'SUCCEEDED') throw new CliError(`The run succeeded but ${keys.result(id)} holds no result.`);
-      return { status, document };
+      return { path: file, status, document };
     }
-    if (document?.status === 'FAILED') return { status, document, reason: failureLine(document.error) };
-    const error = executionError(events);
-    const failedStep = stepsFromHistory(events).find((step) => step.status === 'failed')?.name ?? 'Pipeline';
-    return { status, document, reason: failureLine({ step: failedStep, name: error?.name ?? status, message: error?.message || `The execution ended ${status}.` }) };
+    if (document?.status === 'FAILED') return { path: file, status, document, reason: failureLine(document.error) };
+    const error = executionError(history);
+    const failedStep = stepsFromHistory(history).find((step) => step.status === 'failed')?.name ?? 'Pipeline';
+    return { path: file, status, document, reason: failureLine({ step: failedStep, name: error?.name ?? status, message: error?.message || `The execution ended ${status}.` }) };
   } finally {
     s3.destroy();
     sfn.destroy();
   }
 }
 
+/** The one line a finished file gets: name, duration, tempo, key, status (or why it failed). */
+export function outcomeLine(outcome: RunOutcome): string {
+  const name = path.basename(outcome.path);
+  const document = outcome.document;
+  if (outcome.status === 'SUCCEEDED' && document?.status === 'SUCCEEDED') {
+    const { tags } = document;
+    const tempo = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM`;
+    return `✓ ${name}  ${formatClock(document.file.durationSec)}  ${tempo}  ${tags.key ?? 'no clear key'}  succeeded`;
+  }
+  return `✗ ${name}  ${outcome.reason ?? `ended ${outcome.status}`}`;
+}
+
+/** A batch's progress on a terminal: one bar, redrawn in place under the lines of finished files. */
+export class BatchView {
+  private barShown = false;
+  private done = 0;
+  private failed = 0;
+  private readonly waiting = new Map<string, number>();
+
+  constructor(
+    private readonly err: NodeJS.WriteStream,
+    private readonly total: number,
+    private readonly started = Date.now(),
+  ) {}
+
+  /** A finished file's line goes above the bar. */
+  finished(outcome: RunOutcome, line: string, write: (text: string) => void) {
+    this.done += 1;
+    if (outcome.status !== 'SUCCEEDED') this.failed += 1;
+    this.waiting.delete(outcome.path);
+    this.clear();
+    write(line);
+    this.draw();
+  }
+
+  queue(file: string, runsAhead: number | undefined) {
+    if (runsAhead === undefined) this.waiting.delete(file);
+    else this.waiting.set(file, runsAhead);
+    this.draw();
+  }
+
+  draw() {
+    if (!this.err.isTTY) return;
+    const width = 24;
+    const filled = Math.round((this.done / this.total) * width);
+    const waiting = this.waiting.size ? ` · ${this.waiting.size} waiting (next: ${waitingLine(Math.min(...this.waiting.values()))})` : '';
+    const failed = this.failed ? ` · ${this.failed} failed` : '';
+    const elapsed = formatClock((Date.now() - this.started) / 1000);
+    this.err.write(`\r\x1b[2K[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${this.done}/${this.total} done${failed}${waiting} · ${elapsed}`);
+    this.barShown = true;
+  }
+
+  clear() {
+    if (this.barShown) this.err.write('\r\x1b[2K');
+    this.barShown = false;
+  }
+}
+
+/** Writes a file whole or not at all: a temporary name in the same folder, then a rename. */
+async function writeWhole(file: string, content: string): Promise<void> {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  await writeFile(temporary, content);
+  await rename(temporary, file);
+}
+
+export interface IndexEntry {
+  path: string;
+  id?: string;
+  status: string;
+  /** The result document's file, relative to the --out folder. */
+  result?: string;
+  durationSec?: number;
+  bpm?: number | null;
+  key?: string | null;
+  error?: string;
+}
+
+/** Output names for the batch, unique even when two folders hold songs of the same name. */
+export function outputStems(files: readonly string[]): Map<string, string> {
+  const stems = new Map<string, string>();
+  const used = new Set<string>();
+  for (const file of files) {
+    const base = safeFileName(path.basename(file, path.extname(file))) || 'song';
+    let stem = base;
+    for (let n = 2; used.has(stem.toLowerCase()); n++) stem = `${base}-${n}`;
+    used.add(stem.toLowerCase());
+    stems.set(file, stem);
+  }
+  return stems;
+}
+
+/** Writes one finished file's documents into the --out folder; returns its index entry. */
+async function writeOutcome(out: string, stem: string, outcome: RunOutcome): Promise<IndexEntry> {
+  const document = outcome.document;
+  const entry: IndexEntry = { path: outcome.path, id: document?.id, status: outcome.status };
+  if (document) {
+    entry.result = `${stem}.json`;
+    await writeWhole(path.join(out, entry.result), `${JSON.stringify(document, null, 2)}\n`);
+  }
+  if (document?.status === 'SUCCEEDED') {
+    await writeWhole(path.join(out, `${stem}.srt`), toSrt(document));
+    await writeWhole(path.join(out, `${stem}.vtt`), toWebVtt(document));
+    Object.assign(entry, { durationSec: document.file.durationSec, bpm: document.tags.bpm, key: document.tags.key });
+  } else {
+    entry.error = outcome.reason;
+  }
+  return entry;
+}
+
+const CSV_COLUMNS: Array<keyof IndexEntry> = ['path', 'id', 'status', 'result', 'durationSec', 'bpm', 'key', 'error'];
+
+/** RFC 4180: a field with a comma, quote or line break goes in quotes, its quotes doubled. */
+function csvField(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+async function writeIndex(out: string, entries: IndexEntry[], complete: boolean): Promise<void> {
+  await writeWhole(path.join(out, 'index.json'), `${JSON.stringify({ complete, files: entries }, null, 2)}\n`);
+  const rows = [CSV_COLUMNS.join(','), ...entries.map((entry) => CSV_COLUMNS.map((column) => csvField(entry[column])).join(','))];
+  await writeWhole(path.join(out, 'index.csv'), `${rows.join('\r\n')}\r\n`);
+}
+
 const quietLog: Log = () => undefined;
 const stderrLog: Log = (level, message, fields = {}) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`);
 
-/** Runs the CLI; resolves to the exit status. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs `work` over the items, at most `limit` at once, in order; stops taking new items once the signal aborts. */
+async function inPool<T>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length && !signal.aborted) await work(items[next++]);
+    }),
+  );
+}
+
+/** Runs the CLI; resolves to the exit status. `interrupt` aborts on Ctrl-C. */
+export async function main(argv: readonly string[], interrupt: AbortSignal = new AbortController().signal): Promise<number> {
   let options: CliOptions | 'help';
+  let files: string[] = [];
   try {
     options = parseArguments(argv);
-    if (options !== 'help') {
-      let stat;
-      try {
-        stat = statSync(options.file);
-      } catch {
-        throw new UsageError(`No file at ${options.file}.`);
-      }
-      if (!stat.isFile()) throw new UsageError(`${options.file} is not a file.`);
-    }
+    if (options !== 'help') files = collectFiles(options.inputs);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`caption: ${error.message}\n\n${USAGE}\n`);
@@ -273,8 +482,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-
+  const single = files.length === 1;
   const progress = new ProgressView(process.stderr);
+  const batch = new BatchView(process.stderr, files.length);
   let own: RuntimeHandle | undefined;
   try {
     const { dataDir } = loadRuntimeConfig(process.env);
@@ -289,17 +499,60 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
       endpoints = own;
     }
-
-    const outcome = await captionFile(options.file, endpoints, progress);
-    if (options.json && outcome.document) await writeOut(`${JSON.stringify(outcome.document, null, 2)}\n`);
-    if (outcome.status === 'SUCCEEDED') {
-      if (!options.json) await writeOut(`\n${formatResult(outcome.document as ResultDocument)}\n`);
-      return 0;
+    if (options.out) await mkdir(options.out, { recursive: true });
+    const stems = outputStems(files);
+    const entries = new Map<string, IndexEntry>();
+    const outcomes: RunOutcome[] = [];
+    if (!single) {
+      process.stderr.write(`Captioning ${files.length} files, ${Math.min(options.concurrency, files.length)} at a time.\n`);
+      batch.draw();
     }
-    progress.line(outcome.reason!);
-    return 1;
+
+    await inPool(files, options.concurrency, interrupt, async (file) => {
+      let outcome: RunOutcome;
+      try {
+        const events: FollowEvents = single
+          ? {
+              uploaded: (id, ms) => progress.line(`✓ Upload     ${seconds(ms)} (${path.basename(file)} as ${id})`),
+              steps: (steps) => progress.update(steps, Date.now()),
+              waiting: (ahead) => progress.waiting(ahead),
+            }
+          : { waiting: (ahead) => batch.queue(file, ahead) };
+        outcome = await captionFile(file, endpoints, events, interrupt);
+      } catch (error) {
+        if (error instanceof Interrupted || interrupt.aborted) return;
+        if (!(error instanceof CliError)) throw error;
+        outcome = { path: file, status: 'FAILED', reason: error.message };
+      }
+      outcomes.push(outcome);
+      if (options.out) entries.set(file, await writeOutcome(options.out, stems.get(file)!, outcome));
+      if (options.json) {
+        const document = outcome.document ?? ({ status: 'FAILED', error: { step: 'Pipeline', name: 'CliError', message: outcome.reason ?? '' } } as Partial<FailureDocument>);
+        await writeOut(`${JSON.stringify({ path: file, ...document })}\n`);
+      }
+      if (single) {
+        progress.clearLive();
+        if (outcome.status === 'SUCCEEDED' && !options.json) await writeOut(`\n${formatResult(outcome.document as ResultDocument)}\n`);
+        if (outcome.status !== 'SUCCEEDED') progress.line(outcome.reason!);
+      } else {
+        const line = outcomeLine(outcome);
+        batch.finished(outcome, line, (text) => (options.json ? process.stderr.write(`${text}\n`) : process.stdout.write(`${text}\n`)));
+      }
+    });
+    batch.clear();
+
+    // The index lists the files in the order given; those Ctrl-C left unfinished are not in it.
+    if (options.out) await writeIndex(options.out, files.flatMap((file) => entries.get(file) ?? []), !interrupt.aborted);
+    const failed = outcomes.filter((outcome) => outcome.status !== 'SUCCEEDED');
+    if (!single || interrupt.aborted) {
+      const stopped = interrupt.aborted ? `; stopped by Ctrl-C with ${files.length - outcomes.length} not finished` : '';
+      process.stderr.write(`${outcomes.length - failed.length} of ${files.length} succeeded${failed.length ? `, ${failed.length} failed` : ''}${stopped}${options.out ? ` — written to ${options.out}` : ''}.\n`);
+    }
+    if (interrupt.aborted) return 130;
+    return failed.length ? 1 : 0;
   } catch (error) {
     progress.clearLive();
+    batch.clear();
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`caption: ${message.replace(/\s+/g, ' ').trim()}\n`);
     return 1;
@@ -327,7 +580,14 @@ if (require.main === module) {
     process.stderr.write(`caption: ${describeStartupError(error)}\n`);
     process.exit(1);
   });
-  main(process.argv.slice(2)).then(
+  // Ctrl-C: no new files, the finished ones written and indexed, then exit 130; a second Ctrl-C exits at once.
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write('\nStopping: finished results are kept; Ctrl-C again to quit at once.\n');
+    interrupt.abort();
+  });
+  main(process.argv.slice(2), interrupt.signal).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`caption: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -123,7 +123,7 @@ test('answers a usage error with exit 2 and the usage: no file, a missing file, 
   // Assess
   for (const run of [none, missing, unknown]) {
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^Usage: npm run caption -- <audio file>/m);
+    expect(run.stderr).toMatch(/^Usage: npm run caption -- <files or folders…>/m);
   }
   expect(missing.stderr).toContain('no-such-song.mp3');
   expect(unknown.stderr).toContain('--loud');
