@@ -21,6 +21,8 @@ from .errors import CaptionJobError, InvalidInput
 from .model import Captioner
 
 BACKENDS = ("lp-music-caps", "stub")
+# A batch size of "auto" (the state machine's default) leaves it to the device: captioning.default_batch_size.
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-dir", default=contract.DEFAULT_MODEL_DIR)
     parser.add_argument("--output-dir", default=contract.DEFAULT_OUTPUT_DIR)
     parser.add_argument(
-        "--batch-size", help="windows per forward pass (env CAPTION_BATCH_SIZE; default 32 on a GPU, 8 on a CPU)"
+        "--batch-size", help="windows per forward pass, or auto (env CAPTION_BATCH_SIZE; auto: 32 on a GPU, 8 on a CPU)"
     )
     parser.add_argument("--num-beams", help="beam width (env CAPTION_NUM_BEAMS, default 5)")
     parser.add_argument("--max-length", help="caption tokens at most (env CAPTION_MAX_LENGTH, default 128)")
@@ -94,9 +96,10 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> JobSettings:
 
     def setting(flag: Optional[str], variable: str, default: Optional[int], name: str) -> Optional[int]:
         if flag is not None:
-            return _positive_int(name, flag)
-        if env.get(variable, "").strip():
-            return _positive_int(variable, env[variable].strip())
+            return None if default is None and flag == AUTO else _positive_int(name, flag)
+        value = env.get(variable, "").strip()
+        if value and not (default is None and value == AUTO):
+            return _positive_int(variable, value)
         return default
 
     generation = GenerationSettings(

@@ -83,6 +83,8 @@ def test_flags_override_the_state_machines_environment_which_overrides_the_defau
     # Assess
     assert (from_env.generation.batch_size, from_env.generation.num_beams, from_env.generation.max_length) == (16, 3, 128)
     assert from_flags.generation.batch_size == 2
+    assert parse_settings([], {"CAPTION_BATCH_SIZE": "auto"}).generation.batch_size is None  # by device
+    assert parse_settings(["--batch-size", "auto"], {"CAPTION_BATCH_SIZE": "16"}).generation.batch_size is None
     assert (from_flags.windows_dir, from_flags.failure_file) == ("/opt/ml/processing/input/windows", "/opt/ml/output/message")
 
 
@@ -91,6 +93,7 @@ def test_flags_override_the_state_machines_environment_which_overrides_the_defau
     [
         (["--batch-size", "0"], {}, "--batch-size must be at least 1"),
         ([], {"CAPTION_NUM_BEAMS": "five"}, "CAPTION_NUM_BEAMS must be a whole number"),
+        ([], {"CAPTION_NUM_BEAMS": "auto"}, "CAPTION_NUM_BEAMS must be a whole number"),
         (["--device", "tpu"], {}, "bad arguments"),
     ],
 )
