@@ -287,7 +287,11 @@ export class LoudnessSink {
     if (this.failed) return;
     const total = this.carry.length + bytes.length;
     const whole = total - (total % this.frameBytes);
-    if (whole > 0) {
+    if (whole > 0 && this.carry.length === 0 && (bytes.byteOffset & 1) === 0) {
+      // The usual case, a pipe read of whole frames: measure the bytes where they lie, without copying them.
+      this.meter!.push(new Int16Array(bytes.buffer, bytes.byteOffset, whole / 2), LOUDNESS_SAMPLE_SCALE);
+      this.carry = bytes.slice(whole);
+    } else if (whole > 0) {
       const count = whole / 2;
       if (this.samples.length < count) this.samples = new Int16Array(Math.max(count, 2 * this.samples.length));
       const target = new Uint8Array(this.samples.buffer, 0, whole);

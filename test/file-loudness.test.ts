@@ -6,6 +6,7 @@ import { createReadStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { channelWeights, FileLoudnessMeter, loudnessCurve, windowLoudness, type FileLoudness } from '#core/descriptors/loudness';
 import { decodeAudio, type DecodeResult } from '#core/ffmpeg';
+import { LoudnessSink } from '#core/measure-worker';
 import { ffmpegEbur128 } from '../bench/lib/descriptor-corpus.ts';
 import { FFMPEG, ffmpeg, referenceDecode, tempDir } from './helpers/audio.ts';
 
@@ -177,5 +178,35 @@ describe('one ffmpeg process, the stream split', () => {
     expect(b.integratedLufs).toBeCloseTo(a.integratedLufs!, 9);
     expect(b.truePeakDbtp).toBeCloseTo(a.truePeakDbtp, 9);
     expect(Array.from(b.momentaryLufs)).toEqual(Array.from(a.momentaryLufs));
+  });
+  it("measures ffmpeg's 16-bit bytes the same whether a read holds whole frames or splits them at any byte", () => {
+    const frames = 44100 * 2;
+    const bytes = new Uint8Array(frames * 4);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < frames; i++) {
+      view.setInt16(4 * i, Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 44100)), true);
+      view.setInt16(4 * i + 2, Math.round(12000 * Math.sin((2 * Math.PI * 2500 * i) / 44100)), true);
+    }
+    const measure = (pieceBytes: number, offset: number) => {
+      const sink = new LoudnessSink();
+      sink.start({ sampleRate: 44100, channels: 2, channelLayout: 'stereo' });
+      // Each piece sits `offset` bytes into a buffer of its own, as a read into a pooled or odd-aligned buffer would.
+      for (let at = 0; at < bytes.length; at += pieceBytes) {
+        const piece = bytes.subarray(at, Math.min(bytes.length, at + pieceBytes));
+        const holder = new Uint8Array(offset + piece.length);
+        holder.set(piece, offset);
+        sink.push(holder.subarray(offset));
+      }
+      return sink.finish()!;
+    };
+    const whole = measure(65536, 0); // whole frames where they lie
+    for (const [pieceBytes, offset] of [[1001, 0], [4096, 1], [6, 3], [65536, 2]]) {
+      const other = measure(pieceBytes, offset);
+      // Equal but for the order in which each 100-ms energy is summed.
+      expect(other.integratedLufs).toBeCloseTo(whole.integratedLufs!, 9);
+      expect(other.truePeakDbtp).toBe(whole.truePeakDbtp);
+      other.shortTermLufs.forEach((value, i) => expect(value).toBeCloseTo(whole.shortTermLufs[i], 4));
+    }
+    expect(whole.integratedLufs).not.toBeNull();
   });
 });

@@ -181,12 +181,12 @@ export class ShortFrameFeatures {
         power += p;
         const m = Math.sqrt(p);
         magnitudeSum += m;
-        weightedSum += m * k * binHz;
+        weightedSum += m * k;
       }
       bandMagnitude[b] = Math.sqrt(power) * magnitudeScale;
     }
     this.magnitudeSum.push(magnitudeSum);
-    this.weightedFrequencySum.push(weightedSum);
+    this.weightedFrequencySum.push(weightedSum * binHz);
 
     // Two onset envelopes from the same bands. For onsets, strong log compression makes the flux respond to
     // relative change, so a quiet note still marks an attack. For tempo, mild compression keeps loudness in
