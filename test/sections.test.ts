@@ -1,0 +1,124 @@
+/**
+ * The song's sections (issue 10): bad input gives one section, never a failure; real music cut in known orders
+ * (excerpts of the CI slice of the real corpus, A B A B C A …, through the product's own preprocess) gets its
+ * boundaries and repeats back, scored as `npm run bench:descriptors` scores them (bench/lib/eval-structure.ts).
+ *
+ * The real-music part needs the CI slice (`npm run corpus:real -- --slice`): skipped with a note on a developer's
+ * machine without it, failing in CI (CI is set), where .ci/run builds it.
+ */
+import Ajv from 'ajv';
+import path from 'node:path';
+import manifestSchema from '../core/schema/manifest.schema.json';
+import { TrackAnalyzer } from '../core/descriptors/index.ts';
+import type { SongSection } from '../core/descriptors/types.ts';
+import { evaluateStructure, type StructureScore, type StructureSummary } from '../bench/lib/eval-structure.ts';
+import { loadRealCorpus } from '../bench/lib/real-corpus.ts';
+import { FFMPEG, ffmpeg, makeSong, makeTone, referenceDecode, tempDir } from './helpers/audio.ts';
+
+const validateSections = new Ajv({ allErrors: true }).compile(manifestSchema.properties.sections);
+
+function sectionsOf(file: string): { sections: SongSection[]; durationSec: number } {
+  const samples = referenceDecode(file);
+  const analyzer = new TrackAnalyzer(16_000);
+  for (let i = 0; i < samples.length; i += 65_536) analyzer.push(samples.subarray(i, i + 65_536));
+  return { sections: analyzer.finish([]).sections, durationSec: samples.length / 16_000 };
+}
+
+function expectCoverage(sections: SongSection[], durationSec: number): void {
+  expect(validateSections(sections)).toBe(true);
+  expect(sections[0].startSec).toBe(0);
+  expect(sections[sections.length - 1].endSec).toBeCloseTo(durationSec, 2);
+  sections.forEach((s, i) => {
+    expect(s.index).toBe(i);
+    expect(s.endSec).toBeGreaterThan(s.startSec);
+    if (i > 0) expect(s.startSec).toBe(sections[i - 1].endSec);
+  });
+}
+
+describe('sections of input with no structure', () => {
+  const dir = tempDir('sections-');
+
+  it.each([
+    ['a two-minute drone', () => makeTone(path.join(dir, 'drone.wav'), 120, 110)],
+    ['a minute of silence', () => { ffmpeg(['-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=stereo', '-t', '60', path.join(dir, 'silence.wav')]); return path.join(dir, 'silence.wav'); }],
+    ['a 3-second clip', () => makeTone(path.join(dir, 'clip.wav'), 3)],
+    ['a minute and a half of white noise', () => { ffmpeg(['-f', 'lavfi', '-i', 'anoisesrc=d=90:a=0.2:seed=3', path.join(dir, 'noise.wav')]); return path.join(dir, 'noise.wav'); }],
+    ['a steady two-minute loop', () => makeSong(path.join(dir, 'loop.wav'), 120, { bpm: 100 })],
+  ])('gives %s one section covering all of it', (_, make) => {
+    // Prepare
+    const file = make();
+    // Act
+    const { sections, durationSec } = sectionsOf(file);
+    // Assess
+    expect(sections).toHaveLength(1);
+    expect(sections[0].label).toBe('A');
+    expect(sections[0].name).toBeNull();
+    expectCoverage(sections, durationSec);
+  });
+
+  it('finds a loud song, a silent break and the song again, and labels the two halves alike', () => {
+    // Prepare: 40 s of a song, 30 s of silence, the same 40 s again.
+    const song = makeSong(path.join(dir, 'song.wav'), 40, { bpm: 120 });
+    const file = path.join(dir, 'song-break-song.wav');
+    ffmpeg(['-i', song, '-f', 'lavfi', '-t', '30', '-i', 'anullsrc=r=44100:cl=stereo', '-i', song,
+      '-filter_complex', '[0:a][1:a][2:a]concat=n=3:v=0:a=1[out]', '-map', '[out]', file]);
+    // Act
+    const { sections, durationSec } = sectionsOf(file);
+    // Assess
+    expectCoverage(sections, durationSec);
+    expect(sections.map((s) => s.label).join('')).toBe('ABA');
+    expect(sections[1].startSec).toBeGreaterThan(37);
+    expect(sections[1].startSec).toBeLessThan(43);
+    expect(sections[2].startSec).toBeGreaterThan(67);
+    expect(sections[2].startSec).toBeLessThan(73);
+    expect(sections[1].tags.loudnessLufs).toBeNull();
+    expect(sections[0].tags.energy).toBeGreaterThan(0.5);
+    expect(sections[1].tags.energy).toBe(0);
+  });
+});
+
+const corpus = loadRealCorpus({ slice: true });
+const built = corpus !== undefined && corpus.pieces.length > 0 && corpus.missing.length === 0;
+const why = corpus === undefined ? 'there is no truth table (bench/real-corpus/truth.json)' : `the CI slice has ${corpus.missing.length} piece(s) without audio`;
+if (!built && !process.env.CI) {
+  // eslint-disable-next-line no-console
+  console.warn(`sections: real-music part skipped, ${why}. Build the slice with \`npm run corpus:real -- --slice\`.`);
+}
+if (!built && process.env.CI) {
+  describe('the real-music CI slice for sections', () => {
+    it('is built before the tests run (.ci/run builds it with `npm run corpus:real -- --slice`)', () => {
+      throw new Error(`The real-music CI slice is not built: ${why}.`);
+    });
+  });
+}
+
+(built ? describe : describe.skip)('sections of real music cut in known orders (the CI slice)', () => {
+  let scores: StructureScore[] = [];
+  let summary: StructureSummary;
+
+  beforeAll(async () => {
+    // Prepare / Act: four pieces (ABABCA, ABCBA, ABCADB, ABAC) from the slice's excerpts, through preprocess.
+    const result = await evaluateStructure(corpus!.pieces, tempDir('sections-real-'), 4, FFMPEG);
+    scores = result.scores;
+    summary = result.summary;
+  }, 240_000);
+
+  it('builds and measures every piece', () => {
+    expect(scores).toHaveLength(4);
+  });
+
+  // Floors a little under what the slice measures today (hits 15/17, 0.26 spurious a minute, 8/9 repeats, pairwise
+  // F 0.87), so a regression fails; issue 10's targets (90 %, ≤ 1/min, 90 %) are printed by the bench on more pieces.
+  it('finds at least 80 % of the boundaries within ±3 s', () => {
+    expect(summary.hitRate).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('adds at most one spurious boundary a minute', () => {
+    expect(summary.spuriousPerMinute).toBeLessThanOrEqual(1);
+  });
+
+  it('gives repeated excerpts one label at least three times in four, with pairwise label F ≥ 0.75', () => {
+    expect(summary.repeatedSharing).toBeGreaterThanOrEqual(0.75);
+    expect(summary.pairwiseF).toBeGreaterThanOrEqual(0.75);
+  });
+});
