@@ -1,0 +1,160 @@
+/**
+ * The CLI over many files, as a person runs it: a real process on a temporary DATA_DIR, a folder of
+ * generated songs (subfolders too) and a file that is not audio.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RunDocument } from '#core/contract';
+import { collectFiles, outputStems, parseArguments, UsageError } from '#runtime/cli';
+import { FFMPEG, makeSong, makeTone, tempDir } from './helpers/audio.ts';
+
+const root = path.resolve(__dirname, '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const shellEnv = { ...process.env, FFMPEG_BIN: FFMPEG };
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], dataDir: string, onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsx, ['runtime/cli.ts', ...args], { cwd: root, env: { ...shellEnv, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let folder: string;
+let notAudio: string;
+
+beforeAll(() => {
+  dir = tempDir('cli-batch-');
+  folder = path.join(dir, 'music');
+  mkdirSync(path.join(folder, 'live'), { recursive: true });
+  makeSong(path.join(folder, 'first song.wav'), 12, { bpm: 120 });
+  makeTone(path.join(folder, 'live', 'tone.wav'), 4, 440);
+  // Same name in another folder: its outputs must not overwrite the first one's.
+  makeTone(path.join(folder, 'live', 'first song.wav'), 3, 330);
+  writeFileSync(path.join(folder, 'cover.txt'), 'not a song and not named like one\n');
+  notAudio = path.join(dir, 'notes.mp3');
+  writeFileSync(notAudio, 'These are my notes, not a song.\n'.repeat(100));
+});
+
+describe('arguments', () => {
+  it('takes files and folders, --json, --out, --concurrency; refuses unknown options and bad counts as usage errors', () => {
+    expect(parseArguments(['a.mp3', 'dir', '--json', '--out', 'res', '--concurrency', '3'])).toEqual({
+      inputs: ['a.mp3', 'dir'],
+      json: true,
+      verbose: false,
+      out: 'res',
+      concurrency: 3,
+    });
+    expect(parseArguments(['--help'])).toBe('help');
+    expect(() => parseArguments(['a.mp3', '--loud'])).toThrow(UsageError);
+    expect(() => parseArguments(['a.mp3', '--concurrency', '0'])).toThrow(/--concurrency/);
+    expect(() => parseArguments(['a.mp3', '--concurrency', 'many'])).toThrow(/--concurrency/);
+    expect(() => parseArguments(['a.mp3', '--out'])).toThrow(UsageError);
+    expect(() => parseArguments([])).toThrow(UsageError);
+  });
+
+  it('walks folders for audio files, sorted, and keeps a named file whatever its extension', () => {
+    const files = collectFiles([folder, notAudio]);
+    expect(files.map((file) => path.relative(dir, file))).toEqual([
+      path.join('music', 'first song.wav'),
+      path.join('music', 'live', 'first song.wav'),
+      path.join('music', 'live', 'tone.wav'),
+      'notes.mp3',
+    ]);
+    expect(() => collectFiles([path.join(dir, 'missing')])).toThrow(/No file or folder/);
+    const empty = path.join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    expect(() => collectFiles([empty])).toThrow(/No audio files/);
+    expect([...outputStems(files).values()]).toEqual(['first-song', 'first-song-2', 'tone', 'notes']);
+  });
+});
+
+it('captions a folder and a bad file: a line per file, --out documents, SRT, WebVTT and the index, exit 1 naming the failure', async () => {
+  const out = path.join(dir, 'out');
+  const run = await runCli([folder, notAudio, '--out', out, '--concurrency', '2'], path.join(dir, 'data-batch'));
+
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+  expect(run.code).toBe(1);
+  const lines = run.stdout.trim().split('\n');
+  expect(lines).toHaveLength(4);
+  expect(lines.filter((line) => line.startsWith('✓'))).toHaveLength(3);
+  expect(lines).toContainEqual(expect.stringMatching(/^✓ first song\.wav {2}0:12 {2}(\d+ BPM|no steady beat) {2}\S.* {2}succeeded$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^✗ notes\.mp3 {2}Failed at Preprocess: InvalidAudio — /));
+  expect(run.stderr).toMatch(/3 of 4 succeeded, 1 failed/);
+
+  const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { complete: boolean; files: Array<Record<string, unknown>> };
+  expect(index.complete).toBe(true);
+  expect(index.files.map((entry) => [path.basename(String(entry.path)), entry.status, entry.result])).toEqual([
+    ['first song.wav', 'SUCCEEDED', 'first-song.json'],
+    ['first song.wav', 'SUCCEEDED', 'first-song-2.json'],
+    ['tone.wav', 'SUCCEEDED', 'tone.json'],
+    ['notes.mp3', 'FAILED', 'notes.json'],
+  ]);
+  for (const stem of ['first-song', 'first-song-2', 'tone']) {
+    const document = JSON.parse(readFileSync(path.join(out, `${stem}.json`), 'utf8')) as RunDocument;
+    expect(document.status).toBe('SUCCEEDED');
+    expect(readFileSync(path.join(out, `${stem}.srt`), 'utf8')).toMatch(/^1\r?\n00:00:00,000 --> 00:00:/);
+    expect(readFileSync(path.join(out, `${stem}.vtt`), 'utf8')).toMatch(/^WEBVTT/);
+  }
+  const failure = JSON.parse(readFileSync(path.join(out, 'notes.json'), 'utf8')) as RunDocument;
+  expect(failure.status).toBe('FAILED');
+  const csv = readFileSync(path.join(out, 'index.csv'), 'utf8').trim().split(/\r\n/);
+  expect(csv[0]).toBe('path,id,status,result,durationSec,bpm,key,error');
+  expect(csv).toHaveLength(5);
+  expect(csv[4]).toMatch(/notes\.mp3,[^,]+,FAILED,notes\.json,,,,"?Failed at Preprocess: InvalidAudio/);
+  // Nothing half-written is left behind.
+  expect(readdirSync(out).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+}, 300_000);
+
+it('--json prints one JSON line per file, the document and the path it came from; exit 0 when all succeed', async () => {
+  const run = await runCli([path.join(folder, 'live'), '--json'], path.join(dir, 'data-json'));
+  expect(run.code).toBe(0);
+  const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as RunDocument & { path: string });
+  expect(lines.map((line) => [path.basename(line.path), line.status]).sort()).toEqual([
+    ['first song.wav', 'SUCCEEDED'],
+    ['tone.wav', 'SUCCEEDED'],
+  ]);
+  for (const line of lines) if (line.status === 'SUCCEEDED') expect(line.chunks.length).toBeGreaterThan(0);
+}, 300_000);
+
+it('Ctrl-C after the first file keeps what finished, writes a whole index of it, and exits 130', async () => {
+  const many = path.join(dir, 'many');
+  mkdirSync(many, { recursive: true });
+  for (let i = 0; i < 6; i++) makeTone(path.join(many, `tone-${i}.wav`), 8, 220 + 40 * i);
+  const out = path.join(dir, 'out-interrupted');
+  let interrupted = false;
+  const run = await runCli([many, '--out', out, '--concurrency', '1'], path.join(dir, 'data-interrupt'), (stdout, child) => {
+    if (!interrupted && stdout.includes('\n')) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
+  });
+  expect(interrupted).toBe(true);
+  expect(run.code).toBe(130);
+  expect(run.stderr).toMatch(/stopped by Ctrl-C/);
+  const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { complete: boolean; files: Array<{ result: string; status: string }> };
+  expect(index.complete).toBe(false);
+  expect(index.files.length).toBeGreaterThanOrEqual(1);
+  expect(index.files.length).toBeLessThan(6);
+  for (const entry of index.files) {
+    expect(entry.status).toBe('SUCCEEDED');
+    expect(existsSync(path.join(out, entry.result))).toBe(true);
+  }
+  expect(readdirSync(out).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+}, 300_000);
