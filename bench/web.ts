@@ -1,8 +1,9 @@
 /**
  * `npm run bench:web`: two figures for the site.
  *
- * 1. First-load JS of the upload page (/), gzipped: every script a browser fetches on a first visit, read
- *    from the production build (`next build`) and gzipped as the server would send it. Target ≤ 150 kB.
+ * 1. First-load JS of the upload page (/) and of a finished run's result page (/runs/{id}: the player, the
+ *    timeline, the captions), gzipped: every script a browser fetches on a first visit, read from the
+ *    production build (`next build`) and gzipped as the server would send it. Target ≤ 150 kB each.
  *    (Next 16's `next build` no longer prints a size table, so the page's own script list is measured.)
  * 2. Step change → page: for songs uploaded through the page, the time between a step changing in the
  *    execution history (its start or its end, as Step Functions timestamps it) and the page showing that
@@ -16,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { stepsFromHistory } from '#core/run-steps';
 import { startRuntime } from '../runtime/main.ts';
 import { ensureSiteBuild, frontendDir, startSite } from '../runtime/site.ts';
@@ -40,6 +41,30 @@ function makeSong(file: string, seconds: number): string {
   return file;
 }
 
+/** Gzipped size of every script a fresh browser context fetches to show `url`, printed per file. */
+async function firstLoadJs(browser: Browser, url: string, what: string): Promise<number> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const scripts = new Set<string>();
+  page.on('response', (response) => {
+    const at = new URL(response.url());
+    if (response.request().resourceType() === 'script' && at.pathname.startsWith('/_next/static/')) scripts.add(at.pathname);
+  });
+  await page.goto(url, { waitUntil: 'networkidle' });
+  let total = 0;
+  const rows: string[] = [];
+  for (const script of [...scripts].sort()) {
+    const file = path.join(frontendDir, '.next', 'static', decodeURIComponent(script.slice('/_next/static/'.length)));
+    const gzipped = gzipSync(readFileSync(file)).length;
+    total += gzipped;
+    rows.push(`    ${kB(gzipped).padStart(9)}  ${script}`);
+  }
+  console.log(`\nFirst-load JS of ${what}, gzipped: ${kB(total)} in ${scripts.size} files (target ≤ 150 kB)`);
+  console.log(rows.join('\n'));
+  await context.close();
+  return total;
+}
+
 async function main() {
   const work = mkdtempSync(path.join(tmpdir(), 'bench-web-'));
   const built = await ensureSiteBuild((message) => console.log(`  ${message}`));
@@ -52,23 +77,7 @@ async function main() {
   });
   try {
     // ——— 1. First-load JS of the upload page ———
-    const page = await browser.newPage();
-    const scripts = new Set<string>();
-    page.on('response', (response) => {
-      const url = new URL(response.url());
-      if (response.request().resourceType() === 'script' && url.pathname.startsWith('/_next/static/')) scripts.add(url.pathname);
-    });
-    await page.goto(site.url, { waitUntil: 'networkidle' });
-    let total = 0;
-    const rows: string[] = [];
-    for (const script of [...scripts].sort()) {
-      const file = path.join(frontendDir, '.next', 'static', decodeURIComponent(script.slice('/_next/static/'.length)));
-      const gzipped = gzipSync(readFileSync(file)).length;
-      total += gzipped;
-      rows.push(`    ${kB(gzipped).padStart(9)}  ${script}`);
-    }
-    console.log(`\nFirst-load JS of the upload page (/), gzipped: ${kB(total)} in ${scripts.size} files (target ≤ 150 kB)`);
-    console.log(rows.join('\n'));
+    await firstLoadJs(browser, site.url, 'the upload page (/)');
 
     // ——— 2. Step change → page ———
     const sfn = new SFNClient({ region: runtime.region, endpoint: runtime.sfnEndpoint });
@@ -97,6 +106,8 @@ async function main() {
         new MutationObserver(record).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-status'], childList: true });
       })()`);
       await watcher.waitForSelector('[data-testid="step-Summarize"][data-status="succeeded"]', { timeout: 300_000 });
+      // The result page, once: a fresh context, as a first visit from a shared link.
+      if (run === 0) await firstLoadJs(browser, watcher.url(), `the result page (/runs/{id}, a ${SONG_SECONDS} s song)`);
       const seen = (await watcher.evaluate('window.seen')) as { step: string; status: string; at: number }[];
       const arn = `${runtime.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
       const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000 }));

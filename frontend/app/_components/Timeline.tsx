@@ -62,7 +62,7 @@ function sectionFacts(section: SongSection, chunks: readonly ResultChunk[]): { t
     tags.key ?? undefined,
     tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined,
     `energy ${Math.round(tags.energy * 100)}%`,
-    `${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz bright`,
+    `brightness ${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz`,
   ].filter(Boolean);
   const chunk = chunks.find((c) => c.endSec > section.startSec && c.startSec < section.endSec && c.caption.trim());
   return { tags: parts.join(' · '), caption: chunk?.caption };

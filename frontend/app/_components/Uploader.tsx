@@ -203,7 +203,7 @@ export function Uploader({ maxBytes }: { maxBytes: number }) {
               className="visually-hidden"
               type="file"
               tabIndex={-1}
-              aria-label="Choose a file"
+              aria-hidden="true"
               accept={ACCEPT_ATTRIBUTE}
               onChange={(event) => {
                 const file = event.currentTarget.files?.[0];
