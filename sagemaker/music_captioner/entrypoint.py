@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Optional, Sequence
 from . import contract
 from .captioning import GenerationSettings, caption_windows, default_batch_size
 from .errors import CaptionJobError, InvalidInput
-from .model import Captioner
+from .model import Captioner, resolve_precision
 
 BACKENDS = ("lp-music-caps", "stub")
 # A batch size of "auto" (the state machine's default) leaves it to the device: captioning.default_batch_size.
@@ -117,7 +117,7 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> JobSettings:
         device=args.device,
         backend=args.backend,
         generation=generation,
-        precision=(args.precision or env.get("CAPTION_PRECISION", "").strip() or "fp32"),
+        precision=resolve_precision(args.precision or env.get("CAPTION_PRECISION", "").strip() or "fp32"),
     )
 
 

@@ -94,6 +94,7 @@ def test_flags_override_the_state_machines_environment_which_overrides_the_defau
         (["--batch-size", "0"], {}, "--batch-size must be at least 1"),
         ([], {"CAPTION_NUM_BEAMS": "five"}, "CAPTION_NUM_BEAMS must be a whole number"),
         ([], {"CAPTION_NUM_BEAMS": "auto"}, "CAPTION_NUM_BEAMS must be a whole number"),
+        ([], {"CAPTION_PRECISION": "fp16"}, "the precision must be fp32 or bf16"),
         (["--device", "tpu"], {}, "bad arguments"),
     ],
 )
