@@ -8,6 +8,7 @@
  *   captions/{id}/captions.json      CaptionEntry[] (one part per processing instance when sharded:
  *                                    captions-{host}.json; summarize merges every captions*.json)
  *   results/{id}.json                ResultDocument (SUCCEEDED) or FailureDocument (FAILED)
+ *   library/{id}.json                LibraryEntry (core/library.ts): the run's descriptors for search and similar songs
  *
  * JSON Schemas for Manifest and CaptionEntry[] live in core/schema/ and are checked from TypeScript and
  * Python alike.
@@ -140,4 +141,7 @@ export const keys = {
   manifest: (id: string) => `chunks/${id}/manifest.json`,
   captionPrefix: (id: string) => `captions/${id}/`,
   result: (id: string) => `results/${id}.json`,
+  /** The library's entry for a finished run (core/library.ts): written by Summarize, backfilled on first read. */
+  libraryPrefix: 'library/',
+  libraryEntry: (id: string) => `library/${id}.json`,
 } as const;
