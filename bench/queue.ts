@@ -7,15 +7,21 @@
  * the time until the last one finished (the throughput), beside issue 12's targets: the first within 2× a run
  * alone, and the whole batch no slower than without the queue.
  *
- * Options: --runs N (uploads at once), --song three-minutes|three-seconds, --slots N (the queue's size).
+ * Then the CLI as a person runs it on a folder of those N songs: `npm run caption -- <folder>` with
+ * --concurrency 1 (one after another) and with its default, against the target of at most 1.2× the time of
+ * one after another.
+ *
+ * Options: --runs N (uploads at once), --song three-minutes|three-seconds, --slots N (the queue's size),
+ * --no-cli (leave out the CLI's timing).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { keys } from '../core/contract.ts';
 import { resolveFfmpeg } from '../core/ffmpeg.ts';
 import { newUploadId } from '../core/ids.ts';
@@ -25,12 +31,14 @@ import { makeMusicFiles } from './lib/music.ts';
 
 const TARGET_FIRST_VS_ALONE = 2;
 const TARGET_TOTAL_VS_UNQUEUED = 1;
+const TARGET_CLI_BATCH_VS_SEQUENTIAL = 1.2;
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
     song: { type: 'string', default: 'three-minutes' },
     slots: { type: 'string', default: String(os.availableParallelism()) },
+    'no-cli': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -90,6 +98,17 @@ async function batch(dir: string, maxRuns: number, file: string): Promise<Batch>
   });
 }
 
+/** Wall time of `npm run caption -- <folder> …` in a process of its own, with its own runtime. */
+async function cliBatch(dir: string, folder: string, extra: string[], label: string): Promise<number> {
+  const started = performance.now();
+  await promisify(execFile)(
+    path.join(process.cwd(), 'node_modules', '.bin', 'tsx'),
+    ['runtime/cli.ts', folder, '--out', path.join(dir, `out-${label}`), ...extra],
+    { env: { ...process.env, DATA_DIR: path.join(dir, `data-cli-${label}`) }, maxBuffer: 1 << 24 },
+  );
+  return performance.now() - started;
+}
+
 async function main() {
   const ffmpeg = resolveFfmpeg();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'queue-bench-'));
@@ -116,6 +135,17 @@ async function main() {
     const totalRatio = queued.last / unqueued.last;
     console.log(`\n${mark(firstRatio <= TARGET_FIRST_VS_ALONE)} first finished in ${firstRatio.toFixed(2)}× a run alone (target ≤ ${TARGET_FIRST_VS_ALONE}×)`);
     console.log(`${mark(totalRatio <= TARGET_TOTAL_VS_UNQUEUED + 0.05)} all ${runs} done in ${totalRatio.toFixed(2)}× the time without the queue (target ≤ ${TARGET_TOTAL_VS_UNQUEUED}×, ±5 % noise)`);
+
+    if (!values['no-cli']) {
+      const folder = path.join(dir, 'folder');
+      await mkdir(folder);
+      for (let i = 0; i < runs; i++) await link(file, path.join(folder, `song-${String(i).padStart(2, '0')}${path.extname(file)}`));
+      const sequential = await cliBatch(dir, folder, ['--concurrency', '1'], 'sequential');
+      const together = await cliBatch(dir, folder, [], 'default');
+      const cliRatio = together / sequential;
+      console.log(`\nnpm run caption -- <folder of ${runs}>   one after another ${s(sequential)}   --concurrency ${os.availableParallelism()} (default) ${s(together)}`);
+      console.log(`${mark(cliRatio <= TARGET_CLI_BATCH_VS_SEQUENTIAL)} the batch took ${cliRatio.toFixed(2)}× the time of one after another (target ≤ ${TARGET_CLI_BATCH_VS_SEQUENTIAL}×)`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
