@@ -161,7 +161,7 @@ export function Timeline({ result, durationSec, time, onSeek }: TimelineProps) {
             {facts.caption && <span className="timeline__caption">{facts.caption}</span>}
           </>
         ) : (
-          <span className="muted">Sections were not measured for this run.</span>
+          <span className="muted">{result.sections ? 'No sections were found in this recording.' : 'Sections were not measured for this run.'}</span>
         )}
       </div>
     </div>
