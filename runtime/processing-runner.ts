@@ -5,7 +5,7 @@
  * DescribeProcessingJob, and a failed job fails the state with States.TaskFailed and the job's description
  * as the cause, as in AWS.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -50,9 +50,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
     const { bucket, prefix } = parseS3Uri(uri);
     await mkdir(into, { recursive: true });
     let count = 0;
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
       for (const item of page.Contents ?? []) {
         const key = item.Key!;
         const relative = key.slice(prefix.length).replace(/^\/+/, '') || path.posix.basename(key);
@@ -66,8 +64,7 @@ export function createProcessingRunner(options: { s3: S3Client; jobsDir: string;
         }
         count++;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     return count;
   }
 

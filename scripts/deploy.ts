@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { ElasticBeanstalkClient, ListPlatformVersionsCommand, type PlatformSummary } from '@aws-sdk/client-elastic-beanstalk';
+import { ElasticBeanstalkClient, paginateListPlatformVersions, type PlatformSummary } from '@aws-sdk/client-elastic-beanstalk';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { deployWeb } from './deploy-web.ts';
 import { parseDeployTarget, readStackOutputs, stackName, stateMachineConsoleUrl, type DeployTarget } from './lib/stack.ts';
@@ -77,17 +77,8 @@ async function deployedPlatform(target: DeployTarget): Promise<string | undefine
 async function newestPlatformOfRegion(region: string): Promise<string | undefined> {
   const client = new ElasticBeanstalkClient({ region });
   const summaries: PlatformSummary[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListPlatformVersionsCommand({
-        Filters: [{ Type: 'PlatformBranchName', Operator: '=', Values: [NODE_22_BRANCH] }],
-        NextToken,
-      }),
-    );
-    summaries.push(...(page.PlatformSummaryList ?? []));
-    NextToken = page.NextToken;
-  } while (NextToken);
+  const filter = { Filters: [{ Type: 'PlatformBranchName', Operator: '=', Values: [NODE_22_BRANCH] }] };
+  for await (const page of paginateListPlatformVersions({ client }, filter)) summaries.push(...(page.PlatformSummaryList ?? []));
   return newestNode22Platform(summaries);
 }
 

@@ -1,5 +1,5 @@
 /** The BlobStore the core asks for, on S3 (real S3 in AWS, s3rver on one machine). */
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '#core/blob-store';
@@ -51,12 +51,9 @@ export function createS3Store(client: S3Client, bucket: string): BlobStore {
     },
     async list(prefix) {
       const found: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
         for (const item of page.Contents ?? []) if (item.Key) found.push(item.Key);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
       return found;
     },
     presignGet(key, expiresInSec) {

@@ -1,4 +1,5 @@
 import 'server-only';
+import { cookies } from 'next/headers';
 import { hasAccess, SESSION_COOKIE } from '../access.ts';
 import { config } from './config.ts';
 
@@ -47,11 +48,7 @@ export function errorResponse(error: unknown): Response {
 
 /** Refuses the request unless it carries the access token (when one is configured). */
 export async function requireAccess(request: Request): Promise<void> {
-  const cookie = request.headers
-    .get('cookie')
-    ?.split(/;\s*/)
-    .find((pair) => pair.startsWith(`${SESSION_COOKIE}=`))
-    ?.slice(SESSION_COOKIE.length + 1);
+  const cookie = (await cookies()).get(SESSION_COOKIE)?.value;
   if (!(await hasAccess(config().ACCESS_TOKEN, { cookie, authorization: request.headers.get('authorization') }))) {
     throw new Unauthorized('This site needs its access token.');
   }

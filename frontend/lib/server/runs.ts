@@ -1,6 +1,6 @@
 import 'server-only';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, ListObjectsV2Command, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand, paginateGetExecutionHistory, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { keys, type RunDocument } from '#core/contract';
 import { UPLOAD_ID_PATTERN } from '#core/ids';
@@ -84,13 +84,8 @@ export async function readRun(source: RunSource, id: string): Promise<RunSnapsho
 
 async function executionHistory(sfn: SFNClient, arn: string): Promise<HistoryEvent[] | undefined> {
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
   try {
-    do {
-      const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000, nextToken }));
-      events.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
+    for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn: arn })) events.push(...(page.events ?? []));
   } catch (error) {
     if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
     throw error;
@@ -249,24 +244,23 @@ export async function readRecentRuns(source: RunSource, limit: number, now: numb
   const oldest = executions.map((execution) => execution.name as string).sort()[0];
 
   const uploads = new Map<string, { fileName: string; at?: Date }>();
-  let continuationToken: string | undefined;
   let pages = 0;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: settings.BUCKET,
-        Prefix: keys.uploadPrefix,
-        // Upload ids start with their time, so older uploads than the oldest listed run need not be read.
-        StartAfter: oldest ? `${keys.uploadPrefix}${oldest}` : undefined,
-        ContinuationToken: continuationToken,
-      }),
-    );
+  const listing = paginateListObjectsV2(
+    { client: s3 },
+    {
+      Bucket: settings.BUCKET,
+      Prefix: keys.uploadPrefix,
+      // Upload ids start with their time, so older uploads than the oldest listed run need not be read.
+      StartAfter: oldest ? `${keys.uploadPrefix}${oldest}` : undefined,
+    },
+  );
+  for await (const page of listing) {
     for (const object of page.Contents ?? []) {
       const [, id, ...rest] = (object.Key ?? '').split('/');
       if (id && rest.length > 0) uploads.set(id, { fileName: rest.join('/'), at: object.LastModified });
     }
-    continuationToken = page.NextContinuationToken;
-  } while (continuationToken && ++pages < 5);
+    if (++pages >= 5) break;
+  }
 
   const runs: RecentRun[] = executions.map((execution) => ({
     id: execution.name as string,
