@@ -25,6 +25,7 @@ import {
   masterLevel,
   meterWords,
   ordinal,
+  sectionAt,
   songShape,
   statedKey,
   sectionKeyAt,
@@ -225,7 +226,10 @@ class CaptionWriter {
       major.push(delta >= 6 ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
-    const echo = this.returnOf(i);
+    const part = this.partBeginning(i);
+    if (part) major.push(part);
+    // A section that begins here already says whether its music was heard before.
+    const echo = part ? undefined : this.returnOf(i);
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
     // After "back to the music of …", or after silence, the comparison with the window before says nothing more.
@@ -241,6 +245,35 @@ class CaptionWriter {
     const steady = !minor.some((words) => !/^(a little|a shade|slightly|easing back a little)/.test(words));
     const carries = `${capitalize(this.subject(i))} ${this.verb(i, variant, steady)}${where}`;
     return minor.length > 0 ? `${carries}, ${joinList(minor)}.` : `${carries}.`;
+  }
+
+  /**
+   * A section that begins inside window i's own time: a new part, or a part heard before coming back (same label),
+   * with its plain name where the section has one.
+   */
+  private partBeginning(i: number): string | undefined {
+    const sections = this.context.sections ?? [];
+    if (sections.length < 2) return undefined;
+    const section = sections.find((s) => s.index > 0 && this.within(i, s.startSec));
+    if (!section) return undefined;
+    const first = sections.find((s) => s.label === section.label)!;
+    const heard = first.index < section.index;
+    const at = formatClock(section.startSec);
+    if (section.name === 'outro') return `the outro begins at ${at}`;
+    if (section.name === 'break') return heard ? `the quiet break (${section.label}) comes back at ${at}` : `a quiet break (${section.label}) begins at ${at}`;
+    if (section.name === 'peak') return heard ? `the loudest part (${section.label}) comes back at ${at}` : `the loudest part (${section.label}) begins at ${at}`;
+    return heard ? `part ${section.label} returns at ${at}, first heard at ${formatClock(first.startSec)}` : `a new part (${section.label}) begins at ${at}`;
+  }
+
+  /** "through part B" / "through the return of part A": where the window lies in the song's sections. */
+  private partOf(i: number): string {
+    const sections = this.context.sections ?? [];
+    if (sections.length < 2) return '';
+    const window = this.windows[i];
+    const section = sectionAt(sections, (this.ownStart(i) + window.endSec) / 2);
+    if (!section) return '';
+    const heard = sections.some((s) => s.label === section.label && s.index < section.index);
+    return heard ? ` through the return of part ${section.label}` : ` through part ${section.label}`;
   }
 
   /**
@@ -348,6 +381,8 @@ class CaptionWriter {
     const half = this.durationSec / 2;
     if (this.durationSec >= 60 && start <= half && end > half) return ' past the halfway mark';
     if (i === 1) return variant % 2 === 0 ? ' as it settles in' : '';
+    const part = this.partOf(i);
+    if (part) return variant % 2 === 1 ? `${part} as before` : part;
     return variant % 2 === 1 ? ' as before' : '';
   }
 }

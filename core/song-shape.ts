@@ -6,7 +6,8 @@
  * from the one before is a modulation only where the key sections have a boundary; a tempo change only where
  * the beat grid lists one).
  */
-import type { Meter, TempoChange, TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
+import { formatClock } from './run-steps.ts';
+import type { Meter, SongSection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
 
 /** Streaming services play music back at about −14 LUFS; masters are loud or quiet against that. */
 export const STREAMING_REFERENCE_LUFS = -14;
@@ -27,6 +28,8 @@ export const MIN_METER_CONFIDENCE = 0.3;
 export interface TrackContext {
   track: TrackTags;
   analysis: TrackAnalysis;
+  /** The song's sections (manifest.sections); absent in manifests written before them. */
+  sections?: readonly SongSection[];
 }
 
 export interface TimedWindow {
@@ -205,6 +208,133 @@ export function tempoChangeWords(change: TempoChange): string {
   return change.kind === 'gradual'
     ? `the tempo gradually ${faster ? 'speeds up' : 'slows'} from about ${from} to ${to} BPM`
     : `the tempo ${faster ? 'steps up' : 'drops'} from about ${from} to ${to} BPM`;
+}
+
+const KEY_PITCH: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
+
+function parseKeyName(name: string): { pc: number; minor: boolean } | null {
+  const match = /^([A-G])([#b]?) (major|minor)$/.exec(name);
+  if (!match) return null;
+  return { pc: (KEY_PITCH[match[1]] + (match[2] === '#' ? 1 : match[2] === 'b' ? -1 : 0) + 12) % 12, minor: match[3] === 'minor' };
+}
+
+/** How key `to` stands to key `from`, in a listener's words ("the relative minor"); null for other relations. */
+export function keyRelation(from: string, to: string): string | null {
+  const a = parseKeyName(from);
+  const b = parseKeyName(to);
+  if (!a || !b || from === to) return null;
+  const up = (b.pc - a.pc + 12) % 12;
+  if (!a.minor && b.minor && up === 9) return 'the relative minor';
+  if (a.minor && !b.minor && up === 3) return 'the relative major';
+  if (up === 0) return b.minor ? 'the parallel minor' : 'the parallel major';
+  if (a.minor === b.minor && up === 7) return 'the dominant';
+  if (a.minor === b.minor && up === 5) return 'the subdominant';
+  return null;
+}
+
+/** Section-story thresholds: a part is "quieter"/"louder" than the main part by this much; a tempo differs by this share. */
+const PART_LEVEL_LU = 3;
+const PART_TEMPO_SHARE = 0.08;
+/** Past this many sections the story tells the first ones and counts the rest. */
+const STORY_MAX_SECTIONS = 10;
+
+function seconds(value: number): string {
+  return value < 90 ? `${Math.round(value)} s` : formatClock(value);
+}
+
+/** The label whose sections last longest in all: the song's main material. */
+export function mainLabel(sections: readonly SongSection[]): string | null {
+  const totals = new Map<string, number>();
+  for (const s of sections) totals.set(s.label, (totals.get(s.label) ?? 0) + s.endSec - s.startSec);
+  let best: string | null = null;
+  for (const [label, total] of totals) if (best === null || total > totals.get(best)!) best = label;
+  return best;
+}
+
+/** The section holding a time (the last one past the end). */
+export function sectionAt(sections: readonly SongSection[], atSec: number): SongSection | undefined {
+  return sections.find((s) => atSec >= s.startSec && atSec < s.endSec) ?? sections[sections.length - 1];
+}
+
+/**
+ * The song told in its sections, as sentences: "After a 20 s intro, the main part (A) enters at 0:20, at about
+ * 96 BPM in A minor; a quieter part B follows at 0:52, in C major (the relative major); A returns at 1:40." Keys and
+ * tempi are the stated ones of the key sections and beat grid at the section (as the captions state them); levels
+ * are compared with the main part. Empty for fewer than two sections.
+ */
+export function sectionStory(context: TrackContext): string[] {
+  const sections = context.sections ?? [];
+  if (sections.length < 2) return [];
+  const main = mainLabel(sections);
+  const mainLevels = sections.filter((s) => s.label === main && s.tags.loudnessLufs !== null).map((s) => s.tags.loudnessLufs!);
+  const mainLevel = mainLevels.length ? mainLevels.reduce((a, b) => a + b, 0) / mainLevels.length : null;
+  const beat = context.track.bpm !== null && context.track.bpmConfidence >= MIN_BEAT_CONFIDENCE;
+  const keyOf = (s: SongSection) => sectionKeyAt(context, (s.startSec + s.endSec) / 2) ?? null;
+  const tempoOf = (s: SongSection) => (beat && s.tags.bpm !== null ? tempoAt(context, s.startSec + 0.01) : null);
+  const part = (s: SongSection) => (s.label === main ? `the main part (${s.label})` : `part ${s.label}`);
+  const firstOf = new Map<string, SongSection>();
+  const clauses: string[] = [];
+  let previous: SongSection | undefined;
+  // The opening tempo and key are stated once before the story (as the summary's first sentence does): only
+  // differences from them are told.
+  let lastKey = sectionKeys(context.analysis)[0] ?? null;
+  let lastBpm = beat ? tempoAt(context, 0) : null;
+  const told = sections.slice(0, STORY_MAX_SECTIONS);
+  for (const [i, s] of told.entries()) {
+    const at = formatClock(s.startSec);
+    const seen = firstOf.get(s.label);
+    if (!seen) firstOf.set(s.label, s);
+    // What is new about this part against the one before it: its key, its tempo; its level against the main part.
+    const details: string[] = [];
+    // Against the last tempo and key told (the opening ones to begin with).
+    const key = keyOf(s);
+    const bpm = tempoOf(s);
+    if (bpm !== null && (lastBpm === null || Math.abs(bpm - lastBpm) / lastBpm > PART_TEMPO_SHARE)) details.push(`at about ${Math.round(bpm)} BPM`);
+    if (key && key !== lastKey) {
+      const relation = lastKey ? keyRelation(lastKey, key) : null;
+      details.push(seen ? `now in ${key}` : relation ? `in ${key} (${relation})` : `in ${key}`);
+    }
+    if (bpm !== null) lastBpm = bpm;
+    if (key) lastKey = key;
+    const detail = details.length ? `, ${details.join(' ')}` : '';
+    const level = s.tags.loudnessLufs;
+    const adjective = s.label === main || mainLevel === null || level === null ? ''
+      : level <= mainLevel - PART_LEVEL_LU ? 'quieter ' : level >= mainLevel + PART_LEVEL_LU ? 'louder ' : '';
+    const length = s.endSec - s.startSec;
+    if (i === 0 && s.name === 'intro') {
+      clauses.push(`after a ${seconds(length)} intro`);
+    } else if (i === 0) {
+      clauses.push(`it opens with ${part(s)}${detail}`);
+    } else if (s.name === 'outro') {
+      clauses.push(`it ends with a ${seconds(length)} outro from ${at}`);
+    } else if (s.name === 'break') {
+      clauses.push(`${seen ? `the quiet break (${s.label}) comes back` : `a quiet break (${s.label}) comes`} at ${at}${detail}`);
+    } else if (s.name === 'peak') {
+      clauses.push(`the loudest part (${s.label}) ${seen ? 'comes back' : 'arrives'} at ${at}${detail}`);
+    } else if (seen) {
+      clauses.push(`${s.label} returns at ${at}${detail}`);
+    } else if (i === 1 && previous?.name === 'intro') {
+      clauses.push(`${part(s)} enters at ${at}${detail}`);
+    } else {
+      clauses.push(`a ${adjective}${s.label === main ? `main part (${s.label})` : `part ${s.label}`} follows at ${at}${detail}`);
+    }
+    previous = s;
+  }
+  const rest = sections.length - told.length;
+  if (rest > 0) {
+    const returns = sections.slice(STORY_MAX_SECTIONS).filter((s) => firstOf.has(s.label)).length;
+    clauses.push(`${rest} more section${rest === 1 ? '' : 's'} follow${rest === 1 ? 's' : ''}${returns ? `, ${returns} of them bringing back earlier parts` : ''}`);
+  }
+  // Two clauses a sentence, the intro's with the part it leads into.
+  const sentences: string[] = [];
+  for (let i = 0; i < clauses.length;) {
+    const joinIntro = clauses[i].startsWith('after a ') && i + 1 < clauses.length;
+    const take = joinIntro ? 2 : Math.min(2, clauses.length - i);
+    const text = joinIntro ? `${clauses[i]}, ${clauses[i + 1]}` : clauses.slice(i, i + take).join('; ');
+    sentences.push(`${text.charAt(0).toUpperCase()}${text.slice(1)}.`);
+    i += take;
+  }
+  return sentences;
 }
 
 /** A moment in the song's shape, with its time. */

@@ -21,6 +21,7 @@ import {
   meterWords,
   MIN_BEAT_CONFIDENCE,
   sectionKeys,
+  sectionStory,
   songShape,
   statedKey,
   statedMeter,
@@ -104,7 +105,7 @@ const describeMeter = (tags: TrackTags) => {
 export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]): SummaryPrompt {
   const track = manifest.tags;
   const analysis = analysisOf(manifest);
-  const context = { track, analysis };
+  const context = { track, analysis, sections: manifest.sections };
   const scale = levelScale(context, chunks);
   const usable = chunks.filter((chunk) => chunk.quality !== 'degenerate');
   const lines = usable.map((chunk) => {
@@ -124,6 +125,15 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
       : `integrated ${track.loudnessLufs.toFixed(1)} LUFS (${againstReference(track.loudnessLufs)}: ${masterLevel(track.loudnessLufs, track.loudnessRangeLu)}), ` +
         `loudness range ${track.loudnessRangeLu.toFixed(1)} LU${Number.isFinite(track.truePeakDbtp) ? `, true peak ${track.truePeakDbtp.toFixed(1)} dBTP` : ''}`;
   const shape = shapePhrases(songShape(chunks, context));
+  const parts = (manifest.sections ?? []).slice(0, 40).map((s) => {
+    const facts = [
+      s.name,
+      s.tags.bpm !== null && track.bpm !== null ? `${Math.round(s.tags.bpm)} BPM` : null,
+      s.tags.key,
+      s.tags.loudnessLufs === null ? 'near silence' : `${s.tags.loudnessLufs.toFixed(0)} LUFS`,
+    ].filter(Boolean);
+    return `${formatClock(s.startSec)}–${formatClock(s.endSec)} ${s.label} (${facts.join(', ')})`;
+  });
   return {
     system:
       'You write one description of a piece of music for a listener, in 3 to 5 sentences of plain prose. ' +
@@ -132,12 +142,15 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
       'if no tempo, meter or key was measured, do not name one. Speak of level as a listener does: against the track\'s own quiet and loud ' +
       'parts and against the usual streaming level of -14 LUFS (a master louder than that is loud, never soft). ' +
       'Describe how the music develops over time: where it builds, breaks down, goes quiet, changes key or tempo. ' +
+      'Where sections are given, tell the song in them: sections with the same letter hold the same music, so say when a part returns; ' +
+      'call a section intro, outro, break or peak only where it is named so. ' +
       'Do not mention captions, windows, models or measurements as such.',
     user: [
       `Track: ${manifest.file.name}, ${formatClock(manifest.file.durationSec)} long.`,
       `Measured over the whole track: tempo ${describeTempo(track)}; meter ${describeMeter(track)}; key ${track.key ?? 'no clear key'}.`,
       `Tempo changes: ${changes.length > 0 ? changes.join('; ') : 'none (one tempo throughout)'}.`,
       `Key sections: ${sections.length > 0 ? sections.join('; ') : 'none measured'}.`,
+      `Sections (the same letter is the same music): ${parts.length > 0 ? parts.join('; ') : 'one throughout'}${(manifest.sections?.length ?? 0) > parts.length ? '; …' : ''}.`,
       `Loudness of the file: ${loudness}.`,
       `Sound: spectral centroid ${Math.round(track.spectralCentroidHz)} Hz; ${track.onsetsPerSec.toFixed(1)} onsets per second; ` +
         `percussive share ${Math.round(track.percussiveRatio * 100)}%; silence ${Math.round(track.silenceRatio * 100)}%.`,
@@ -227,7 +240,7 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
 export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[], captioner?: CaptionerInfo): string {
   const track = manifest.tags;
   const analysis = analysisOf(manifest);
-  const context = { track, analysis };
+  const context = { track, analysis, sections: manifest.sections };
   const facts: string[] = [];
   const audible = chunks.some((chunk) => !isSilent(chunk.tags));
   const cancelled = chunks.filter((chunk) => cancelsInMono(chunk.tags)).length;
@@ -262,6 +275,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
       `with a loudness range of ${track.loudnessRangeLu.toFixed(1)} LU${peak}.`,
   );
 
+  facts.push(...sectionStory(context));
   const phrases = shapePhrases(songShape(chunks, context));
   if (phrases.length === 0) facts.push('Its level and texture stay even from start to end.');
   for (let i = 0; i < phrases.length; i += 4) {

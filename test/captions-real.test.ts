@@ -9,7 +9,7 @@ import path from 'node:path';
 import { captionWindows } from '#core/builtin-captioner';
 import { createBuiltinCaptioner } from '#runtime/captioners/builtin';
 import type { CaptionEntry, Manifest, ManifestWindow, ResultChunk } from '#core/contract';
-import type { KeySection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from '#core/descriptors/types';
+import type { KeySection, SongSection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from '#core/descriptors/types';
 import { repeatRate, withoutNumbers } from '#core/song-shape';
 import { findContradictions, localSummary, summaryPrompt } from '#core/summary';
 
@@ -47,6 +47,8 @@ interface Piece {
   track: Partial<TrackTags>;
   keySections: KeySection[];
   tempoChanges?: TempoChange[];
+  /** The song's sections as preprocess finds them: [start, label, name] from 0; the last runs to the end. */
+  sections?: Array<[number, string, SongSection['name']]>;
   /** The window's tags before jitter, from its start time. */
   at: (startSec: number) => Partial<WindowTags>;
   seed?: number;
@@ -105,11 +107,32 @@ function manifestOf(piece: Piece): Manifest {
     windows,
     tags: track,
     analysis,
+    ...(piece.sections ? { sections: sectionsOf(piece, windows) } : {}),
   };
 }
 
+/** Sections with tags read off the windows they cover, as preprocess measures them. */
+function sectionsOf(piece: Piece, windows: ManifestWindow[]): SongSection[] {
+  const spans = piece.sections!;
+  return spans.map(([startSec, label, name], index) => {
+    const endSec = index + 1 < spans.length ? spans[index + 1][0] : piece.durationSec;
+    const inside = windows.filter((w) => w.startSec >= startSec && w.startSec < endSec).map((w) => w.tags);
+    const lufs = inside.map((t) => t.loudnessLufs).filter((v): v is number => v !== null);
+    return {
+      index, startSec, endSec, label, name,
+      tags: {
+        bpm: inside.some((t) => t.bpm !== null) ? 95 : null,
+        key: piece.keySections.find((k) => (startSec + endSec) / 2 >= k.startSec && (startSec + endSec) / 2 < k.endSec)?.key ?? null,
+        loudnessLufs: lufs.length ? lufs.reduce((a, b) => a + b, 0) / lufs.length : null,
+        energy: 1,
+        spectralCentroidHz: 1800,
+      },
+    };
+  });
+}
+
 function caption(manifest: Manifest): CaptionEntry[] {
-  return captionWindows(manifest.windows, { track: manifest.tags, analysis: manifest.analysis });
+  return captionWindows(manifest.windows, { track: manifest.tags, analysis: manifest.analysis, sections: manifest.sections });
 }
 
 function chunksOf(manifest: Manifest, captions: CaptionEntry[]): ResultChunk[] {
@@ -134,6 +157,12 @@ const song: Piece = {
     if (start >= 180) return { loudnessLufs: -20, onsetsPerSec: 1.5 };
     return {};
   },
+};
+
+/** The same song with the sections preprocess finds in it: an intro, the main part A, a quiet break, A again (into E major), the loudest part, an outro. */
+const songWithSections: Piece = {
+  ...song,
+  sections: [[0, 'A', 'intro'], [20, 'B', null], [60, 'C', 'break'], [80, 'B', null], [140, 'D', 'peak'], [170, 'B', null], [180, 'E', 'outro']],
 };
 
 /** Three minutes of one groove at 120 BPM in A minor, at the streaming level. */
@@ -343,7 +372,44 @@ describe('the built-in caption job', () => {
   });
 });
 
+describe('built-in captions with the song\'s sections', () => {
+  it('say where a new part begins and when a part heard before returns, and still never repeat the window before', () => {
+    // Act
+    const captions = caption(manifestOf(songWithSections)).map((c) => c.caption);
+    // Assess
+    expect(captions[2]).toMatch(/a new part \(B\) begins at 0:20/i);
+    expect(captions[6]).toMatch(/a quiet break \(C\) begins at 1:00/i);
+    expect(captions[8]).toMatch(/part B returns at 1:20, first heard at 0:20/i);
+    expect(captions[14]).toMatch(/the loudest part \(D\) begins at 2:20/i);
+    expect(captions[18]).toMatch(/the outro begins at 3:00/i);
+    expect(captions.filter((c) => /through (the return of )?part B/.test(c)).length).toBeGreaterThan(0);
+    expect(captions.some((c) => /through the return of part B/.test(c))).toBe(true);
+    expect(repeatRate(captions)).toBeLessThanOrEqual(0.05);
+  });
+});
+
 describe('the local summary', () => {
+  it('tells the song in its sections: the intro, the main part, the break, the returns, the peak and the outro', () => {
+    // Prepare
+    const manifest = manifestOf(songWithSections);
+    const chunks = chunksOf(manifest, caption(manifest));
+    // Act
+    const text = localSummary(manifest, chunks, { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(text).toContain('After a 20 s intro, the main part (B) enters at 0:20. A quiet break (C) comes at 1:00; B returns at 1:20, now in E major.');
+    expect(text).toContain('The loudest part (D) arrives at 2:20; B returns at 2:50. It ends with a 10 s outro from 3:00.');
+    expect(text.match(/BPM/g)).toHaveLength(1);
+  });
+
+  it('gives the LLM the sections as facts, with their letters, names, keys and levels', () => {
+    // Act
+    const prompt = summaryPrompt(manifestOf(songWithSections), chunksOf(manifestOf(songWithSections), caption(manifestOf(songWithSections))));
+    // Assess
+    expect(prompt.user).toMatch(/Sections \(the same letter is the same music\): 0:00–0:20 A \(intro, 95 BPM, D major, -1\d LUFS\); 0:20–1:00 B \(95 BPM, D major/);
+    expect(prompt.user).toContain('3:00–3:10 E (outro');
+    expect(prompt.system).toContain('sections with the same letter hold the same music');
+  });
+
   it('describes the shape of the song with times, and its facts once', () => {
     // Prepare
     const manifest = manifestOf(song);

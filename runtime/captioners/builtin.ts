@@ -24,7 +24,7 @@ export function createBuiltinCaptioner(): LocalCaptioner {
       // reads the same as in an unsharded run; only this shard's windows are written.
       const analysis = analysisOrFallback(manifest.analysis, manifest.tags, manifest.file.durationSec);
       const mineIndices = new Set(mine.map((window) => window.index));
-      const captions = captionWindows(manifest.windows, { track: manifest.tags, analysis }).filter((entry) => mineIndices.has(entry.index));
+      const captions = captionWindows(manifest.windows, { track: manifest.tags, analysis, sections: manifest.sections }).filter((entry) => mineIndices.has(entry.index));
       await writeFile(path.join(job.outputDir, 'captions.json'), JSON.stringify(captions, null, 2));
       const info: CaptionRunInfo = { ...BUILTIN_CAPTIONER, windows: captions.length, seconds: (Date.now() - started) / 1000 };
       await writeFile(path.join(job.outputDir, 'captioner.json'), JSON.stringify(info, null, 2));
