@@ -1,0 +1,535 @@
+/**
+ * The library: one small entry per finished run (library/{id}.json beside results/{id}.json), searched,
+ * filtered and sorted in memory, and a descriptor vector per run for "similar songs".
+ *
+ * AWS-free: the Summarize step, the site and the CLI hand it their store. An entry is derived from the result
+ * document alone (its track tags, its windows' tags and its analysis), so runs written before the library
+ * existed get theirs on first read (`refreshLibrary` backfills them) instead of going missing.
+ *
+ * The descriptor vector — every component scaled so that 1 is "clearly different to a listener", then
+ * multiplied by its weight in SIMILARITY_WEIGHTS — is:
+ *   tempo        2 dims: the angle 2π·log2(bpm) on a circle, so a tempo and its double or half (the octave
+ *                errors every beat tracker makes, and the same groove felt at another metrical level) sit at
+ *                the same point; a log scale because tempo differences are heard as ratios (Weber's law).
+ *                Octave folding as in the "tempo class" of Gouyon et al., "An experimental comparison of audio
+ *                tempo induction algorithms", IEEE TASLP 14(5), 2006.
+ *   key          2 dims: the tonic's place on the circle of fifths (Lerdahl, "Tonal Pitch Space", 2001), a minor
+ *                key placed at its relative major, so neighbouring keys (a fifth apart) and relative major/minor
+ *                are close — the relations mir_eval.key scores as near misses (fifth 0.5, relative 0.3).
+ *   mode         1 dim: major +½, minor −½, so relative keys are close but not the same point.
+ *   meter        2 dims: triple (3/4) and compound (6/8, 12/8), duple meters at the origin.
+ *   loudness     integrated loudness (EBU R128 / BS.1770), 6 LU = 1.
+ *   brightness   log2 of the spectral centroid (Grey & Gordon 1978: brightness tracks the centroid), 1 octave = 1.
+ *   percussion   the share of percussive energy (harmonic–percussive separation, Fitzgerald 2010), 0.25 = 1.
+ *   timbre       statistics over the windows (Tzanetakis & Cook, "Musical genre classification of audio
+ *                signals", IEEE TSAP 10(5), 2002: means and spreads of texture-window features): onset rate
+ *                (log), crest factor, loudness range, and the spread of the centroid across the song.
+ * Nearest neighbours are by Euclidean distance over these vectors (brute force: 10 000 × 16 numbers is
+ * well under a millisecond's arithmetic per thousand runs).
+ */
+import { z } from 'zod';
+import type { BlobStore } from './blob-store.ts';
+import { keys, type ResultDocument, type RunDocument } from './contract.ts';
+import { PITCH_NAMES } from './descriptors/key.ts';
+import type { Meter } from './descriptors/types.ts';
+
+/** What the library keeps of a finished run. Everything here comes from its result document. */
+export interface LibraryEntry {
+  version: 1;
+  id: string;
+  fileName: string;
+  /** When the result was written (ISO 8601). */
+  createdAt: string;
+  durationSec: number;
+  bpm: number | null;
+  key: string | null;
+  meter: Meter | null;
+  loudnessLufs: number | null;
+  spectralCentroidHz: number;
+  percussiveRatio: number;
+  onsetsPerSec: number;
+  crestDb: number;
+  loudnessRangeLu: number;
+  /** Standard deviation across the windows of log2(centroid): how much the brightness moves in the song. */
+  centroidSpreadOctaves: number;
+  summary: string;
+  /** The windows' distinct captions, for search (cut at SEARCH_TEXT_CHARS). */
+  captionText: string;
+}
+
+/** How much each part of the descriptor vector counts. Raise one to make it matter more for "similar". */
+export const SIMILARITY_WEIGHTS = {
+  tempo: 1.2,
+  key: 1.0,
+  mode: 0.5,
+  meter: 0.8,
+  loudness: 0.8,
+  brightness: 1.0,
+  percussion: 0.8,
+  onsets: 0.6,
+  crest: 0.4,
+  loudnessRange: 0.3,
+  centroidSpread: 0.3,
+} as const;
+
+/** The scales that make 1 unit "clearly different", and the thresholds the reasons use. One place. */
+export const LIBRARY_THRESHOLDS = {
+  loudnessUnitLu: 6,
+  percussionUnit: 0.25,
+  crestUnitDb: 6,
+  loudnessRangeUnitLu: 8,
+  centroidSpreadUnitOctaves: 0.5,
+  /** A track with no measurable loudness counts as this quiet. */
+  silentLufs: -70,
+  /** Tempos closer than this are "the same tempo". */
+  sameTempoBpm: 1.5,
+  /** A tempo within this fraction of double or half reads as "double time" / "half time". */
+  octaveToleranceRatio: 0.04,
+  /** Loudness within this many LU and percussive share within this much are "similar energy". */
+  similarEnergyLu: 2.5,
+  similarEnergyPercussion: 0.12,
+  /** Centroids differing by more than this many octaves read as brighter or darker. */
+  brightnessOctaves: 0.35,
+  searchTextChars: 4000,
+  pageSize: 20,
+  maxPageSize: 100,
+  similarCount: 8,
+} as const;
+
+const T = LIBRARY_THRESHOLDS;
+const W = SIMILARITY_WEIGHTS;
+
+// ——— Entries ——————————————————————————————————————————————————————————————————————————————————
+
+/** The library entry for a finished run: its track tags, plus timbre statistics over its windows. */
+export function entryFromResult(result: ResultDocument): LibraryEntry {
+  const { tags } = result;
+  const logCentroids = result.chunks.map((chunk) => Math.log2(Math.max(1, chunk.tags.spectralCentroidHz)));
+  const captions = [...new Set(result.chunks.map((chunk) => chunk.caption.trim()).filter(Boolean))].join(' ');
+  return {
+    version: 1,
+    id: result.id,
+    fileName: result.file.name,
+    createdAt: result.createdAt,
+    durationSec: result.file.durationSec,
+    bpm: tags.bpm,
+    key: tags.key,
+    meter: tags.meter ?? null,
+    loudnessLufs: tags.loudnessLufs,
+    spectralCentroidHz: tags.spectralCentroidHz,
+    percussiveRatio: tags.percussiveRatio,
+    onsetsPerSec: tags.onsetsPerSec,
+    crestDb: tags.crestDb,
+    loudnessRangeLu: tags.loudnessRangeLu ?? 0,
+    centroidSpreadOctaves: round(standardDeviation(logCentroids), 3),
+    summary: result.summary.text,
+    captionText: captions.slice(0, T.searchTextChars),
+  };
+}
+
+/** Writes the run's library entry beside its result (Summarize calls this right after the result). */
+export async function writeLibraryEntry(store: Pick<BlobStore, 'put'>, result: ResultDocument): Promise<LibraryEntry> {
+  const entry = entryFromResult(result);
+  await store.put(keys.libraryEntry(result.id), JSON.stringify(entry), 'application/json');
+  return entry;
+}
+
+// ——— The descriptor vector ————————————————————————————————————————————————————————————————————————
+
+/** "F# minor" → its tonic's pitch class and mode; undefined for anything else. Flats and sharps both read. */
+export function parseKey(name: string | null | undefined): { pitchClass: number; mode: 'major' | 'minor' } | undefined {
+  const match = name?.trim().match(/^([A-Ga-g])([#b♯♭]?)\s+(major|minor)$/i);
+  if (!match) return undefined;
+  const natural = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 }[match[1].toUpperCase() as 'C'];
+  const accidental = match[2] === '#' || match[2] === '♯' ? 1 : match[2] ? -1 : 0;
+  return { pitchClass: (natural + accidental + 12) % 12, mode: match[3].toLowerCase() as 'major' | 'minor' };
+}
+
+/** The key as the library spells it ("Eb major", "F# minor"), so filters match whatever spelling was asked. */
+export function normalizeKey(name: string): string | undefined {
+  const parsed = parseKey(name);
+  return parsed && `${PITCH_NAMES[parsed.pitchClass]} ${parsed.mode}`;
+}
+
+/** Steps clockwise round the circle of fifths from C major; a minor key stands at its relative major. */
+function fifthsPosition(key: { pitchClass: number; mode: 'major' | 'minor' }): number {
+  const majorTonic = key.mode === 'minor' ? (key.pitchClass + 3) % 12 : key.pitchClass;
+  return (majorTonic * 7) % 12;
+}
+
+/** The run's descriptor vector (see the top of this file for each component and its reference). */
+export function descriptorVector(entry: LibraryEntry): Float64Array {
+  const vector = new Float64Array(16);
+  if (entry.bpm && entry.bpm > 0) {
+    const angle = 2 * Math.PI * Math.log2(entry.bpm);
+    vector[0] = W.tempo * TEMPO_RADIUS * Math.cos(angle);
+    vector[1] = W.tempo * TEMPO_RADIUS * Math.sin(angle);
+  }
+  const key = parseKey(entry.key);
+  if (key) {
+    const angle = (2 * Math.PI * fifthsPosition(key)) / 12;
+    // Radius 1: neighbouring keys on the circle are 2·sin(π/12) ≈ 0.52 apart, opposite keys 2.
+    vector[2] = W.key * Math.cos(angle);
+    vector[3] = W.key * Math.sin(angle);
+    vector[4] = W.mode * (key.mode === 'major' ? 0.5 : -0.5);
+  }
+  vector[5] = W.meter * (entry.meter === '3/4' ? 1 : 0);
+  vector[6] = W.meter * (entry.meter === '6/8' || entry.meter === '12/8' ? 1 : 0);
+  vector[7] = (W.loudness * (entry.loudnessLufs ?? T.silentLufs)) / T.loudnessUnitLu;
+  vector[8] = W.brightness * Math.log2(Math.max(1, entry.spectralCentroidHz));
+  vector[9] = (W.percussion * entry.percussiveRatio) / T.percussionUnit;
+  vector[10] = W.onsets * Math.log2(1 + entry.onsetsPerSec);
+  vector[11] = (W.crest * entry.crestDb) / T.crestUnitDb;
+  vector[12] = (W.loudnessRange * entry.loudnessRangeLu) / T.loudnessRangeUnitLu;
+  vector[13] = (W.centroidSpread * entry.centroidSpreadOctaves) / T.centroidSpreadUnitOctaves;
+  return vector;
+}
+
+/** A tempo 10 % away is one unit away: the chord of the circle for Δangle = 2π·log2(1.1). */
+const TEMPO_RADIUS = 1 / (2 * Math.sin(Math.PI * Math.log2(1.1)));
+
+export function distance(a: Float64Array, b: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  return Math.sqrt(sum);
+}
+
+// ——— Reasons ——————————————————————————————————————————————————————————————————————————————————
+
+/** Why `other` is like `entry`, in a few plain words: "same key, 4 BPM slower, similar energy". */
+export function similarityReason(entry: LibraryEntry, other: LibraryEntry): string {
+  const parts = [keyRelation(entry.key, other.key), tempoRelation(entry.bpm, other.bpm), energyRelation(entry, other)];
+  if (entry.meter && other.meter && entry.meter === other.meter && entry.meter !== '4/4') parts.push(`also in ${other.meter}`);
+  else if (other.meter && entry.meter && other.meter !== entry.meter && other.meter !== '4/4') parts.push(`in ${other.meter}`);
+  const octaves = Math.log2(Math.max(1, other.spectralCentroidHz) / Math.max(1, entry.spectralCentroidHz));
+  if (octaves > T.brightnessOctaves) parts.push('brighter');
+  else if (octaves < -T.brightnessOctaves) parts.push('darker');
+  return parts.filter(Boolean).join(', ');
+}
+
+function keyRelation(a: string | null, b: string | null): string | undefined {
+  const ka = parseKey(a);
+  const kb = parseKey(b);
+  if (!ka || !kb) return undefined;
+  if (ka.pitchClass === kb.pitchClass && ka.mode === kb.mode) return 'same key';
+  const steps = Math.abs(fifthsPosition(ka) - fifthsPosition(kb));
+  const around = Math.min(steps, 12 - steps);
+  if (around === 0) return kb.mode === 'minor' ? 'relative minor' : 'relative major';
+  if (ka.pitchClass === kb.pitchClass) return kb.mode === 'minor' ? 'parallel minor' : 'parallel major';
+  if (around === 1 && ka.mode === kb.mode) return 'neighbouring key (a fifth apart)';
+  return undefined;
+}
+
+function tempoRelation(a: number | null, b: number | null): string | undefined {
+  if (!a || !b) return undefined;
+  const difference = b - a;
+  if (Math.abs(difference) < T.sameTempoBpm) return 'same tempo';
+  const ratio = b / a;
+  if (Math.abs(ratio / 2 - 1) <= T.octaveToleranceRatio) return 'double time';
+  if (Math.abs(ratio * 2 - 1) <= T.octaveToleranceRatio) return 'half time';
+  const bpm = Math.round(Math.abs(difference));
+  return `${bpm} BPM ${difference < 0 ? 'slower' : 'faster'}`;
+}
+
+function energyRelation(a: LibraryEntry, b: LibraryEntry): string {
+  const la = a.loudnessLufs ?? T.silentLufs;
+  const lb = b.loudnessLufs ?? T.silentLufs;
+  if (Math.abs(lb - la) <= T.similarEnergyLu && Math.abs(b.percussiveRatio - a.percussiveRatio) <= T.similarEnergyPercussion) return 'similar energy';
+  if (Math.abs(lb - la) > T.similarEnergyLu) return lb > la ? 'louder' : 'quieter';
+  return b.percussiveRatio > a.percussiveRatio ? 'more percussive' : 'less percussive';
+}
+
+// ——— Queries ——————————————————————————————————————————————————————————————————————————————————
+
+export type LibrarySort = 'date' | 'date-asc' | 'tempo' | 'tempo-desc';
+
+export interface LibraryQuery {
+  /** Words that must all appear in the file name, the summary or the captions (any case). */
+  q?: string;
+  bpmMin?: number;
+  bpmMax?: number;
+  key?: string;
+  meter?: Meter;
+  lufsMin?: number;
+  lufsMax?: number;
+  /** ISO dates or date-times; `to` as a bare date includes that whole day. */
+  from?: string;
+  to?: string;
+  sort: LibrarySort;
+  /** 1-based. */
+  page: number;
+  pageSize: number;
+}
+
+/** A query parameter the library cannot read; the site answers 400 with its message. */
+export class InvalidLibraryQuery extends Error {
+  override readonly name = 'InvalidLibraryQuery';
+}
+
+const blankIsUnset = (value: unknown) => (value === '' || value === null ? undefined : value);
+const optionalNumber = z.preprocess(blankIsUnset, z.coerce.number().finite().optional());
+const optionalDate = z.preprocess(
+  blankIsUnset,
+  z
+    .string()
+    .refine((text) => !Number.isNaN(Date.parse(text)), 'must be a date such as 2026-11-27')
+    .optional(),
+);
+const querySchema = z.object({
+  q: z.preprocess(blankIsUnset, z.string().max(200).optional()),
+  bpmMin: optionalNumber,
+  bpmMax: optionalNumber,
+  key: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .transform((text, context) => {
+        const key = normalizeKey(text);
+        if (!key) context.addIssue({ code: 'custom', message: 'must be a key such as "A minor" or "Eb major"' });
+        return key ?? text;
+      })
+      .optional(),
+  ),
+  meter: z.preprocess(blankIsUnset, z.enum(['2/4', '3/4', '4/4', '6/8', '12/8']).optional()),
+  lufsMin: optionalNumber,
+  lufsMax: optionalNumber,
+  from: optionalDate,
+  to: optionalDate,
+  sort: z.preprocess(blankIsUnset, z.enum(['date', 'date-asc', 'tempo', 'tempo-desc']).default('date')),
+  page: z.preprocess(blankIsUnset, z.coerce.number().int().min(1).default(1)),
+  pageSize: z.preprocess(blankIsUnset, z.coerce.number().int().min(1).max(T.maxPageSize).default(T.pageSize)),
+});
+
+/** Reads `?q=&bpmMin=&…` (URLSearchParams or a plain object), naming every bad parameter at once. */
+export function parseLibraryQuery(params: URLSearchParams | Record<string, string | undefined>): LibraryQuery {
+  const raw = params instanceof URLSearchParams ? Object.fromEntries(params) : params;
+  const parsed = querySchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new InvalidLibraryQuery(`The library cannot read this search: ${problems.join('; ')}.`);
+  }
+  return parsed.data as LibraryQuery;
+}
+
+export interface LibraryItem extends Omit<LibraryEntry, 'captionText' | 'version'> {}
+
+export interface LibraryPage {
+  runs: LibraryItem[];
+  total: number;
+  page: number;
+  pages: number;
+  pageSize: number;
+}
+
+export interface SimilarRun {
+  id: string;
+  fileName: string;
+  bpm: number | null;
+  key: string | null;
+  distance: number;
+  reason: string;
+}
+
+interface IndexedEntry {
+  entry: LibraryEntry;
+  vector: Float64Array;
+  /** File name, summary and captions, lower-cased once. */
+  haystack: string;
+  createdAtMs: number;
+}
+
+const itemOf = ({ captionText: _captions, version: _version, ...item }: LibraryEntry): LibraryItem => item;
+
+/** An end date without a time means the end of that day (UTC). */
+const endOf = (to: string) => (/^\d{4}-\d{2}-\d{2}$/.test(to) ? Date.parse(to) + 86_400_000 - 1 : Date.parse(to));
+
+/** The library in memory: entries with their vectors and search text, answering queries and "similar". */
+export class LibraryIndex {
+  private readonly entries = new Map<string, IndexedEntry>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  get(id: string): LibraryEntry | undefined {
+    return this.entries.get(id)?.entry;
+  }
+
+  ids(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  upsert(entry: LibraryEntry): void {
+    this.entries.set(entry.id, {
+      entry,
+      vector: descriptorVector(entry),
+      haystack: `${entry.fileName}\n${entry.summary}\n${entry.captionText}`.toLowerCase(),
+      createdAtMs: Date.parse(entry.createdAt) || 0,
+    });
+  }
+
+  remove(id: string): void {
+    this.entries.delete(id);
+  }
+
+  /** The runs matching every filter, sorted, one page of them. */
+  query(query: LibraryQuery): LibraryPage {
+    const words = (query.q ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const key = query.key && normalizeKey(query.key);
+    const fromMs = query.from ? Date.parse(query.from) : -Infinity;
+    const toMs = query.to ? endOf(query.to) : Infinity;
+    const matches: IndexedEntry[] = [];
+    for (const indexed of this.entries.values()) {
+      const { entry } = indexed;
+      if (query.bpmMin !== undefined && !(entry.bpm !== null && entry.bpm >= query.bpmMin)) continue;
+      if (query.bpmMax !== undefined && !(entry.bpm !== null && entry.bpm <= query.bpmMax)) continue;
+      if (key && entry.key !== key) continue;
+      if (query.meter && entry.meter !== query.meter) continue;
+      const lufs = entry.loudnessLufs ?? T.silentLufs;
+      if (query.lufsMin !== undefined && lufs < query.lufsMin) continue;
+      if (query.lufsMax !== undefined && lufs > query.lufsMax) continue;
+      if (indexed.createdAtMs < fromMs || indexed.createdAtMs > toMs) continue;
+      if (words.length > 0 && !words.every((word) => indexed.haystack.includes(word))) continue;
+      matches.push(indexed);
+    }
+    matches.sort(comparator(query.sort));
+    const pages = Math.max(1, Math.ceil(matches.length / query.pageSize));
+    const start = (query.page - 1) * query.pageSize;
+    return {
+      runs: matches.slice(start, start + query.pageSize).map((indexed) => itemOf(indexed.entry)),
+      total: matches.length,
+      page: query.page,
+      pages,
+      pageSize: query.pageSize,
+    };
+  }
+
+  /** The `count` runs nearest to `id` by the descriptor vector, nearest first, each with its reason. */
+  similar(id: string, count: number = T.similarCount): SimilarRun[] | undefined {
+    const self = this.entries.get(id);
+    if (!self) return undefined;
+    const nearest: { indexed: IndexedEntry; distance: number }[] = [];
+    for (const indexed of this.entries.values()) {
+      if (indexed === self) continue;
+      const d = distance(self.vector, indexed.vector);
+      if (nearest.length === count && d >= nearest[count - 1].distance) continue;
+      // Insertion into a short sorted list: O(n·k) with k ≈ 8 beats sorting all n.
+      let at = nearest.length;
+      while (at > 0 && nearest[at - 1].distance > d) at--;
+      nearest.splice(at, 0, { indexed, distance: d });
+      if (nearest.length > count) nearest.pop();
+    }
+    return nearest.map(({ indexed, distance: d }) => ({
+      id: indexed.entry.id,
+      fileName: indexed.entry.fileName,
+      bpm: indexed.entry.bpm,
+      key: indexed.entry.key,
+      distance: round(d, 3),
+      reason: similarityReason(self.entry, indexed.entry),
+    }));
+  }
+}
+
+function comparator(sort: LibrarySort): (a: IndexedEntry, b: IndexedEntry) => number {
+  const byDate = (a: IndexedEntry, b: IndexedEntry) => b.createdAtMs - a.createdAtMs || a.entry.id.localeCompare(b.entry.id);
+  // Runs without a tempo go last whichever way tempo is sorted.
+  const tempo = (indexed: IndexedEntry, direction: 1 | -1) => (indexed.entry.bpm === null ? Infinity : direction * indexed.entry.bpm);
+  switch (sort) {
+    case 'date-asc':
+      return (a, b) => -byDate(a, b);
+    case 'tempo':
+      return (a, b) => tempo(a, 1) - tempo(b, 1) || byDate(a, b);
+    case 'tempo-desc':
+      return (a, b) => tempo(a, -1) - tempo(b, -1) || byDate(a, b);
+    default:
+      return byDate;
+  }
+}
+
+// ——— Reading the library from the store ——————————————————————————————————————————————————————————
+
+/** How many objects one refresh reads at once. */
+const READ_CONCURRENCY = 32;
+
+const idOf = (key: string, prefix: string) => key.slice(prefix.length).replace(/\.json$/, '');
+
+/**
+ * Brings the index up to date with the store: reads entries it does not hold yet, drops those deleted, and
+ * backfills an entry for every succeeded result that has none (runs from before the library). Returns how many
+ * entries were read and backfilled.
+ */
+export async function refreshLibrary(store: Pick<BlobStore, 'list' | 'getJson' | 'put'>, index: LibraryIndex): Promise<{ read: number; backfilled: number }> {
+  const [entryKeys, resultKeys] = await Promise.all([store.list(keys.libraryPrefix), store.list('results/')]);
+  const entryIds = new Set(entryKeys.filter((key) => key.endsWith('.json')).map((key) => idOf(key, keys.libraryPrefix)));
+  for (const id of index.ids()) if (!entryIds.has(id)) index.remove(id);
+
+  const toRead = [...entryIds].filter((id) => !index.has(id));
+  const toBackfill = resultKeys
+    .filter((key) => key.endsWith('.json'))
+    .map((key) => idOf(key, 'results/'))
+    .filter((id) => !entryIds.has(id));
+  let backfilled = 0;
+  await eachLimited([...toRead.map((id) => ({ id, backfill: false })), ...toBackfill.map((id) => ({ id, backfill: true }))], READ_CONCURRENCY, async ({ id, backfill }) => {
+    if (!backfill) {
+      const entry = await store.getJson<LibraryEntry>(keys.libraryEntry(id));
+      if (entry?.version === 1) index.upsert(entry);
+      return;
+    }
+    const result = await store.getJson<RunDocument>(keys.result(id));
+    if (result?.status !== 'SUCCEEDED') return;
+    index.upsert(await writeLibraryEntry(store, result));
+    backfilled++;
+  });
+  return { read: toRead.length, backfilled };
+}
+
+async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+// ——— Deleting a run ———————————————————————————————————————————————————————————————————————————
+
+/** The store's one extra ability deleting needs (S3's DeleteObjects, at most 1000 keys a call). */
+export interface Remover {
+  remove(keys: string[]): Promise<void>;
+}
+
+/** Every object a run left: its upload, windows and manifest, captions, result and library entry. */
+export async function runObjectKeys(store: Pick<BlobStore, 'list'>, id: string): Promise<string[]> {
+  const listed = await Promise.all([store.list(`${keys.uploadPrefix}${id}/`), store.list(keys.chunkPrefix(id)), store.list(keys.captionPrefix(id))]);
+  const singles = await Promise.all([keys.result(id), keys.libraryEntry(id)].map(async (key) => ((await store.list(key)).includes(key) ? key : undefined)));
+  return [...listed.flat(), ...singles.filter((key): key is string => key !== undefined)];
+}
+
+/** Deletes everything the run left; returns the keys deleted (none when there was no such run). */
+export async function deleteRun(store: Pick<BlobStore, 'list'> & Remover, id: string): Promise<string[]> {
+  const found = await runObjectKeys(store, id);
+  const entryKey = keys.libraryEntry(id);
+  const rest = found.filter((key) => key !== entryKey);
+  for (let i = 0; i < rest.length; i += 1000) await store.remove(rest.slice(i, i + 1000));
+  // The library entry last: a run half-deleted by a failure stays in the library, so it can be deleted again.
+  if (found.includes(entryKey)) await store.remove([entryKey]);
+  const ordered = [...rest, ...found.filter((key) => key === entryKey)];
+  return ordered;
+}
+
+// ——— Small numeric helpers ————————————————————————————————————————————————————————————————————————
+
+function standardDeviation(values: number[]): number {
+  if (values.length < 2) return 0;
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  return Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / values.length);
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
