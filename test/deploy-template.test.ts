@@ -62,7 +62,7 @@ beforeAll(async () => {
     `--param=siteCertificateArn=${CERTIFICATE}`,
   ]);
   [first, second, templateFile] = [before.template, after.template, before.file];
-}, 240_000);
+}, 400_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -197,5 +197,30 @@ describe("the site's instance role", () => {
     expect(first.Resources.WebEnvironment.Properties.OptionSettings).toEqual(
       expect.arrayContaining([expect.objectContaining({ OptionName: 'IamInstanceProfile', Value: { Ref: 'WebInstanceProfile' } })]),
     );
+  });
+});
+
+describe('the caption image build', () => {
+  const sagemaker = (file: string) => readFileSync(join(__dirname, '..', 'sagemaker', file), 'utf8');
+
+  it("starts from AWS's PyTorch Deep Learning Container in ECR, not Docker Hub", () => {
+    const from = sagemaker('Dockerfile').split('\n').filter((line) => line.startsWith('FROM '));
+    expect(from).toEqual(['FROM --platform=linux/amd64 ${BASE_REGISTRY}/pytorch-training:${BASE_TAG}']);
+    expect(sagemaker('Dockerfile')).toMatch(/^ARG BASE_REGISTRY=763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com$/m);
+    expect(sagemaker('Dockerfile')).toMatch(/^ARG BASE_TAG=2\.1\.0-gpu-py310-cu121-ubuntu20\.04-sagemaker$/m);
+  });
+
+  it("logs in to that region's DLC registry in CodeBuild and builds against it, with a role that may pull only that repository", () => {
+    // Prepare
+    const commands = sagemaker('buildspec.yml');
+    // Assess
+    expect(commands).toContain('BASE_REGISTRY="$DLC_ACCOUNT.dkr.ecr.$AWS_DEFAULT_REGION.amazonaws.com"');
+    expect(commands).toContain('docker login --username AWS --password-stdin "$BASE_REGISTRY"');
+    expect(commands).toContain('--build-arg BASE_REGISTRY="$BASE_REGISTRY"');
+    const pull = first.Resources.CaptionImageBuildRole.Properties.Policies[0].PolicyDocument.Statement.find(
+      (statement: Json) => statement.Sid === 'PullPyTorchBaseImage',
+    );
+    expect(pull.Action).toEqual(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability']);
+    expect(pull.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:*:repository/pytorch-training' });
   });
 });

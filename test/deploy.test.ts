@@ -108,7 +108,7 @@ describe('the ffmpeg binary for Lambda', () => {
     // Assess
     expect(failure?.code).not.toBe(0);
     expect(`${failure?.stdout}${failure?.stderr}`).toContain(`No ffmpeg binary at ${missing}`);
-  }, 60_000);
+  }, 300_000); // packaging waits its turn (test/helpers/sls.ts)
 });
 
 describe('the stack', () => {

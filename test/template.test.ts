@@ -33,7 +33,7 @@ beforeAll(async () => {
   packagingLog = stdout + stderr;
   template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
-}, 120_000);
+}, 300_000); // packaging waits its turn (test/helpers/sls.ts)
 
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
