@@ -19,8 +19,11 @@ export const captionLlmFields = {
   /** Windows in flight at once; OpenAI's tier-1 limit for gpt-audio-1.5 is 500 requests a minute. */
   CAPTION_LLM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   CAPTION_LLM_TIMEOUT_MS: positiveNumber.default(30_000),
-  /** Per-song time budget; below the caption function's 900 s Lambda timeout with room to write the captions. */
-  CAPTION_LLM_MAX_SECONDS: z.coerce.number().positive().max(840).default(600),
+  /**
+   * Per-song time budget: no window starts after it. A window started just before may take its 4 tries of up to
+   * CAPTION_LLM_TIMEOUT_MS more, so the cap leaves that and the writing inside the function's 900 s timeout.
+   */
+  CAPTION_LLM_MAX_SECONDS: z.coerce.number().positive().max(720).default(600),
   /** Per-song cost budget, from the server's reported usage and the model's published prices. */
   CAPTION_LLM_MAX_COST_USD: positiveNumber.default(1),
 };
