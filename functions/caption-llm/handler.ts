@@ -1,6 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadCaptionLlmConfig } from '../shared/config.ts';
-import { jsonLog } from '../shared/log.ts';
+import { lambdaLogger, logInvocations } from '../shared/lambda-log.ts';
 import { createS3Client, storesFor } from '../shared/s3-store.ts';
 import { audioLlmClientSettings, audioLlmSettings, createAudioLlm } from './audio-llm.ts';
 import { createCaptionLlmHandler } from './caption-llm.ts';
@@ -24,4 +24,5 @@ const llm = keyFromSsm().then((key) => {
 // A failed read surfaces in the first invocation, not as an unhandled rejection at load.
 llm.catch(() => undefined);
 
-export const handler = createCaptionLlmHandler({ storeFor: storesFor(createS3Client(config)), llm: () => llm, settings: audioLlmSettings(config), log: jsonLog });
+const { logger, log } = lambdaLogger('caption-llm');
+export const handler = logInvocations(logger, createCaptionLlmHandler({ storeFor: storesFor(createS3Client(config)), llm: () => llm, settings: audioLlmSettings(config), log }));

@@ -1,5 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadSummarizeConfig } from '../shared/config.ts';
+import { lambdaLogger, logInvocations } from '../shared/lambda-log.ts';
 import { createOpenAiWriter } from '../shared/openai.ts';
 import { createS3Client, storesFor } from '../shared/s3-store.ts';
 import { createSummarizeHandler } from './summarize.ts';
@@ -21,4 +22,5 @@ const writer = apiKey().then((key) =>
 // A failed read surfaces in the first invocation, not as an unhandled rejection at load.
 writer.catch(() => undefined);
 
-export const handler = createSummarizeHandler({ storeFor: storesFor(createS3Client(config)), writer: () => writer });
+const { logger } = lambdaLogger('summarize');
+export const handler = logInvocations(logger, createSummarizeHandler({ storeFor: storesFor(createS3Client(config)), writer: () => writer }));
