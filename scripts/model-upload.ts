@@ -1,5 +1,5 @@
 /**
- * `npm run model:upload -- <transfer.pth> [--stage dev] [--python /usr/bin/python3]`
+ * `npm run model:upload -- <transfer.pth> [--stage dev] [--python python3]`
  *
  * LP-MusicCaps' transfer.pth (https://huggingface.co/seungheondoh/lp-music-caps, CC-BY-NC 4.0) is a training
  * checkpoint of 1.78 GB, most of it optimizer state. This keeps only the state_dict (with Python + torch, through
@@ -37,7 +37,8 @@ export const USAGE = 'usage: npm run model:upload -- <transfer.pth> [--stage STA
 export function parseModelUploadArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ModelUploadArgs {
   let checkpoint: string | undefined;
   let stage = env.STAGE?.trim() || 'dev';
-  let python = env.CAPTION_PYTHON?.trim() || '/usr/bin/python3';
+  // The first python3 on PATH (a virtual environment's, when one is active), as the shell would run it.
+  let python = env.CAPTION_PYTHON?.trim() || 'python3';
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     if (flag === '--stage' || flag === '--python') {

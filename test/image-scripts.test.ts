@@ -123,7 +123,7 @@ describe('npm run model:upload', () => {
     const parsed = parseModelUploadArgs(['transfer.pth', '--stage', 'prod'], { CAPTION_PYTHON: '/opt/py/bin/python' });
     // Assess
     expect(parsed).toEqual({ checkpoint: path.resolve('transfer.pth'), stage: 'prod', python: '/opt/py/bin/python' });
-    expect(parseModelUploadArgs(['w.pth'], {}).python).toBe('/usr/bin/python3');
+    expect(parseModelUploadArgs(['w.pth'], {}).python).toBe('python3');
     expect(() => parseModelUploadArgs([], {})).toThrow('name the transfer.pth to upload');
     expect(() => parseModelUploadArgs(['a.pth', 'b.pth'], {})).toThrow('unexpected argument b.pth');
   });
