@@ -4,6 +4,7 @@
 import type { BlobStore } from './blob-store.ts';
 import { keys, type CaptionEntry, type CaptionerInfo, type Manifest, type Summary } from './contract.ts';
 import { CaptionsMissing } from './errors.ts';
+import { writeLibraryEntry } from './library.ts';
 import { buildResult, joinChunks, llmSummary, localSummary, mergeCaptionParts, type SummaryWriter } from './summary.ts';
 
 export interface SummarizeRequest {
@@ -46,6 +47,8 @@ export async function summarizeRun(request: SummarizeRequest, deps: { store: Blo
   const result = buildResult(manifest, chunks, summary, captioner, deps.now?.());
   const resultKey = keys.result(request.id);
   await store.put(resultKey, JSON.stringify(result, null, 2), 'application/json');
+  // The library's entry beside it (core/library.ts): search and similar songs read these, not every result.
+  await writeLibraryEntry(store, result);
   return { resultKey, source: summary.source };
 }
 
