@@ -209,7 +209,7 @@ describe('IAM', () => {
       );
     expect(s3('StartRole')).toEqual({ 's3:GetObject': [], 's3:PutObject': [] });
     expect(s3('PreprocessRole')).toEqual({ 's3:GetObject': ['uploads'], 's3:PutObject': ['chunks'] });
-    expect(s3('SummarizeRole')).toEqual({ 's3:GetObject': ['captions', 'chunks'], 's3:PutObject': ['results'] });
+    expect(s3('SummarizeRole')).toEqual({ 's3:GetObject': ['captions', 'chunks'], 's3:PutObject': ['library', 'results'] });
     expect(s3('RecordFailureRole')).toEqual({ 's3:GetObject': [], 's3:PutObject': ['results'] });
     expect(s3('SageMakerExecutionRole')).toEqual({ 's3:GetObject': ['chunks', 'model'], 's3:PutObject': ['captions'] });
     expect(allowed('StartRole', 'states:StartExecution')).toEqual([expect.stringContaining(`stateMachine:${STACK_PREFIX}"`)]);
@@ -217,13 +217,15 @@ describe('IAM', () => {
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
   });
 
-  it('limits the site to presigning uploads, reading uploads and results, and this state machine', () => {
+  it('limits the site to presigning uploads, reading uploads, results and the library, deleting runs, and this state machine', () => {
     const role = 'WebInstanceRole';
-    expect(allowed(role, 's3:PutObject')).toEqual([expect.stringMatching(/\/uploads\/\*"}$/)]);
+    expect(allowed(role, 's3:PutObject')).toEqual([expect.stringMatching(/\/uploads\/\*"}$/), expect.stringMatching(/\/library\/\*"}$/)]);
     expect(allowed(role, 's3:GetObject').filter((r) => r.includes('music-captioner'))).toEqual([
       expect.stringMatching(/\/uploads\/\*"}$/),
       expect.stringMatching(/\/results\/\*"}$/),
+      expect.stringMatching(/\/library\/\*"}$/),
     ]);
+    expect(allowed(role, 's3:DeleteObject').map((r) => /:::[^/]+\/([a-z]+)\/\*/.exec(r)?.[1]).sort()).toEqual(['captions', 'chunks', 'library', 'results', 'uploads']);
     for (const action of ['states:StartExecution', 'states:ListExecutions']) {
       expect(allowed(role, action)).toEqual([expect.stringContaining(`stateMachine:${STACK_PREFIX}"`)]);
     }
