@@ -179,13 +179,13 @@ describe("the site's instance role", () => {
   const statements = (template: Json): Json[] =>
     template.Resources.WebInstanceRole.Properties.Policies.flatMap((policy: Json) => policy.PolicyDocument.Statement);
 
-  it('may list the bucket under uploads/ only', () => {
+  it('may list the bucket under uploads/, library/, results/ and a run\'s own chunks/ and captions/ only', () => {
     const listing = statements(first).filter((statement) => [statement.Action].flat().includes('s3:ListBucket'));
     expect(listing).toEqual([
       expect.objectContaining({
         Effect: 'Allow',
         Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::music-captioner-ci-${AWS::AccountId}-${AWS::Region}' },
-        Condition: { StringLike: { 's3:prefix': ['uploads/', 'uploads/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['uploads/', 'uploads/*', 'library/', 'library/*', 'results/', 'results/*', 'chunks/*', 'captions/*'] } },
       }),
     ]);
   });
