@@ -533,3 +533,83 @@ function round(value: number, digits: number): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+// ——— The library a long-lived process keeps (the site, a bench) ———————————————————————————————————
+
+export interface LibraryCacheOptions {
+  /** How long a refresh's answer stands before the next request asks the store again. */
+  refreshMs?: number;
+  /** How long a request waits for a refresh before answering from what is in memory (the 200 ms budget). */
+  waitMs?: number;
+}
+
+/**
+ * The index in memory, kept up to date with the store without making anyone wait long: the first request
+ * reads the whole library; later ones start a refresh when the last is older than `refreshMs` and wait for it
+ * at most `waitMs` (a small library is then always current; a large one answers from memory while listing
+ * 10 000 keys finishes in the background). Concurrent requests share one refresh.
+ */
+export class LibraryCache {
+  readonly index = new LibraryIndex();
+  private loaded = false;
+  private refreshedAt = -Infinity;
+  private refreshing?: Promise<void>;
+  private readonly refreshMs: number;
+  private readonly waitMs: number;
+
+  constructor(
+    private readonly store: Pick<BlobStore, 'list' | 'getJson' | 'put'> & Remover,
+    options: LibraryCacheOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.refreshMs = options.refreshMs ?? 2000;
+    this.waitMs = options.waitMs ?? 120;
+  }
+
+  /** The index, as current as the budget allows. */
+  async current(): Promise<LibraryIndex> {
+    if (this.now() - this.refreshedAt >= this.refreshMs) {
+      const refresh = this.refresh();
+      // A refresh that fails after the wait is over is retried by the next request; it must not go unhandled.
+      refresh.catch(() => undefined);
+      if (!this.loaded) await refresh;
+      else await Promise.race([refresh, new Promise((resolve) => setTimeout(resolve, this.waitMs).unref?.())]);
+    }
+    return this.index;
+  }
+
+  /** One run's entry: from memory, else from the store (backfilled from its result when it has none yet). */
+  async entry(id: string): Promise<LibraryEntry | undefined> {
+    const index = await this.current();
+    if (index.has(id)) return index.get(id);
+    const stored = await this.store.getJson<LibraryEntry>(keys.libraryEntry(id));
+    if (stored?.version === 1) {
+      index.upsert(stored);
+      return stored;
+    }
+    const result = await this.store.getJson<RunDocument>(keys.result(id));
+    if (result?.status !== 'SUCCEEDED') return undefined;
+    const entry = await writeLibraryEntry(this.store, result);
+    index.upsert(entry);
+    return entry;
+  }
+
+  /** Deletes the run from the store and from memory at once. */
+  async delete(id: string): Promise<string[]> {
+    const deleted = await deleteRun(this.store, id);
+    this.index.remove(id);
+    return deleted;
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= refreshLibrary(this.store, this.index)
+      .then(() => {
+        this.loaded = true;
+        this.refreshedAt = this.now();
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+}
