@@ -1,5 +1,5 @@
 /**
- * `npm run deploy [-- --stage dev --region us-east-1 --model transfer.pth --upgrade-platform --param=name=value …]`:
+ * `npm run deploy [-- --stage dev --region us-east-1 --model transfer.pth [--python PY] --upgrade-platform --param=name=value …]`:
  * the whole stack in one command.
  *
  *   1. `sls deploy` (serverless.yml) on the Beanstalk platform recorded for this stage and region (the first deploy
@@ -34,6 +34,8 @@ export interface DeployArgs {
   /** Passed to `sls deploy` unchanged: --param=name=value. */
   params: string[];
   model?: string;
+  /** The Python with torch that model:upload strips the checkpoint with (its own default otherwise). */
+  python?: string;
   skipImage: boolean;
   skipWeb: boolean;
   /** Move the site to the region's newest Node.js 22 platform (an in-place platform update). */
@@ -47,10 +49,16 @@ export function parseDeployArgs(argv: readonly string[], env: Readonly<Record<st
   if (modelAt >= 0 && (!model || model.startsWith('--'))) {
     throw new DeployStepFailed('--model needs the path of the LP-MusicCaps transfer.pth to upload.');
   }
+  const pythonAt = argv.indexOf('--python');
+  const python = pythonAt >= 0 ? argv[pythonAt + 1] : undefined;
+  if (pythonAt >= 0 && (!python || python.startsWith('--'))) {
+    throw new DeployStepFailed('--python needs the path of a Python that has torch (for model:upload).');
+  }
   return {
     target: parseDeployTarget(argv, env),
     params,
     model,
+    python,
     skipImage: argv.includes('--skip-image'),
     skipWeb: argv.includes('--skip-web'),
     upgradePlatform: argv.includes('--upgrade-platform'),
@@ -123,7 +131,10 @@ async function main(argv: string[]): Promise<void> {
   const sls = createRequire(resolve(ROOT, 'package.json')).resolve('serverless/bin/serverless.js');
   run('stack', process.execPath, [sls, 'deploy', '--stage', stage, '--region', region, ...params], env);
   if (!args.skipImage) run('caption image', 'npm', ['run', 'image:build', '--', '--stage', stage], env);
-  if (args.model) run('model weights', 'npm', ['run', 'model:upload', '--', args.model, '--stage', stage], env);
+  if (args.model) {
+    const python = args.python ? ['--python', args.python] : [];
+    run('model weights', 'npm', ['run', 'model:upload', '--', args.model, '--stage', stage, ...python], env);
+  }
   if (!args.skipWeb) {
     console.log('\n── site');
     await deployWeb(args.target, process.env.ACCESS_TOKEN);

@@ -234,6 +234,8 @@ describe('npm run deploy', () => {
     );
     expect(args).toMatchObject({ target: { stage: 'prod', region: 'us-east-1' }, skipImage: true, skipWeb: false, upgradePlatform: false });
     expect(parseDeployArgs(['--upgrade-platform'], {}).upgradePlatform).toBe(true);
+    expect(parseDeployArgs(['--model', 'w.pth', '--python', '.venv-model/bin/python'], {})).toMatchObject({ model: 'w.pth', python: '.venv-model/bin/python' });
+    expect(() => parseDeployArgs(['--python'], {})).toThrow(/torch/);
     expect(args.params).toEqual(['--param=captionInstanceType=ml.g4dn.xlarge', '--param=openaiKeyParameter=/team/openai']);
     expect(paramValue(args.params, 'openaiKeyParameter')).toBe('/team/openai');
     expect(paramValue(args.params, 'webPlatformArn')).toBeUndefined();
