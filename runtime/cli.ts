@@ -25,7 +25,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '#core/command-line';
 import { keys, type FailureDocument, type ResultDocument, type RunDocument } from '#core/contract';
 import { newUploadId, safeFileName } from '#core/ids';
 import { localQueuePosition, waitingLine } from '#core/run-queue';
@@ -71,24 +71,18 @@ export interface CliOptions {
 }
 
 export function parseArguments(argv: readonly string[]): CliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        out: { type: 'string' },
-        concurrency: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    // parseArgs names the option it did not know or that lacked its value.
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      out: { type: 'string' },
+      concurrency: { type: 'string' },
+    },
+    (problem) => new UsageError(`${problem[0].toUpperCase()}${problem.slice(1)}.`),
+    true,
+  );
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length === 0) throw new UsageError('Name the audio files or folders to caption.');
@@ -220,7 +214,12 @@ export function formatResult(result: ResultDocument): string {
   const loudness = tags.loudnessLufs === null ? 'silent' : `${tags.loudnessLufs.toFixed(1)} LUFS (range ${tags.loudnessRangeLu.toFixed(1)} LU${peak})`;
   lines.push(`Tempo ${bpm} · Key ${key} · Loudness ${loudness}`, '');
   for (const chunk of result.chunks) {
-    const degenerate = chunk.quality === 'degenerate' ? ' [repetitive caption, left out of the summary]' : '';
+    const degenerate =
+      chunk.quality === 'degenerate'
+        ? ' [repetitive caption, left out of the summary]'
+        : chunk.quality === 'unavailable'
+          ? ' [from the measurements: the captioner gave none]'
+          : '';
     lines.push(`${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}  ${chunk.caption}${degenerate}`);
   }
   const source =
@@ -228,6 +227,7 @@ export function formatResult(result: ResultDocument): string {
       ? `written by ${result.summary.model}`
       : `written locally from the captions and measurements${result.summary.fallbackReason ? ` (${result.summary.fallbackReason})` : ''}`;
   lines.push('', `Summary (${source}):`, result.summary.text, '', `Captions by ${result.captioner.backend} (${result.captioner.model}).`);
+  if (result.captioner.fallbackReason) lines.push(result.captioner.fallbackReason);
   return lines.join('\n');
 }
 
