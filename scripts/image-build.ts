@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, GetLogEventsCommand, type GetLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs';
 import { PutObjectCommand, S3Client, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
+import { parseCommandLine } from '#core/command-line';
 import { parseDeployTarget, readStackOutputs } from './lib/stack.ts';
 
 export const SOURCE_DIR = path.resolve(__dirname, '..', 'sagemaker');
@@ -42,18 +43,9 @@ export interface ImageBuildArgs {
 export const USAGE = 'usage: npm run image:build -- [--stage STAGE] [--zip-only FILE]   (STAGE defaults to $STAGE or dev)';
 
 export function parseImageBuildArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ImageBuildArgs {
-  const args: ImageBuildArgs = { stage: env.STAGE?.trim() || 'dev' };
-  for (let i = 0; i < argv.length; i += 1) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if ((flag === '--stage' || flag === '--zip-only') && (value === undefined || value.startsWith('--'))) {
-      throw new UsageError(`${flag} needs a value. ${USAGE}`);
-    }
-    if (flag === '--stage') args.stage = value;
-    else if (flag === '--zip-only') args.zipOnly = value;
-    else throw new UsageError(`unknown argument ${flag}. ${USAGE}`);
-    i += 1;
-  }
+  const { values } = parseCommandLine(argv, { stage: { type: 'string' }, 'zip-only': { type: 'string' } }, (problem) => new UsageError(`${problem}. ${USAGE}`));
+  const args: ImageBuildArgs = { stage: values.stage ?? (env.STAGE?.trim() || 'dev') };
+  if (values['zip-only'] !== undefined) args.zipOnly = values['zip-only'];
   if (!/^[a-z0-9-]+$/.test(args.stage)) throw new UsageError(`stage "${args.stage}" must be lower-case letters, digits or dashes`);
   return args;
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SOURCE_DIR, UsageError } from './image-build.ts';
+import { parseCommandLine } from '#core/command-line';
 import { parseDeployTarget, readStackOutputs } from './lib/stack.ts';
 
 export const WEIGHTS_FILE = 'transfer.pth';
@@ -35,24 +36,17 @@ export interface ModelUploadArgs {
 export const USAGE = 'usage: npm run model:upload -- <transfer.pth> [--stage STAGE] [--python PYTHON]';
 
 export function parseModelUploadArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ModelUploadArgs {
-  let checkpoint: string | undefined;
-  let stage = env.STAGE?.trim() || 'dev';
+  const { values, positionals } = parseCommandLine(
+    argv,
+    { stage: { type: 'string' }, python: { type: 'string' } },
+    (problem) => new UsageError(`${problem}. ${USAGE}`),
+    true,
+  );
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}. ${USAGE}`);
+  const checkpoint = positionals[0];
+  const stage = values.stage ?? (env.STAGE?.trim() || 'dev');
   // The first python3 on PATH (a virtual environment's, when one is active), as the shell would run it.
-  let python = env.CAPTION_PYTHON?.trim() || 'python3';
-  for (let i = 0; i < argv.length; i += 1) {
-    const flag = argv[i];
-    if (flag === '--stage' || flag === '--python') {
-      const value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value. ${USAGE}`);
-      if (flag === '--stage') stage = value;
-      else python = value;
-      i += 1;
-    } else if (flag.startsWith('--') || checkpoint !== undefined) {
-      throw new UsageError(`unexpected argument ${flag}. ${USAGE}`);
-    } else {
-      checkpoint = flag;
-    }
-  }
+  const python = values.python ?? (env.CAPTION_PYTHON?.trim() || 'python3');
   if (checkpoint === undefined) throw new UsageError(`name the transfer.pth to upload. ${USAGE}`);
   if (!/^[a-z0-9-]+$/.test(stage)) throw new UsageError(`stage "${stage}" must be lower-case letters, digits or dashes`);
   return { checkpoint: path.resolve(checkpoint), stage, python };
