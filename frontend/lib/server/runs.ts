@@ -193,6 +193,12 @@ export async function runSnapshot(
   return inFlight;
 }
 
+/** Forgets a deleted run: its snapshot (kept forever once final) and the recent-runs list that named it. */
+export function forgetRun(id: string): void {
+  cache().delete(id);
+  (globalThis as RecentHolder)[RECENT] = undefined;
+}
+
 /** The status a page draws: the shared snapshot plus what is per-viewer (the audio URL, the notice). */
 export async function runStatus(id: string): Promise<RunStatus> {
   if (!UPLOAD_ID_PATTERN.test(id)) throw new NotFound(`There is no run “${id}”.`);
@@ -245,6 +251,7 @@ export async function readRecentRuns(source: RunSource, limit: number, now: numb
 
   const uploads = new Map<string, { fileName: string; at?: Date }>();
   let pages = 0;
+  let listedAll = true;
   const listing = paginateListObjectsV2(
     { client: s3 },
     {
@@ -259,10 +266,13 @@ export async function readRecentRuns(source: RunSource, limit: number, now: numb
       const [, id, ...rest] = (object.Key ?? '').split('/');
       if (id && rest.length > 0) uploads.set(id, { fileName: rest.join('/'), at: object.LastModified });
     }
+    listedAll = !page.IsTruncated;
     if (++pages >= 5) break;
   }
 
-  const runs: RecentRun[] = executions.map((execution) => ({
+  // A run whose upload is gone was deleted (the execution's history outlives it); known only when every upload was listed.
+  const shown = !listedAll ? executions : executions.filter((execution) => uploads.has(execution.name as string));
+  const runs: RecentRun[] = shown.map((execution) => ({
     id: execution.name as string,
     fileName: uploads.get(execution.name as string)?.fileName ?? (execution.name as string),
     phase: phaseOf(execution.status as ExecutionStatus),
