@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 SMOKE="${GPU_CHECK_SMOKE:-0}"
 TOTAL_BUDGET_S="${GPU_CHECK_BUDGET_S:-340}"  # under 6 minutes with the machine's own start-up left over
-INSTALL_LIMIT_S=150
+INSTALL_LIMIT_S="${GPU_CHECK_INSTALL_S:-150}"
 TESTS_LIMIT_S=90
 FIGURES="${OUT:+$OUT/gpu-figures.json}"
 failures=0
@@ -59,13 +59,27 @@ else
     fi
   done
   [ ${#indexes[@]} -gt 0 ] && echo "using the offline wheel folders: ${indexes[*]}"
-  # A bare box's system Python may be "externally managed" (PEP 668); this one-off machine may be changed.
-  if ! PIP_BREAK_SYSTEM_PACKAGES=1 timeout "$(limit $INSTALL_LIMIT_S 150)" "$PYTHON" -m pip install --disable-pip-version-check -q "${indexes[@]}" \
-      "${missing[@]}" "${test_missing[@]}"; then
-    echo "gpu-check: pip could not install ${missing[*]} ${test_missing[*]} (no reachable index, or out of time)."
-    echo "  Install torch (with CUDA) and transformers into $PYTHON by hand, or point pip at a mirror"
-    echo "  (PIP_INDEX_URL=...), then run this script again."
-  fi
+  pip_log=$(mktemp)
+  # The model's libraries first, then the tests', so what did install stays installed if the rest fails.
+  for group in "${missing[*]}" "${test_missing[*]}"; do
+    [ -n "$group" ] || continue
+    echo "pip install $group"
+    # A bare box's system Python may be "externally managed" (PEP 668); this one-off machine may be changed.
+    # shellcheck disable=SC2086 # the group is a list of names
+    PIP_BREAK_SYSTEM_PACKAGES=1 timeout "$(limit "$INSTALL_LIMIT_S" 150)" "$PYTHON" -m pip install \
+      --disable-pip-version-check "${indexes[@]}" $group >"$pip_log" 2>&1
+    status=$?
+    # pip's own words, less its complaints about index folders that lack a package.
+    grep -v -e "is ignored: it is neither a file nor a directory" -e "^Processing " -e "already satisfied" "$pip_log" | tail -n 12
+    if [ "$status" -eq 124 ]; then
+      echo "gpu-check: pip ran out of time installing $group"
+    elif [ "$status" -ne 0 ]; then
+      echo "gpu-check: pip could not install $group (exit $status; no reachable index or no matching wheel?)."
+      echo "  Install torch (with CUDA) and transformers into $PYTHON by hand, or point pip at a mirror"
+      echo "  (PIP_INDEX_URL=...), then run this script again."
+    fi
+  done
+  rm -f "$pip_log"
   for module in torch transformers tokenizers numpy; do
     if ! have "$module"; then echo "gpu-check: $module is still missing; nothing can be measured"; exit 1; fi
   done
