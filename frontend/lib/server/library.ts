@@ -1,0 +1,74 @@
+import 'server-only';
+import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { UPLOAD_ID_PATTERN } from '#core/ids';
+import { InvalidLibraryQuery, LibraryCache, parseLibraryQuery, type LibraryPage, type Remover, type SimilarRun } from '#core/library';
+import { createS3Store } from '../../../functions/shared/s3-store.ts';
+import { clients } from './aws.ts';
+import { config } from './config.ts';
+import { BadRequest, HttpError, NotFound } from './http.ts';
+import { forgetRun, runSnapshot } from './runs.ts';
+
+/** The run is still going: deleting it now would pull its files from under the pipeline. */
+export class Conflict extends HttpError {
+  override readonly name = 'Conflict';
+  readonly status = 409;
+}
+
+/** S3's DeleteObjects: up to 1000 keys a call, each failure named. */
+export function s3Remover(s3: S3Client, bucket: string): Remover {
+  return {
+    async remove(removed) {
+      if (removed.length === 0) return;
+      const answer = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: removed.map((Key) => ({ Key })), Quiet: true } }));
+      const failed = answer.Errors ?? [];
+      if (failed.length > 0) throw new Error(`S3 did not delete ${failed.length} object(s), e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`);
+    },
+  };
+}
+
+const LIBRARY = Symbol.for('music-captioner.site.library');
+type Holder = { [LIBRARY]?: LibraryCache };
+
+/** One library per process (kept on globalThis: each route bundle has its own module instances). */
+export function library(): LibraryCache {
+  const holder = globalThis as Holder;
+  if (!holder[LIBRARY]) {
+    const { s3 } = clients();
+    const { BUCKET } = config();
+    holder[LIBRARY] = new LibraryCache({ ...createS3Store(s3, BUCKET), ...s3Remover(s3, BUCKET) });
+  }
+  return holder[LIBRARY];
+}
+
+/** `GET /api/runs?q=&bpmMin=…`: one page of the library. */
+export async function searchLibrary(params: URLSearchParams): Promise<LibraryPage> {
+  let query;
+  try {
+    query = parseLibraryQuery(params);
+  } catch (error) {
+    if (error instanceof InvalidLibraryQuery) throw new BadRequest(error.message);
+    throw error;
+  }
+  return (await library().current()).query(query);
+}
+
+/** `GET /api/runs/{id}/similar`: the nearest runs with their reasons. */
+export async function similarRuns(id: string): Promise<{ id: string; similar: SimilarRun[] }> {
+  if (!UPLOAD_ID_PATTERN.test(id)) throw new NotFound(`There is no run “${id}”.`);
+  const cache = library();
+  if (!(await cache.entry(id))) throw new NotFound(`Run “${id}” is not in the library: it has not finished, or it failed.`);
+  return { id, similar: cache.index.similar(id) ?? [] };
+}
+
+/** `DELETE /api/runs/{id}`: everything the run left in the bucket; refused while the run is still going. */
+export async function deleteRunFromSite(id: string): Promise<{ id: string; deletedObjects: number }> {
+  if (!UPLOAD_ID_PATTERN.test(id)) throw new NotFound(`There is no run “${id}”.`);
+  const snapshot = await runSnapshot(id).catch(() => null);
+  if (snapshot?.phase === 'running') {
+    throw new Conflict(`Run “${id}” is still running. Delete it once it has finished.`);
+  }
+  const deleted = await library().delete(id);
+  forgetRun(id);
+  if (deleted.length === 0) throw new NotFound(`There is no run “${id}” to delete.`);
+  return { id, deletedObjects: deleted.length };
+}
