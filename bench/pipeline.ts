@@ -135,7 +135,7 @@ async function wholeRun(runtime: RuntimeHandle, s3: S3Client, file: string): Pro
 
 const stepTimes = (steps: StepView[]) => steps.map((step) => `${step.name} ${s(step.durationMs ?? NaN)}`).join(', ');
 
-async function peakMemory(ffmpeg: string, dir: string, file: string, limits: PreprocessLimits, measureOnWorker = false): Promise<ChildReport> {
+async function peakMemory(ffmpeg: string, dir: string, file: string, limits: PreprocessLimits): Promise<ChildReport> {
   // A bare embedded S3: an upload here starts no pipeline run that would compete for the CPU.
   const bucket = 'bench-memory';
   const store = await startEmbeddedS3({ directory: path.join(dir, 's3-memory'), port: 0, bucket, onEvent: () => undefined });
@@ -156,7 +156,7 @@ async function peakMemory(ffmpeg: string, dir: string, file: string, limits: Pre
       external: ['ffmpeg-static'],
       logLevel: 'error',
     });
-    const request = { endpoint: store.endpoint, bucket, key, id: 'bench-sixty-minutes', ffmpeg, limits, measureOnWorker };
+    const request = { endpoint: store.endpoint, bucket, key, id: 'bench-sixty-minutes', ffmpeg, limits };
     const { stdout } = await promisify(execFile)(process.execPath, [bundle, JSON.stringify(request)], { maxBuffer: 1 << 20 });
     return JSON.parse(stdout) as ChildReport;
   } finally {
@@ -204,8 +204,6 @@ async function main() {
     await runtime.executions.idle(); // that upload started a run too; let it finish before timing
     let round = 0;
     const preprocess = await bestOf(3, () => preprocessUpload({ id: `bench-preprocess-${round++}`, key: uploadKey }, { store, ffmpeg, limits }));
-    // The same with the measuring on a worker thread (measureOnWorker); its first run starts the thread.
-    const onWorker = await bestOf(3, () => preprocessUpload({ id: `bench-preprocess-${round++}`, key: uploadKey }, { store, ffmpeg, limits, measureOnWorker: true }));
 
     // ------------------------------------------------------------------ where the time goes
     const stages: Array<[string, number]> = [];
@@ -243,7 +241,6 @@ async function main() {
 
     // ------------------------------------------------------------------ memory on 60 minutes
     const memory = await peakMemory(ffmpeg, dir, files.sixtyMinutes, limits);
-    const memoryOnWorker = await peakMemory(ffmpeg, dir, files.sixtyMinutes, limits, true);
 
     // ------------------------------------------------------------------ report
     const preprocessRatio = preprocess.ms / floor;
@@ -252,7 +249,6 @@ async function main() {
     const rows: Array<[string, string, string]> = [
       ['floor: ffmpeg decode of the 3-minute file to 16 kHz mono', s(floor), ''],
       ['preprocess, 3-minute file (embedded S3)', `${s(preprocess.ms)} = ${preprocessRatio.toFixed(2)}× floor`, `target ≤ ${TARGET_PREPROCESS_RATIO}×  ${mark(preprocessRatio <= TARGET_PREPROCESS_RATIO)}`],
-      ['  the same, measuring on a worker thread', `${s(onWorker.ms)} = ${(onWorker.ms / floor).toFixed(2)}× floor`, '(measureOnWorker: not the default)'],
       ['whole run, 3-minute file (upload → result)', s(long!.ms), stepTimes(long!.steps)],
       ['whole run, 3-second file', s(short!.ms), stepTimes(short!.steps)],
       ['3-minute run − 3-second run', `${s(extra)} = ${extraRatio.toFixed(2)}× floor`, `target ≤ ${TARGET_EXTRA_RUN_RATIO}×  ${mark(extraRatio <= TARGET_EXTRA_RUN_RATIO)}`],
@@ -260,11 +256,6 @@ async function main() {
         'preprocess peak memory, 60-minute file',
         `${memory.maxRssMb.toFixed(0)} MB`,
         `target ≤ ${TARGET_PEAK_MB} MB  ${mark(memory.maxRssMb <= TARGET_PEAK_MB)}   (${memory.startRssMb.toFixed(0)} MB at start; ${memory.windows} windows in ${memory.seconds.toFixed(1)} s)`,
-      ],
-      [
-        '  the same, measuring on a worker thread',
-        `${memoryOnWorker.maxRssMb.toFixed(0)} MB`,
-        `(measureOnWorker: not the default; ${memoryOnWorker.seconds.toFixed(1)} s)`,
       ],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
@@ -281,7 +272,7 @@ async function main() {
         floorMs: floor, preprocessMs: preprocess.ms, preprocessRatio,
         wholeRun3MinMs: long!.ms, wholeRun3SecMs: short!.ms, extraMs: extra, extraRatio,
         steps3Min: long!.steps, steps3Sec: short!.steps,
-        preprocessOnWorkerMs: onWorker.ms, memory, memoryOnWorker, stages: Object.fromEntries(stages),
+        memory, stages: Object.fromEntries(stages),
       }, null, 2));
     }
     s3.destroy();

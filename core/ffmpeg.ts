@@ -12,9 +12,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SAMPLE_RATE } from './contract.ts';
-import type { FileLoudness } from './descriptors/loudness.ts';
+import { channelWeights, FileLoudnessMeter, type FileLoudness } from './descriptors/loudness.ts';
 import { AudioTooLong, ConfigError, InvalidAudio, NoAudioStream } from './errors.ts';
-import { LocalMeasure, type Measurer, type MeasureWorker } from './measure-worker.ts';
 
 /** ffmpeg's path: FFMPEG_BIN, then ffmpeg-static's binary, then a clear error. */
 export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
@@ -59,11 +58,6 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Measure the file's loudness in the same pass (default true). */
   measureLoudness?: boolean;
-  /**
-   * The measuring worker to use (the caller closes it); when it was made with `analyze`, the 16 kHz samples are
-   * analysed there too, and the caller asks it for the TrackAnalyzer's results once the decode has returned.
-   */
-  worker?: MeasureWorker;
   /**
    * Yield every chunk in one reused buffer, valid only until the next is asked for (a consumer that copies the
    * samples, as preprocess does): a 60-minute file then leaves no 230 MB of spent chunks for the GC.
@@ -131,15 +125,15 @@ export function decodeWithLoudnessArguments(input: string): string[] {
  * Decodes to 16 kHz mono float32, yielding chunks as ffmpeg produces them. Backpressure is real: ffmpeg
  * waits while the consumer is busy. Throws the pipeline's named errors for input it cannot use.
  *
- * The loudness is measured on a worker thread (core/measure-worker.ts) when `options.worker` is given (the caller
- * may have it analyse the 16 kHz samples there too, and closes it), else on this thread as the bytes arrive.
+ * The file's loudness is measured on this thread as ffmpeg's fd-3 bytes arrive. (A worker thread for the measuring
+ * was tried: on two cores ffmpeg already has one, so it finished no sooner, and its second copy of the bundle cost
+ * 30 MB of peak memory on a 60-minute file.)
  */
 export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float32Array, DecodeResult> {
   const fromStream = typeof options.input !== 'string';
   const measure = options.measureLoudness ?? true;
   options.signal?.throwIfAborted();
   const inputArgument = fromStream ? 'pipe:0' : (options.input as string);
-  const worker: Measurer | undefined = options.worker ?? (measure ? new LocalMeasure() : undefined);
   const child = spawn(options.ffmpeg, measure ? decodeWithLoudnessArguments(inputArgument) : decodeArguments(inputArgument), {
     stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(measure ? (['pipe'] as const) : [])],
     signal: options.signal,
@@ -147,7 +141,7 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   });
   let log = '';
   let info: SourceInfo | undefined;
-  const loudness = measure && worker ? new LoudnessTap(worker) : undefined;
+  const loudness = measure ? new LoudnessTap() : undefined;
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {
     if (log.length < 64_000) log += text;
@@ -159,16 +153,9 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
       }
     }
   });
-  if (loudness && worker) {
+  if (loudness) {
     const tap = child.stdio[3] as Readable;
-    tap.on('data', (piece: Buffer) => {
-      loudness.push(piece);
-      // The worker is behind: stop reading (ffmpeg waits) until it has caught up.
-      if (worker.busy) {
-        tap.pause();
-        worker.onDrain(() => tap.resume());
-      }
-    });
+    tap.on('data', (piece: Buffer) => loudness.push(piece));
     tap.on('error', () => undefined);
   }
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -185,7 +172,6 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   }
 
   const maxSamples = options.maxDurationSec === undefined ? Infinity : Math.ceil(options.maxDurationSec * SAMPLE_RATE);
-  const analyze = worker?.analyze ?? false;
   let total = 0;
   /** The low byte of a sample split between two pieces, or -1. */
   let odd = -1;
@@ -215,11 +201,9 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
       }
       n += pairs;
       if (at + 2 * pairs < piece.length) odd = piece[piece.length - 1];
-      if (analyze) worker!.mono(piece, true);
       total += n;
       if (total > maxSamples) throw tooLong(total / SAMPLE_RATE, options.maxDurationSec!);
       if (n > 0) yield n === samples.length ? samples : samples.subarray(0, n);
-      if (worker?.busy) await worker.whenReady();
     }
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -233,31 +217,37 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   if (total === 0 || !info) {
     throw new InvalidAudio('No audio could be decoded from the file: it holds no sound ffmpeg can read.');
   }
-  return { info, loudness: loudness ? await loudness.finish() : null };
+  return { info, loudness: loudness ? loudness.finish() : null };
 }
 
+/** The layout of ffmpeg's fd-3 output: the file's own channels at its own rate. */
+export interface LoudnessFormat {
+  sampleRate: number;
+  channels: number;
+  channelLayout?: string;
+}
+
+/** 16-bit units of the fd-3 samples in full scale: 6 dB down (ffmpeg's `volume=0.5`). */
+export const LOUDNESS_SAMPLE_SCALE = 2 / 32768;
+
 /**
- * The fd-3 side of the decode: 16-bit samples of the file's channels (6 dB down) handed to the measuring worker's
- * FileLoudnessMeter. Bytes that arrive before ffmpeg's log has named the layout (there are none in practice: ffmpeg
- * describes its input first) wait in a short queue.
+ * The fd-3 side of the decode: 16-bit samples of the file's channels (6 dB down) into a FileLoudnessMeter. Bytes
+ * that arrive before ffmpeg's log has named the layout (there are none in practice: ffmpeg describes its input
+ * first) wait in a short queue.
  */
 class LoudnessTap {
   private started = false;
   private waiting: Buffer[] = [];
   private failed = false;
-  private readonly worker: Measurer;
-
-  constructor(worker: Measurer) {
-    this.worker = worker;
-  }
+  private readonly sink = new LoudnessSink();
 
   start(info: SourceInfo): void {
     if (this.started || this.failed || !(info.channels >= 1) || !(info.sampleRate > 0)) return;
     this.started = true;
-    this.worker.format({ sampleRate: info.sampleRate, channels: info.channels, channelLayout: info.channelLayout });
+    this.sink.start({ sampleRate: info.sampleRate, channels: info.channels, channelLayout: info.channelLayout });
     const waiting = this.waiting;
     this.waiting = [];
-    for (const piece of waiting) this.worker.file(piece);
+    for (const piece of waiting) this.sink.push(piece);
   }
 
   push(piece: Buffer): void {
@@ -268,17 +258,61 @@ class LoudnessTap {
       if (this.waiting.length > 64) this.fail();
       return;
     }
-    this.worker.file(piece, true);
+    this.sink.push(piece);
   }
 
-  async finish(): Promise<FileLoudness | null> {
-    const loudness = await this.worker.end();
-    return this.started && !this.failed ? loudness : null;
+  finish(): FileLoudness | null {
+    return this.started && !this.failed ? this.sink.finish() : null;
   }
 
   private fail(): void {
     this.failed = true;
     this.waiting = [];
+  }
+}
+
+/** ffmpeg's fd-3 bytes into a FileLoudnessMeter: whole frames only, a partial one carried to the next piece. */
+export class LoudnessSink {
+  private meter: FileLoudnessMeter | undefined;
+  private frameBytes = 2;
+  private carry = new Uint8Array(0);
+  private samples = new Int16Array(0);
+  private failed = false;
+
+  start(format: LoudnessFormat): void {
+    if (this.meter || !(format.channels >= 1) || !(format.sampleRate > 0)) return;
+    this.frameBytes = 2 * format.channels;
+    this.meter = new FileLoudnessMeter(format.sampleRate, format.channels, channelWeights(format.channelLayout ?? '', format.channels));
+  }
+
+  push(bytes: Uint8Array): void {
+    // ffmpeg names its input before it writes a sample; if it somehow did not, do without a measurement.
+    if (!this.meter) this.failed = true;
+    if (this.failed) return;
+    const total = this.carry.length + bytes.length;
+    const whole = total - (total % this.frameBytes);
+    if (whole > 0 && this.carry.length === 0 && (bytes.byteOffset & 1) === 0) {
+      // The usual case, a pipe read of whole frames: measure the bytes where they lie, without copying them.
+      this.meter!.push(new Int16Array(bytes.buffer, bytes.byteOffset, whole / 2), LOUDNESS_SAMPLE_SCALE);
+      this.carry = bytes.slice(whole);
+    } else if (whole > 0) {
+      const count = whole / 2;
+      if (this.samples.length < count) this.samples = new Int16Array(Math.max(count, 2 * this.samples.length));
+      const target = new Uint8Array(this.samples.buffer, 0, whole);
+      target.set(this.carry);
+      target.set(bytes.subarray(0, whole - this.carry.length), this.carry.length);
+      this.meter!.push(this.samples.subarray(0, count), LOUDNESS_SAMPLE_SCALE);
+      this.carry = bytes.slice(whole - this.carry.length);
+    } else {
+      const joined = new Uint8Array(total);
+      joined.set(this.carry);
+      joined.set(bytes, this.carry.length);
+      this.carry = joined;
+    }
+  }
+
+  finish(): FileLoudness | null {
+    return this.meter && !this.failed ? this.meter.finish() : null;
   }
 }
 

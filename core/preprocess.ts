@@ -3,12 +3,11 @@
  * AWS-free: storage comes in as a BlobStore, ffmpeg as a path.
  */
 import type { BlobStore } from './blob-store.ts';
-import { TrackAnalyzer, type FileLoudness, type TimeRange } from './descriptors/index.ts';
+import { TrackAnalyzer } from './descriptors/index.ts';
 import { keys, SAMPLE_RATE, WINDOW_SAMPLES, type Manifest, type ManifestWindow } from './contract.ts';
 import { AudioTooShort, FileTooLarge, InvalidAudio, UploadNotFound } from './errors.ts';
 import { decodeAudio, InputUnreachable, NeedsSeekableInput, type DecodeResult } from './ffmpeg.ts';
 import { uploadRefFromKey } from './ids.ts';
-import { MeasureWorker, type TrackMeasurements } from './measure-worker.ts';
 import { Windower, type Window } from './windows.ts';
 
 export interface PreprocessLimits {
@@ -40,12 +39,6 @@ export interface PreprocessDeps {
   signal?: AbortSignal;
   /** Measure the file's own loudness in the decode pass (default true); without it, loudness is the 16 kHz mono signal's. */
   measureLoudness?: boolean;
-  /**
-   * Measure (loudness and descriptors) on a worker thread beside the decode (default false). On two cores it
-   * finishes a 60-minute file about a third sooner, for some 25–40 MB more peak memory (the worker loads the
-   * bundle again); a 3-minute file gains little, the cores being busy with ffmpeg and the uploads already.
-   */
-  measureOnWorker?: boolean;
 }
 
 export async function preprocessUpload(request: PreprocessRequest, deps: PreprocessDeps): Promise<PreprocessResult> {
@@ -122,33 +115,12 @@ interface DecodedTrack {
   sections: NonNullable<Manifest['sections']>;
 }
 
+/**
+ * One pass: ffmpeg decodes; this thread reads both of its outputs, measures the descriptors (TrackAnalyzer) and the
+ * file's loudness as the samples arrive, cuts the windows and uploads them while ffmpeg goes on decoding.
+ */
 async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input'], id: string, deps: PreprocessDeps): Promise<DecodedTrack> {
-  // The descriptors (TrackAnalyzer) and the file's loudness are measured on a worker thread beside the decode;
-  // this thread reads ffmpeg, cuts the windows and uploads them.
-  const measurer = deps.measureOnWorker ? new MeasureWorker(true) : new AnalyzerHere();
-  try {
-    return await decodeWithWorker(input, id, deps, measurer);
-  } finally {
-    measurer.close();
-  }
-}
-
-/** The TrackAnalyzer on this thread, fed by the decoded chunks (loudness is then measured in decodeAudio, here too). */
-class AnalyzerHere {
-  private readonly analyzer = new TrackAnalyzer(SAMPLE_RATE);
-  push(samples: Float32Array): void {
-    this.analyzer.push(samples);
-  }
-  finish(windows: TimeRange[], fileLoudness: FileLoudness | null): Promise<TrackMeasurements> {
-    return Promise.resolve(this.analyzer.finish(windows, { fileLoudness }));
-  }
-  close(): void {}
-}
-
-async function decodeWithWorker(
-  input: Parameters<typeof decodeAudio>[0]['input'], id: string, deps: PreprocessDeps, measurer: MeasureWorker | AnalyzerHere,
-): Promise<DecodedTrack> {
-  const here = measurer instanceof AnalyzerHere ? measurer : undefined;
+  const analyzer = new TrackAnalyzer(SAMPLE_RATE);
   const windower = new Windower();
   const written: Array<Omit<ManifestWindow, 'tags'>> = [];
   const inFlight = new Set<Promise<void>>();
@@ -176,12 +148,9 @@ async function decodeWithWorker(
 
   const stream = decodeAudio({
     ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal, measureLoudness: deps.measureLoudness, reuseChunks: true,
-    worker: here ? undefined : (measurer as MeasureWorker),
   });
-  // The 16 kHz mono windows come from the samples here; the descriptors and the loudness (the file's own channels,
-  // from the same ffmpeg process) from the worker, once the decode has ended.
   let decoded: DecodeResult;
-  let measured: Promise<TrackMeasurements> | undefined;
+  let measured: ReturnType<TrackAnalyzer['finish']> | undefined;
   try {
     for (;;) {
       const next = await stream.next();
@@ -189,21 +158,20 @@ async function decodeWithWorker(
         decoded = next.value;
         break;
       }
-      here?.push(next.value);
+      analyzer.push(next.value);
       for (const window of windower.push(next.value)) await write(window);
     }
     for (const window of windower.finish()) await write(window);
-    // The whole-track analyses (beats, key) run on the worker while the last windows upload.
+    // The whole-track analyses (beats, key, sections) run while the last windows upload.
     const ranges = written.map(({ startSec, endSec }) => ({ startSec, endSec }));
-    measured = here ? here.finish(ranges, decoded!.loudness) : (measurer as MeasureWorker).finish(ranges);
-    measured.catch(() => undefined); // awaited below, once the uploads have settled
+    measured = analyzer.finish(ranges, { fileLoudness: decoded!.loudness });
   } finally {
     // Never leave a window upload running past the step, whatever happened.
     await Promise.all(inFlight);
   }
   if (uploadError) throw uploadError;
 
-  const { track, windows, analysis, sections } = await measured;
+  const { track, windows, analysis, sections } = measured!;
   return { info: decoded.info, totalSamples: windower.totalSamples, windows: written, windowTags: windows, trackTags: track, analysis, sections };
 }
 

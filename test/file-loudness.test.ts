@@ -5,8 +5,7 @@
 import { createReadStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { channelWeights, FileLoudnessMeter, loudnessCurve, windowLoudness, type FileLoudness } from '#core/descriptors/loudness';
-import { decodeAudio, type DecodeResult } from '#core/ffmpeg';
-import { LoudnessSink } from '#core/measure-worker';
+import { decodeAudio, LoudnessSink, type DecodeResult } from '#core/ffmpeg';
 import { ffmpegEbur128 } from '../bench/lib/descriptor-corpus.ts';
 import { FFMPEG, ffmpeg, referenceDecode, tempDir } from './helpers/audio.ts';
 

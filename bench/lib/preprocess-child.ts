@@ -4,7 +4,6 @@
  * windows, durationSec } as JSON. The bench bundles it with esbuild first, as the Lambda is bundled, so
  * the figure is not the TypeScript loader's.
  */
-import { isMainThread } from 'node:worker_threads';
 import { preprocessUpload, type PreprocessLimits } from '../../core/preprocess.ts';
 import { createS3Client, createS3Store } from '../../functions/shared/s3-store.ts';
 
@@ -15,8 +14,6 @@ interface ChildRequest {
   id: string;
   ffmpeg: string;
   limits: PreprocessLimits;
-  /** Measure on a worker thread (PreprocessDeps.measureOnWorker). */
-  measureOnWorker?: boolean;
 }
 
 export interface ChildReport {
@@ -37,7 +34,7 @@ async function main() {
   const started = performance.now();
   const result = await preprocessUpload(
     { id: request.id, key: request.key },
-    { store: createS3Store(client, request.bucket), ffmpeg: request.ffmpeg, limits: request.limits, measureOnWorker: request.measureOnWorker },
+    { store: createS3Store(client, request.bucket), ffmpeg: request.ffmpeg, limits: request.limits },
   );
   const report: ChildReport = {
     // resourceUsage().maxRSS is in kilobytes: the peak resident set of this process (ffmpeg is a process of its own).
@@ -51,10 +48,7 @@ async function main() {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-// The measuring worker runs this same bundle (core/measure-worker.ts): only the main thread preprocesses.
-if (isMainThread) {
-  main().catch((error: Error) => {
-    process.stderr.write(`${error.name}: ${error.message}\n`);
-    process.exit(1);
-  });
-}
+main().catch((error: Error) => {
+  process.stderr.write(`${error.name}: ${error.message}\n`);
+  process.exit(1);
+});
