@@ -17,6 +17,7 @@ import {
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parseCommandLine } from '#core/command-line';
 import { parseDeployTarget, readStackOutputs, type DeployTarget } from './lib/stack.ts';
 import { buildWebBundle, siteEnvironment } from './lib/web-bundle.ts';
 
@@ -90,13 +91,15 @@ export async function deployWeb(target: DeployTarget, accessToken?: string): Pro
 }
 
 async function main(argv: string[]): Promise<void> {
-  const bundleOnly = argv.indexOf('--bundle-only');
-  if (bundleOnly >= 0) {
-    const zipPath = argv[bundleOnly + 1];
-    if (!zipPath || zipPath.startsWith('--')) throw new Error('--bundle-only needs the path of the zip to write.');
-    const builtAt = argv.indexOf('--built-app');
-    const builtApp = builtAt >= 0 ? argv[builtAt + 1] : undefined;
-    if (builtAt >= 0 && (!builtApp || builtApp.startsWith('--'))) throw new Error('--built-app needs the folder of an app that `next build` has built.');
+  const { values } = parseCommandLine(
+    argv,
+    { 'bundle-only': { type: 'string' }, 'built-app': { type: 'string' }, stage: { type: 'string' }, region: { type: 'string' } },
+    (problem) => new Error(`${problem}: npm run deploy:web -- [--stage STAGE] [--region REGION] | --bundle-only ZIP [--built-app DIR]`),
+  );
+  const zipPath = values['bundle-only'];
+  const builtApp = values['built-app'];
+  if (builtApp !== undefined && zipPath === undefined) throw new Error('--built-app goes with --bundle-only.');
+  if (zipPath !== undefined) {
     const bundle = await buildWebBundle({
       rootDir: ROOT,
       appDir: builtApp ? resolve(builtApp) : APP_DIR,

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ElasticBeanstalkClient, paginateListPlatformVersions, type PlatformSummary } from '@aws-sdk/client-elastic-beanstalk';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parseCommandLine } from '#core/command-line';
 import { deployWeb } from './deploy-web.ts';
 import { parseDeployTarget, readStackOutputs, stackName, stateMachineConsoleUrl, type DeployTarget } from './lib/stack.ts';
 import { choosePlatform, NODE_22_BRANCH, newestNode22Platform, recordedPlatform, recordPlatform } from './lib/web-platform.ts';
@@ -42,26 +43,36 @@ export interface DeployArgs {
   upgradePlatform: boolean;
 }
 
+/** What the options that take a path need, said when the path is missing. */
+const MISSING_VALUE: Record<string, string> = {
+  '--model needs a value': '--model needs the path of the LP-MusicCaps transfer.pth to upload.',
+  '--python needs a value': '--python needs the path of a Python that has torch (for model:upload).',
+};
+
 export function parseDeployArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DeployArgs {
-  const params = argv.filter((arg) => arg.startsWith('--param='));
-  const modelAt = argv.indexOf('--model');
-  const model = modelAt >= 0 ? argv[modelAt + 1] : undefined;
-  if (modelAt >= 0 && (!model || model.startsWith('--'))) {
-    throw new DeployStepFailed('--model needs the path of the LP-MusicCaps transfer.pth to upload.');
-  }
-  const pythonAt = argv.indexOf('--python');
-  const python = pythonAt >= 0 ? argv[pythonAt + 1] : undefined;
-  if (pythonAt >= 0 && (!python || python.startsWith('--'))) {
-    throw new DeployStepFailed('--python needs the path of a Python that has torch (for model:upload).');
-  }
+  const { values } = parseCommandLine(
+    argv,
+    {
+      stage: { type: 'string' },
+      region: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      model: { type: 'string' },
+      python: { type: 'string' },
+      'skip-image': { type: 'boolean', default: false },
+      'skip-web': { type: 'boolean', default: false },
+      'upgrade-platform': { type: 'boolean', default: false },
+    },
+    (problem) => new DeployStepFailed(MISSING_VALUE[problem] ?? `${problem}.`),
+  );
   return {
     target: parseDeployTarget(argv, env),
-    params,
-    model,
-    python,
-    skipImage: argv.includes('--skip-image'),
-    skipWeb: argv.includes('--skip-web'),
-    upgradePlatform: argv.includes('--upgrade-platform'),
+    // As `sls deploy` takes them.
+    params: (values.param ?? []).map((param) => `--param=${param}`),
+    model: values.model,
+    python: values.python,
+    skipImage: values['skip-image'],
+    skipWeb: values['skip-web'],
+    upgradePlatform: values['upgrade-platform'],
   };
 }
 

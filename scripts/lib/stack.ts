@@ -2,6 +2,7 @@
  * The deployed stack as the scripts see it: its name, where it lives, and the outputs every script reads
  * (deploy, deploy:web, image:build, model:upload).
  */
+import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 
 export const SERVICE = 'music-captioner';
@@ -48,19 +49,13 @@ export function stackName(stage: string): string {
  */
 const STAGE = /^[a-z][a-z0-9-]{0,14}$/;
 
-function optionValue(argv: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    if (arg === `--${name}`) return argv[i + 1];
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return undefined;
-}
-
 /** `--stage`/`--region` from the command line, else STAGE and AWS_REGION / AWS_DEFAULT_REGION, else dev in us-east-1. */
 export function parseDeployTarget(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DeployTarget {
-  const stage = optionValue(argv, 'stage') ?? env.STAGE ?? 'dev';
-  const region = optionValue(argv, 'region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // Not strict: this reads two options out of a command line its caller reads (and checks) as a whole.
+  const { values } = parseArgs({ args: [...argv], options: { stage: { type: 'string' }, region: { type: 'string' } }, strict: false, allowPositionals: true });
+  const given = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const stage = given(values.stage) ?? env.STAGE ?? 'dev';
+  const region = given(values.region) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!STAGE.test(stage)) {
     throw new InvalidStage(
       `Stage "${stage}" cannot name this stack's bucket: use 1–15 lowercase letters, digits or hyphens, starting with a letter.`,
