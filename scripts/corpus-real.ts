@@ -24,6 +24,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseMidi, TempoMap, ticksAt, truncateMidi } from './lib/midi-file.ts';
 import { type KeyTruth, type Meter, midiTruth, type TempoTruth } from './lib/midi-truth.ts';
+import { parseCommandLine } from '#core/command-line';
 
 const run = promisify(execFile);
 
@@ -417,28 +418,35 @@ function differences(computed: Piece[], committed: Piece[]): string[] {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => args.includes(name);
-  const value = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const jobs = Number(value('--jobs') ?? Math.min(4, availableParallelism()));
-  const only = value('--only')?.split(',');
+  const { values: options } = parseCommandLine(
+    process.argv.slice(2),
+    {
+      'write-truth': { type: 'boolean', default: false },
+      build: { type: 'boolean', default: false },
+      slice: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      jobs: { type: 'string' },
+    },
+    (problem) => new Error(`${problem}: npm run corpus:real -- [--slice] [--only ID,…] [--jobs N] [--write-truth [--build]]`),
+  );
+  const flag = (name: 'write-truth' | 'build' | 'slice') => options[name];
+  const jobs = Number(options.jobs ?? Math.min(4, availableParallelism()));
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs takes a whole number of at least 1 (got ${options.jobs})`);
+  const only = options.only?.split(',');
 
   const t0 = Date.now();
-  if (flag('--write-truth')) {
+  if (flag('write-truth')) {
     const all = await computeTruth();
     mkdirSync(join(ROOT, 'bench/real-corpus'), { recursive: true });
     writeFileSync(TRUTH_FILE, stableJson(all));
     console.log(`${TRUTH_FILE}: ${all.length} pieces`);
-    if (!flag('--build')) return;
+    if (!flag('build')) return;
   }
 
   const catalogue = [...MIDI_SOURCES, ...CHART_SOURCES].map((s) => ({ id: s.id, ci: !!s.ci }));
   catalogue.push(...VARIANT_SOURCES.map((v) => ({ id: variantId(v), ci: !!v.ci })));
   let wanted: Set<string> | undefined;
-  if (flag('--slice')) wanted = new Set(catalogue.filter((p) => p.ci).map((p) => p.id));
+  if (flag('slice')) wanted = new Set(catalogue.filter((p) => p.ci).map((p) => p.id));
   if (only) {
     const unknown = only.filter((id) => !catalogue.some((p) => p.id === id));
     if (unknown.length) throw new Error(`unknown piece ids: ${unknown.join(', ')}`);
