@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-dir", default=contract.DEFAULT_MODEL_DIR)
     parser.add_argument("--output-dir", default=contract.DEFAULT_OUTPUT_DIR)
     parser.add_argument(
-        "--batch-size", help="windows per forward pass, or auto (env CAPTION_BATCH_SIZE; auto: 32 on a GPU, 8 on a CPU)"
+        "--batch-size", help="windows per forward pass, or auto (env CAPTION_BATCH_SIZE; auto: 64 on a GPU, 8 on a CPU)"
     )
     parser.add_argument("--num-beams", help="beam width (env CAPTION_NUM_BEAMS, default 5)")
     parser.add_argument("--max-length", help="caption tokens at most (env CAPTION_MAX_LENGTH, default 128)")

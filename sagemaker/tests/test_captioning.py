@@ -85,7 +85,7 @@ def test_a_looping_window_is_captioned_again_with_different_decoding_and_kept_wh
 
 def test_the_batch_size_follows_the_device_unless_set():
     # Prepare
-    jobs = [contract.WindowJob(i, f"{i:05d}.npy", f"{i:05d}.npy", 10.0 * i, 10.0 * i + 10) for i in range(40)]
+    jobs = [contract.WindowJob(i, f"{i:05d}.npy", f"{i:05d}.npy", 10.0 * i, 10.0 * i + 10) for i in range(100)]
 
     def batch_sizes_on(device, settings):
         captioner = StandInCaptioner()
@@ -94,9 +94,12 @@ def test_the_batch_size_follows_the_device_unless_set():
         return [len(call) for call in captioner.batches]
 
     # Act / Assess
-    assert batch_sizes_on("cpu", GenerationSettings()) == [CPU_BATCH_SIZE] * (40 // CPU_BATCH_SIZE)
-    assert batch_sizes_on("cuda", GenerationSettings()) == [GPU_BATCH_SIZE, 40 - GPU_BATCH_SIZE]
-    assert batch_sizes_on("cuda", GenerationSettings(batch_size=16)) == [16, 16, 8]
+    def batches_of(size):
+        return [size] * (100 // size) + ([100 % size] if 100 % size else [])
+
+    assert batch_sizes_on("cpu", GenerationSettings()) == batches_of(CPU_BATCH_SIZE)
+    assert batch_sizes_on("cuda", GenerationSettings()) == batches_of(GPU_BATCH_SIZE)
+    assert batch_sizes_on("cuda", GenerationSettings(batch_size=16)) == [16] * 6 + [4]
 
 
 def test_a_window_that_still_loops_is_marked_degenerate(tmp_path):
