@@ -1,8 +1,12 @@
-/** The audio-LLM backend's pure parts: the WAV it sends, the 60-word cut, and a loop guard that judges as BART's does. */
+/** The audio-LLM backend's parts: the WAV it sends, the 60-word cut, a loop guard that judges as BART's does, the per-song budgets. */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { clampWords, encodeWav } from '#core/audio-llm-captioner';
+import { captionWithAudioLlm, clampWords, encodeWav, type AudioLlm } from '#core/audio-llm-captioner';
 import { judgeLoop } from '#core/caption-loop-guard';
+import { WINDOW_SAMPLES, type Manifest } from '#core/contract';
+import { productManifest } from '../bench/lib/real-corpus.ts';
+import { makeSong, tempDir } from './helpers/audio.ts';
 
 describe('the WAV a window is sent as', () => {
   it('holds the window samples exactly as 16-bit PCM, 16 kHz mono, with a RIFF header that adds up', () => {
@@ -58,5 +62,57 @@ describe('the loop guard', () => {
     // Assess
     expect(ours).toEqual(JSON.parse(python));
     expect(ours).toEqual([true, true, false, false, true, true, false, true]);
+  });
+});
+
+describe('the per-song budgets', () => {
+  // A real manifest (preprocess on a 45 s song: 5 windows); the model is the only stand-in, answering in-process.
+  let manifest: Manifest;
+  const dir = tempDir('caption-llm-budget-');
+  beforeAll(async () => {
+    manifest = await productManifest(makeSong(path.join(dir, 'song.wav'), 45, { bpm: 100 }), 'budget-song');
+  }, 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const caption = 'A soft synth pad over a muffled kick drum, calm and unhurried, with a clean and sparse mix.';
+  const silence = async () => new Float32Array(WINDOW_SAMPLES);
+
+  it('starts no window once the reported usage has spent the cost budget, and says so', async () => {
+    // Prepare: each answer reports 12,500 audio tokens, $0.40 at gpt-audio-1.5's $32 per million
+    const asked: string[] = [];
+    const llm: AudioLlm = {
+      model: 'gpt-audio-1.5',
+      caption: async (prompt) => {
+        asked.push(prompt.user);
+        return { text: caption, usage: { promptTokens: 12_500, audioTokens: 12_500, completionTokens: 0 } };
+      },
+    };
+    // Act
+    const { captions, info } = await captionWithAudioLlm(manifest, { llm, samples: silence, settings: { concurrency: 1, maxSeconds: 600, maxCostUsd: 1 } });
+    // Assess: $0.40, $0.80, then $1.20 is over the budget
+    expect(asked).toHaveLength(3);
+    expect(captions.map((entry) => entry.quality)).toEqual(['ok', 'ok', 'ok', 'unavailable', 'unavailable']);
+    expect(info).toMatchObject({ backend: 'audio-llm', windows: 5, fallbacks: 2, estimatedCostUsd: 1.2 });
+    expect(info.fallbackReason).toMatch(/2 of 5 windows.*cost budget of \$1 per song was spent/);
+  });
+
+  it('starts no window after the time budget, and says so', async () => {
+    // Prepare: a clock that moves 100 s with every answer
+    let clock = 0;
+    const llm: AudioLlm = {
+      model: 'some-vllm-model',
+      caption: async () => {
+        clock += 100_000;
+        return { text: caption };
+      },
+    };
+    // Act
+    const { captions, info } = await captionWithAudioLlm(manifest, { llm, samples: silence, now: () => clock, settings: { concurrency: 1, maxSeconds: 250, maxCostUsd: 1 } });
+    // Assess: windows start at 0, 100 and 200 s; at 300 s the budget is over
+    expect(captions.map((entry) => entry.quality)).toEqual(['ok', 'ok', 'ok', 'unavailable', 'unavailable']);
+    expect(info).toMatchObject({ backend: 'audio-llm', model: 'some-vllm-model', fallbacks: 2 });
+    // No published price for the model: no estimate, and no cost budget to keep.
+    expect(info.estimatedCostUsd).toBeUndefined();
+    expect(info.fallbackReason).toMatch(/time budget of 250 s per song ran out/);
   });
 });
