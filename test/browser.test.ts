@@ -39,6 +39,7 @@ async function newPage(width = 1280, height = 900): Promise<Page> {
 
 async function upload(page: Page, file: string): Promise<string> {
   await page.goto(app.siteUrl);
+  await hydrated(page, '.dropzone .button--primary');
   await page.setInputFiles('input[type=file]', file);
   await page.waitForURL(/\/runs\/[a-z0-9-]+$/, { timeout: 30_000 });
   return new URL(page.url()).pathname.split('/').pop()!;
@@ -101,10 +102,17 @@ function section(index: number, startSec: number, endSec: number, label: string,
   return { index, startSec, endSec, label, name, tags: { bpm: 96, key: 'A minor', loudnessLufs: -14 - index, energy, spectralCentroidHz: 1400 + 100 * index } };
 }
 
+/** Waits until React has hydrated `selector` (its event handlers are attached): on a busy machine that can lag the server's HTML by seconds. */
+async function hydrated(page: Page, selector: string): Promise<void> {
+  // A string, not a function: the TypeScript loader would add helpers the page does not have.
+  await page.waitForFunction(`(() => { const e = document.querySelector(${JSON.stringify(selector)}); return !!e && Object.keys(e).some((k) => k.startsWith('__reactProps')); })()`, undefined, { timeout: 30_000 });
+}
+
 async function openSucceeded(page: Page, id: string): Promise<void> {
   await page.goto(`${app.siteUrl}/runs/${id}`);
   await page.waitForSelector('[data-testid="step-Summarize"][data-status="succeeded"]', { timeout: 90_000 });
   await page.getByTestId('summary').waitFor();
+  await hydrated(page, '.caption__time');
 }
 
 async function mutedAndLoaded(page: Page): Promise<void> {
@@ -218,6 +226,10 @@ describe('the site in a browser', () => {
     await page.waitForFunction(() => (document.querySelector('audio') as HTMLAudioElement).currentTime >= 20.5, undefined, { timeout: 20_000 });
     const currentLater = await page.locator('.caption[aria-current="true"] .caption__time').textContent();
     const colours = await bands.evaluateAll((elements) => elements.map((element) => getComputedStyle(element).backgroundColor));
+    await bands.nth(1).hover();
+    const hovered = await page.locator('#section-facts').textContent();
+    await bands.nth(0).focus();
+    const focused = await page.locator('#section-facts').textContent();
     const [chapters] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Chapters' }).click()]);
     const violations = await seriousViolations(page);
     await page.screenshot({ path: screenshotPath('sections-desktop.png'), fullPage: false });
@@ -233,6 +245,11 @@ describe('the site in a browser', () => {
     expect(currentLater).toBe('0:20–0:30');
     await expect(bands.nth(2).getAttribute('aria-current')).resolves.toBe('true');
     await expect(bands.nth(0).getAttribute('aria-label')).resolves.toBe('Intro (A), 0:00 to 0:10');
+    expect(hovered).toContain('Section B 0:10–0:20');
+    expect(hovered).toContain('96 BPM · A minor · -15 LUFS · energy 80%');
+    expect(hovered).toContain(result.chunks[1].caption);
+    expect(focused).toContain('Intro (A) 0:00–0:10');
+    expect(focused).toContain(result.chunks[0].caption);
     expect(chapters.suggestedFilename()).toBe('Three-Parts.chapters.vtt');
     expect(readFileSync((await chapters.path())!, 'utf8')).toBe(toWebVttChapters(result));
     expect(violations).toEqual([]);
@@ -363,6 +380,7 @@ describe('the site in a browser', () => {
     // Prepare
     const page = await newPage();
     await page.goto(app.siteUrl);
+    await hydrated(page, '.dropzone .button--primary');
     await page.getByRole('button', { name: 'Choose a file' }).focus();
 
     // Act
