@@ -125,6 +125,8 @@ export async function followBuild(
   buildId: string,
   { print, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)), pollMs = 5000 }: FollowOptions,
 ): Promise<string> {
+  // Hand-written rather than paginateGetLogEvents: a live tail keeps its token across polls while the build
+  // runs, and the stream may not exist yet; the paginator starts afresh each time and stops at the first end.
   let token: string | undefined;
   let phase: string | undefined;
   const drain = async (group: string, stream: string) => {
