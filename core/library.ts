@@ -563,7 +563,7 @@ export class LibraryCache {
     private readonly now: () => number = Date.now,
   ) {
     this.refreshMs = options.refreshMs ?? 2000;
-    this.waitMs = options.waitMs ?? 120;
+    this.waitMs = options.waitMs ?? 60;
   }
 
   /** The index, as current as the budget allows. */

@@ -1,8 +1,7 @@
 import 'server-only';
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UPLOAD_ID_PATTERN } from '#core/ids';
-import { InvalidLibraryQuery, LibraryCache, parseLibraryQuery, type LibraryPage, type Remover, type SimilarRun } from '#core/library';
-import { createS3Store } from '../../../functions/shared/s3-store.ts';
+import { InvalidLibraryQuery, LibraryCache, parseLibraryQuery, type LibraryPage, type SimilarRun } from '#core/library';
+import { s3LibraryStore } from '../../../functions/shared/library-store.ts';
 import { clients } from './aws.ts';
 import { config } from './config.ts';
 import { BadRequest, HttpError, NotFound } from './http.ts';
@@ -14,18 +13,6 @@ export class Conflict extends HttpError {
   readonly status = 409;
 }
 
-/** S3's DeleteObjects: up to 1000 keys a call, each failure named. */
-export function s3Remover(s3: S3Client, bucket: string): Remover {
-  return {
-    async remove(removed) {
-      if (removed.length === 0) return;
-      const answer = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: removed.map((Key) => ({ Key })), Quiet: true } }));
-      const failed = answer.Errors ?? [];
-      if (failed.length > 0) throw new Error(`S3 did not delete ${failed.length} object(s), e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`);
-    },
-  };
-}
-
 const LIBRARY = Symbol.for('music-captioner.site.library');
 type Holder = { [LIBRARY]?: LibraryCache };
 
@@ -35,7 +22,7 @@ export function library(): LibraryCache {
   if (!holder[LIBRARY]) {
     const { s3 } = clients();
     const { BUCKET } = config();
-    holder[LIBRARY] = new LibraryCache({ ...createS3Store(s3, BUCKET), ...s3Remover(s3, BUCKET) });
+    holder[LIBRARY] = new LibraryCache(s3LibraryStore(s3, BUCKET));
   }
   return holder[LIBRARY];
 }
