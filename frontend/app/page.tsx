@@ -4,6 +4,9 @@ import { ensurePageAccess } from '../lib/server/page-access.ts';
 import { recentRuns } from '../lib/server/runs.ts';
 import type { RecentRun } from '../lib/run-view.ts';
 import { RecentRuns } from './_components/RecentRuns.tsx';
+import { LibraryBrowser } from './_components/LibraryBrowser.tsx';
+import { libraryKeyNames, searchLibrary } from '../lib/server/library.ts';
+import type { LibraryPage } from '#core/library';
 import { Uploader } from './_components/Uploader.tsx';
 
 export default async function Home() {
@@ -14,6 +17,12 @@ export default async function Home() {
     runs = await recentRuns();
   } catch (error) {
     console.error('[site] listing recent runs failed:', error);
+  }
+  let library: LibraryPage | undefined;
+  try {
+    library = await searchLibrary(new URLSearchParams());
+  } catch (error) {
+    console.error('[site] reading the library failed:', error);
   }
   return (
     <>
@@ -35,6 +44,16 @@ export default async function Home() {
         ) : (
           <p className="empty" role="status">
             The list of runs could not be read just now. Reload in a moment.
+          </p>
+        )}
+      </section>
+      <section id="library" className="section" aria-labelledby="library-title">
+        <h2 id="library-title">Library</h2>
+        {library ? (
+          <LibraryBrowser initial={library} keyNames={libraryKeyNames()} />
+        ) : (
+          <p className="empty" role="status">
+            The library could not be read just now. Reload in a moment.
           </p>
         )}
       </section>

@@ -10,6 +10,7 @@ import { sectionAt, timelineDuration } from '../../lib/timeline.ts';
 import { captionerWords, songBaseName, trackTagWords } from '../../lib/words.ts';
 import { useRovingFocus } from './roving.ts';
 import { Timeline } from './Timeline.tsx';
+import { SimilarSongs } from './SimilarSongs.tsx';
 
 function windowTags(tags: WindowTags): string {
   return [tags.bpm !== null ? `${Math.round(tags.bpm)} BPM` : undefined, tags.key ?? undefined, tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined]
@@ -200,6 +201,7 @@ export function ResultView({ id, result, audioUrl }: { id: string; result: Resul
               Named after the song ({song}.srt …), so players pick the subtitles up beside {result.file.name}.
             </p>
           </section>
+          <SimilarSongs id={id} />
         </aside>
       </div>
     </div>

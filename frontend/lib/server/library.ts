@@ -1,4 +1,5 @@
 import 'server-only';
+import { PITCH_NAMES } from '#core/descriptors/key';
 import { UPLOAD_ID_PATTERN } from '#core/ids';
 import { InvalidLibraryQuery, LibraryCache, parseLibraryQuery, type LibraryPage, type SimilarRun } from '#core/library';
 import { s3LibraryStore } from '../../../functions/shared/library-store.ts';
@@ -58,4 +59,9 @@ export async function deleteRunFromSite(id: string): Promise<{ id: string; delet
   forgetRun(id);
   if (deleted.length === 0) throw new NotFound(`There is no run “${id}” to delete.`);
   return { id, deletedObjects: deleted.length };
+}
+
+/** The 24 keys as the library spells them, for the key filter. */
+export function libraryKeyNames(): string[] {
+  return (['major', 'minor'] as const).flatMap((mode) => PITCH_NAMES.map((pitch) => `${pitch} ${mode}`));
 }
