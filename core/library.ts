@@ -462,8 +462,12 @@ const idOf = (key: string, prefix: string) => key.slice(prefix.length).replace(/
  * backfills an entry for every succeeded result that has none (runs from before the library). Returns how many
  * entries were read and backfilled.
  */
-export async function refreshLibrary(store: Pick<BlobStore, 'list' | 'getJson' | 'put'>, index: LibraryIndex): Promise<{ read: number; backfilled: number }> {
-  const [entryKeys, resultKeys] = await Promise.all([store.list(keys.libraryPrefix), store.list('results/')]);
+export async function refreshLibrary(
+  store: Pick<BlobStore, 'list' | 'getJson' | 'put'>,
+  index: LibraryIndex,
+  options: { backfill?: boolean } = {},
+): Promise<{ read: number; backfilled: number }> {
+  const [entryKeys, resultKeys] = await Promise.all([store.list(keys.libraryPrefix), options.backfill === false ? [] : store.list('results/')]);
   const entryIds = new Set(entryKeys.filter((key) => key.endsWith('.json')).map((key) => idOf(key, keys.libraryPrefix)));
   for (const id of index.ids()) if (!entryIds.has(id)) index.remove(id);
 
@@ -536,6 +540,14 @@ function round(value: number, digits: number): number {
 
 // ——— The library a long-lived process keeps (the site, a bench) ———————————————————————————————————
 
+/**
+ * Listing 10 000 keys takes seconds on the embedded S3 (which shares the site's process), so a loaded library
+ * refreshes in the background every 30 s and no request waits for it. The site's own new runs come in sooner:
+ * the run page asks for its similar songs, which reads that run's entry at once (LibraryCache.entry), and
+ * deletes leave the index at once.
+ */
+export const LIBRARY_CACHE_DEFAULTS = { refreshMs: 30_000, waitMs: 0 } as const;
+
 export interface LibraryCacheOptions {
   /** How long a refresh's answer stands before the next request asks the store again. */
   refreshMs?: number;
@@ -562,8 +574,8 @@ export class LibraryCache {
     options: LibraryCacheOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.refreshMs = options.refreshMs ?? 2000;
-    this.waitMs = options.waitMs ?? 60;
+    this.refreshMs = options.refreshMs ?? LIBRARY_CACHE_DEFAULTS.refreshMs;
+    this.waitMs = options.waitMs ?? LIBRARY_CACHE_DEFAULTS.waitMs;
   }
 
   /** The index, as current as the budget allows. */
@@ -573,7 +585,7 @@ export class LibraryCache {
       // A refresh that fails after the wait is over is retried by the next request; it must not go unhandled.
       refresh.catch(() => undefined);
       if (!this.loaded) await refresh;
-      else await Promise.race([refresh, new Promise((resolve) => setTimeout(resolve, this.waitMs).unref?.())]);
+      else if (this.waitMs > 0) await Promise.race([refresh, new Promise((resolve) => setTimeout(resolve, this.waitMs).unref?.())]);
     }
     return this.index;
   }
@@ -602,7 +614,8 @@ export class LibraryCache {
   }
 
   private refresh(): Promise<void> {
-    this.refreshing ??= refreshLibrary(this.store, this.index)
+    // Runs older than the library are backfilled on the first read; later ones have entries from Summarize.
+    this.refreshing ??= refreshLibrary(this.store, this.index, { backfill: !this.loaded })
       .then(() => {
         this.loaded = true;
         this.refreshedAt = this.now();

@@ -11,6 +11,7 @@ import { keys } from '#core/contract';
 import type { LibraryPage } from '#core/library';
 import { makeSong, tempDir } from './helpers/audio.ts';
 import { bootRuntime, type TestRuntime } from './helpers/runtime.ts';
+import { deleteRunInBucket } from '../runtime/delete-run.ts';
 
 // The site's modules refuse to load outside a React server bundle; here they run in Node as the route handlers do.
 jest.mock('server-only', () => ({}), { virtual: true });
@@ -103,5 +104,13 @@ describe('DELETE /api/runs/{id}', () => {
     }
     expect((await search('q=groove.wav')).runs.map((run) => run.id)).toEqual([RUNS.steady.id]);
     await expect(site.deleteRunFromSite(id)).rejects.toMatchObject({ name: 'NotFound', status: 404 });
+  });
+
+  it("from the CLI (deleteRunInBucket), removes the run straight from the bucket, the library's entry with it", async () => {
+    const deleted = await deleteRunInBucket(runtime.s3, runtime.bucket, RUNS.steady.id);
+    expect(deleted).toEqual(expect.arrayContaining([keys.result(RUNS.steady.id), keys.libraryEntry(RUNS.steady.id), `uploads/${RUNS.steady.id}/${RUNS.steady.name}`]));
+    const left = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.bucket, Prefix: keys.libraryPrefix }));
+    expect((left.Contents ?? []).map((object) => object.Key)).not.toContain(keys.libraryEntry(RUNS.steady.id));
+    expect(await deleteRunInBucket(runtime.s3, runtime.bucket, RUNS.steady.id)).toEqual([]);
   });
 });
