@@ -430,22 +430,22 @@ describe('the site in a browser', () => {
     await page.goto(app.siteUrl);
 
     // Assess
-    const rows = page.locator('.run-row');
-    const names = await page.locator('.run-row__name').allTextContents();
+    const rows = page.locator('#recent .run-row');
+    const names = await page.locator('#recent .run-row__name').allTextContents();
     expect(names).toEqual(expect.arrayContaining(['Evening-Song.mp3', 'holiday-notes.mp3']));
     expect(names.indexOf('holiday-notes.mp3')).toBeLessThan(names.indexOf('Evening-Song.mp3'));
     await expect(rows.filter({ hasText: 'holiday-notes.mp3' }).locator('.pill').textContent()).resolves.toBe('Failed');
     await expect(rows.filter({ hasText: 'Evening-Song.mp3' }).locator('.pill').textContent()).resolves.toBe('Done');
-    const metas = await page.locator('.run-row__meta').allTextContents();
+    const metas = await page.locator('#recent .run-row__meta').allTextContents();
     expect(new Set(metas).size).toBe(metas.length);
     expect(metas.every((meta) => /\d{1,2}:\d{2}:\d{2}/.test(meta))).toBe(true);
-    const pillLefts = await page.locator('.run-row .pill').evaluateAll((pills) => pills.map((pill) => Math.round(pill.getBoundingClientRect().left)));
+    const pillLefts = await page.locator('#recent .run-row .pill').evaluateAll((pills) => pills.map((pill) => Math.round(pill.getBoundingClientRect().left)));
     expect(new Set(pillLefts).size).toBe(1);
     await expect(seriousViolations(page)).resolves.toEqual([]);
     await page.screenshot({ path: screenshotPath('home.png'), fullPage: true });
     await page.setViewportSize({ width: 360, height: 740 });
     await page.screenshot({ path: screenshotPath('home-phone.png'), fullPage: true });
-    const cutNames = await page.locator('.run-row__name').evaluateAll((names) => names.filter((name) => name.scrollWidth > name.clientWidth + 1).length);
+    const cutNames = await page.locator('#recent .run-row__name').evaluateAll((names) => names.filter((name) => name.scrollWidth > name.clientWidth + 1).length);
     expect(cutNames).toBe(0);
   });
 });

@@ -13,7 +13,7 @@ export function RecentRuns({ runs }: { runs: RecentRun[] }) {
     <ul className="runs" role="list">
       {runs.map((run) => (
         <li key={run.id}>
-          <Link className="run-row" href={`/runs/${run.id}`} title={`${run.fileName} (run ${run.id})`}>
+          <Link className="run-row run-row--status" href={`/runs/${run.id}`} title={`${run.fileName} (run ${run.id})`}>
             <span className="run-row__name">{run.fileName}</span>
             <span className={`pill pill--${run.phase} run-row__pill`}>{PHASE_WORDS[run.phase]}</span>
             <span className="run-row__meta">
