@@ -300,7 +300,8 @@ export function sectionStory(context: TrackContext): string[] {
     const level = s.tags.loudnessLufs;
     const adjective = s.label === main || mainLevel === null || level === null ? ''
       : level <= mainLevel - PART_LEVEL_LU ? 'quieter ' : level >= mainLevel + PART_LEVEL_LU ? 'louder ' : '';
-    const length = s.endSec - s.startSec;
+    // Whole seconds as the clock times show them (an intro ending at 16.7 s is a 16 s intro before 0:16).
+    const length = Math.floor(s.endSec) - Math.floor(s.startSec);
     if (i === 0 && s.name === 'intro') {
       clauses.push(`after a ${seconds(length)} intro`);
     } else if (i === 0) {
