@@ -104,8 +104,14 @@ function section(index: number, startSec: number, endSec: number, label: string,
 
 /** Waits until React has hydrated `selector` (its event handlers are attached): on a busy machine that can lag the server's HTML by seconds. */
 async function hydrated(page: Page, selector: string): Promise<void> {
-  // A string, not a function: the TypeScript loader would add helpers the page does not have.
-  await page.waitForFunction(`(() => { const e = document.querySelector(${JSON.stringify(selector)}); return !!e && Object.keys(e).some((k) => k.startsWith('__reactProps')); })()`, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    (target) => {
+      const element = document.querySelector(target);
+      return !!element && Object.keys(element).some((key) => key.startsWith('__reactProps'));
+    },
+    selector,
+    { timeout: 30_000 },
+  );
 }
 
 async function openSucceeded(page: Page, id: string): Promise<void> {
