@@ -20,7 +20,7 @@
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,9 +35,11 @@ import { toSrt, toWebVtt } from '#core/subtitles';
 import { CONTENT_TYPE_BY_EXTENSION, extensionOf } from '#core/upload-policy';
 import type { Log } from '../functions/shared/log.ts';
 import { loadRuntimeConfig } from './config.ts';
+import { deleteRunInBucket, deleteRunThroughSite } from './delete-run.ts';
 import { runningRuntime, startRuntime, type RuntimeHandle } from './main.ts';
 
 export const USAGE = `Usage: npm run caption -- <files or folders…> [--json] [--out DIR] [--concurrency N] [--verbose]
+       npm run caption -- delete <run id…>
 
 Runs songs through Preprocess → Caption → Summarize on this machine and prints what was found.
 Folders are searched, subfolders too, for audio files (${Object.keys(CONTENT_TYPE_BY_EXTENSION).join(', ')}).
@@ -47,6 +49,9 @@ Folders are searched, subfolders too, for audio files (${Object.keys(CONTENT_TYP
   --concurrency N   files in flight at once (default: the number of cores, ${os.availableParallelism()} here)
   --verbose         also print the runtime's own log lines on stderr
   --help            show this help
+
+  delete <run id…>  delete those runs: upload, windows, captions, result and library entry (through a running
+                    site, with ACCESS_TOKEN when it has one, so a run still going is refused)
 
 Uses the runtime of a running \`npm start\` on the same DATA_DIR (default ./.data), or starts one for this batch.
 Exit status: 0 all succeeded, 1 any failed, 2 usage error, 130 stopped by Ctrl-C (finished results are kept).`;
@@ -468,6 +473,8 @@ async function inPool<T>(items: readonly T[], limit: number, signal: AbortSignal
 
 /** Runs the CLI; resolves to the exit status. `interrupt` aborts on Ctrl-C. */
 export async function main(argv: readonly string[], interrupt: AbortSignal = new AbortController().signal): Promise<number> {
+  // `delete` is a subcommand unless a file or folder of that name is meant.
+  if (argv[0] === 'delete' && !existsSync(argv[0])) return deleteRuns(argv.slice(1));
   let options: CliOptions | 'help';
   let files: string[] = [];
   try {
@@ -555,6 +562,46 @@ export async function main(argv: readonly string[], interrupt: AbortSignal = new
     batch.clear();
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`caption: ${message.replace(/\s+/g, ' ').trim()}\n`);
+    return 1;
+  } finally {
+    await own?.stop().catch(() => undefined);
+  }
+}
+
+/**
+ * `npm run caption -- delete <run id…>`: through the running site when there is one (its rules apply: the
+ * access token, and no deleting a run that is still going), else straight against the embedded bucket of a
+ * runtime started for this. Exit 0 when every run was deleted, 1 when any was not, 2 without ids.
+ */
+async function deleteRuns(ids: readonly string[]): Promise<number> {
+  if (ids.length === 0 || ids.some((id) => id.startsWith('-'))) {
+    process.stderr.write(`caption: name the run ids to delete.\n\n${USAGE}\n`);
+    return 2;
+  }
+  let own: RuntimeHandle | undefined;
+  let failed = 0;
+  try {
+    const { dataDir } = loadRuntimeConfig(process.env);
+    const running = runningRuntime(dataDir);
+    if (running?.siteUrl) {
+      for (const id of ids) {
+        const answer = await deleteRunThroughSite(running.siteUrl, id, process.env.ACCESS_TOKEN || undefined);
+        if (!answer.ok) failed++;
+        (answer.ok ? process.stdout : process.stderr).write(`${answer.message}\n`);
+      }
+      return failed ? 1 : 0;
+    }
+    const endpoints: Endpoints = running ?? (own = await startRuntime({ SITE: 'off', PORT: '0' }, quietLog));
+    const s3 = new S3Client({ region: endpoints.region, endpoint: endpoints.s3Endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    for (const id of ids) {
+      const deleted = await deleteRunInBucket(s3, endpoints.bucket, id);
+      if (deleted.length === 0) failed++;
+      if (deleted.length) process.stdout.write(`Deleted run ${id} (${deleted.length} objects).\n`);
+      else process.stderr.write(`There is no run ${id}.\n`);
+    }
+    return failed ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`caption: ${(error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()}\n`);
     return 1;
   } finally {
     await own?.stop().catch(() => undefined);

@@ -133,6 +133,22 @@ it('--json prints one JSON line per file, the document and the path it came from
   for (const line of lines) if (line.status === 'SUCCEEDED') expect(line.chunks.length).toBeGreaterThan(0);
 }, 300_000);
 
+it('delete <run id> removes a finished run from the data folder, and says so when there is no such run (exit 1)', async () => {
+  const data = path.join(dir, 'data-delete');
+  const captioned = await runCli([path.join(folder, 'live', 'tone.wav'), '--json'], data);
+  expect(captioned.code).toBe(0);
+  const { id } = JSON.parse(captioned.stdout.trim()) as RunDocument;
+
+  const deleted = await runCli(['delete', id], data);
+  expect(deleted.code).toBe(0);
+  expect(deleted.stdout).toMatch(new RegExp(`Deleted run ${id} \\(\\d+ objects\\)`));
+
+  const again = await runCli(['delete', id], data);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain(`There is no run ${id}.`);
+  expect((await runCli(['delete'], data)).code).toBe(2);
+}, 300_000);
+
 it('Ctrl-C after the first file keeps what finished, writes a whole index of it, and exits 130', async () => {
   const many = path.join(dir, 'many');
   mkdirSync(many, { recursive: true });
