@@ -205,7 +205,7 @@ export async function captionWithAudioLlm(manifest: Manifest, deps: AudioCaption
   const started = now();
   const deadline = started + settings.maxSeconds * 1000;
   const analysis = analysisOrFallback(manifest.analysis, manifest.tags, manifest.file.durationSec);
-  const context: TrackContext = { track: manifest.tags, analysis };
+  const context: TrackContext = { track: manifest.tags, analysis, sections: manifest.sections };
   const builtin = new Map(captionWindows(manifest.windows, context).map((entry) => [entry.index, entry]));
   const prices = AUDIO_LLM_PRICES_USD_PER_MILLION[llm.model];
   let costUsd = 0;
@@ -371,7 +371,7 @@ export async function captionRunWithAudioLlm(
   } else {
     const started = Date.now();
     const analysis = analysisOrFallback(manifest.analysis, manifest.tags, manifest.file.durationSec);
-    const captions = captionWindows(manifest.windows, { track: manifest.tags, analysis });
+    const captions = captionWindows(manifest.windows, { track: manifest.tags, analysis, sections: manifest.sections });
     const reason = deps.missingLlmReason ?? 'no audio LLM is configured';
     result = {
       captions,
