@@ -18,6 +18,11 @@ const nextConfig: NextConfig = {
   output: 'standalone',
   outputFileTracingRoot: repositoryRoot,
   turbopack: { root: repositoryRoot },
+  // One copy of the Step Functions client for every route bundle: the clients live on globalThis (one set per
+  // process), and the SDK's paginators check `client instanceof SFNClient` against their own bundle's copy, so a
+  // client made by another route's copy failed with "Invalid client, expected instance of …". (Next already
+  // keeps @aws-sdk/client-s3 external by default.)
+  serverExternalPackages: ['@aws-sdk/client-sfn'],
   poweredByHeader: false,
   reactStrictMode: true,
   // `npm run typecheck` checks frontend/ with the rest of the project; checking again here doubles the build.
