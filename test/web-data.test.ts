@@ -4,6 +4,7 @@
  */
 jest.mock('server-only', () => ({}), { virtual: true });
 
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UPLOAD_ID_PATTERN } from '#core/ids';
@@ -158,6 +159,35 @@ describe('readRun', () => {
 
   it('returns nothing for an id with neither an upload nor an execution', async () => {
     expect(await readRun(source, 'never-uploaded-1')).toBeUndefined();
+  });
+
+  it('reads a result S3 refuses with 403 as "not written yet" when listing shows no such key, and as a refusal when it exists', async () => {
+    // Prepare: a finished run, and an S3 client that is refused GetObject on results/ as IAM may refuse a missing
+    // key (403, not 404) when s3:ListBucket carries a prefix condition.
+    const song = makeSong(path.join(dir, 'denied.wav'), 3);
+    await runtime.upload('denied-read-1', song);
+    await runtime.settle('denied-read-1');
+    const denied = createClients(settings).s3;
+    denied.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (context.commandName === 'GetObjectCommand' && key.startsWith('results/')) {
+          throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const deniedSource = { ...source, s3: denied };
+
+    // Act / Assess: the result exists, so the refusal is real and surfaces.
+    await expect(readRun(deniedSource, 'denied-read-1')).rejects.toThrow('Access Denied');
+
+    // Act / Assess: the result is gone (as while Summarize has not written it), so it reads as not there.
+    await source.s3.send(new DeleteObjectCommand({ Bucket: settings.BUCKET, Key: 'results/denied-read-1.json' }));
+    const snapshot = await readRun(deniedSource, 'denied-read-1');
+    expect(snapshot).toMatchObject({ id: 'denied-read-1', phase: 'succeeded' });
+    expect(snapshot!.result).toBeUndefined();
   });
 
   it('links the run to the Step Functions console in AWS mode', async () => {

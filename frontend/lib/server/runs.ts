@@ -118,8 +118,17 @@ async function readResult(s3: S3Client, bucket: string, id: string): Promise<Run
     return document && (document.status === 'SUCCEEDED' || document.status === 'FAILED') ? document : undefined;
   } catch (error) {
     if (error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound')) return undefined;
+    // S3 answers a missing key with 403 rather than 404 unless it counts the caller's s3:ListBucket, and the
+    // site's is limited by an s3:prefix condition. Listing that exact key (allowed under results/) tells "not
+    // written yet" from a real refusal, which still surfaces.
+    if (error instanceof Error && error.name === 'AccessDenied' && !(await resultListed(s3, bucket, id))) return undefined;
     throw error;
   }
+}
+
+async function resultListed(s3: S3Client, bucket: string, id: string): Promise<boolean> {
+  const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.result(id), MaxKeys: 1 }));
+  return (listing.Contents ?? []).some((object) => object.Key === keys.result(id));
 }
 
 function parseInput(input: string | undefined): { key?: string } {
