@@ -1,6 +1,6 @@
 import type { SongSection, TrackAnalysis } from '#core/descriptors/types';
 import { beatTicks, fits, keyMarks, labelColour, loudnessPath, sectionAt, sectionBands, tempoMarks, TIMELINE } from '../frontend/lib/timeline.ts';
-import { failureSentence, songBaseName, trackTagWords } from '../frontend/lib/words.ts';
+import { captionerWords, failureSentence, songBaseName, trackTagWords } from '../frontend/lib/words.ts';
 
 const HOUR = 3600;
 
@@ -178,5 +178,18 @@ describe('the result page in plain words', () => {
       '.mp3',
       'no extension',
     ]);
+  });
+});
+
+describe('who wrote the captions, in plain words', () => {
+  it('names the model, and says how many windows fell back to the measurements and why', () => {
+    expect(captionerWords({ backend: 'audio-llm', model: 'gpt-audio-1.5', windows: 18, fallbacks: 0 })).toBe('written by gpt-audio-1.5');
+    expect(captionerWords({ backend: 'audio-llm', model: 'gpt-audio-1.5', windows: 18, fallbacks: 2, fallbackReason: 'The audio model kept timing out.' })).toBe(
+      'written by gpt-audio-1.5; 2 windows from the measurements instead (The audio model kept timing out)',
+    );
+    expect(captionerWords({ backend: 'builtin', model: 'measurements-v2', fallbackReason: 'The audio LLM refused the API key (401).' })).toBe(
+      'written from the measurements (The audio LLM refused the API key (401))',
+    );
+    expect(captionerWords({ backend: 'builtin', model: 'measurements-v2' })).toBe('written from the measurements');
   });
 });

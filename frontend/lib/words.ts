@@ -98,8 +98,13 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
 
 /** Who wrote the captions, in words: the built-in captioner is named for what it does, not its version tag. */
 export function captionerWords(captioner: ResultDocument['captioner']): string {
-  if (captioner.backend === 'builtin') return 'written from the measurements';
-  return `written by ${captioner.model}`;
+  const why = captioner.fallbackReason ? ` (${captioner.fallbackReason.replace(/\.$/, '')})` : '';
+  // A configured backend that gave nothing usable leaves the built-in captions standing, with its reason.
+  if (captioner.backend === 'builtin') return `written from the measurements${why}`;
+  const fallbacks = captioner.fallbacks ?? 0;
+  if (fallbacks === 0) return `written by ${captioner.model}`;
+  const some = fallbacks === 1 ? '1 window' : `${fallbacks} windows`;
+  return `written by ${captioner.model}; ${some} from the measurements instead${why}`;
 }
 
 /** A failed run in one plain sentence, by what happened to the file. */

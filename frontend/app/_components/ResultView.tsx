@@ -179,6 +179,7 @@ export function ResultView({ id, result, audioUrl }: { id: string; result: Resul
                       {section && <span className="caption__section">{sectionTitle(section)} · </span>}
                       {windowTags(chunk.tags)}
                       {chunk.quality === 'degenerate' && <span className="caption__flag"> · looped, left out of the summary</span>}
+                      {chunk.quality === 'unavailable' && <span className="caption__flag"> · the captioner gave none; written from the measurements</span>}
                     </p>
                   </div>
                 </li>
