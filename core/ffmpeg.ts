@@ -162,6 +162,10 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
     child.on('error', reject);
     child.on('close', (code) => resolve(code));
   });
+  // A reader that stops early (the runtime stopping mid-run aborts the decode) never awaits `exited`; the
+  // AbortError it then carries must not become an unhandled rejection that ends the process. Awaited, it still
+  // rejects below.
+  exited.catch(() => undefined);
   if (fromStream) {
     const source = options.input as Readable;
     // ffmpeg stops reading when the input is unusable; the broken pipe that follows is not the error to report.

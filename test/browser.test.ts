@@ -388,9 +388,10 @@ describe('the site in a browser', () => {
     await page.goto(app.siteUrl);
     await hydrated(page, '.dropzone .button--primary');
     await page.getByRole('button', { name: 'Choose a file' }).focus();
+    await page.waitForFunction(() => document.activeElement?.textContent?.trim() === 'Choose a file');
 
     // Act
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5_000 }), page.keyboard.press('Enter')]);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 15_000 }), page.keyboard.press('Enter')]);
 
     // Assess
     expect(chooser.isMultiple()).toBe(false);
