@@ -18,7 +18,7 @@ import type { TrackAnalysis } from './descriptors/types.ts';
 import { CaptionsMissing } from './errors.ts';
 import { decodeNpyFloat32 } from './npy.ts';
 import { formatClock } from './run-steps.ts';
-import { analysisOrFallback, hasBeat, levelClass, levelScale, sectionKeyAt, statedMeter, tempoAt, type LevelClass, type TrackContext } from './song-shape.ts';
+import { analysisOrFallback, hasBeat, LEVEL_FACTS, levelClass, levelScale, sectionKeyAt, statedMeter, tempoAt, type TrackContext } from './song-shape.ts';
 import { findContradictions } from './summary.ts';
 
 export const AUDIO_LLM_BACKEND = 'audio-llm';
@@ -126,14 +126,6 @@ export function encodeWav(samples: Float32Array, sampleRate = SAMPLE_RATE): Buff
   return wav;
 }
 
-const LEVEL_WORDS: Record<LevelClass, string> = {
-  silent: 'near silence',
-  'very quiet': 'very quiet for this track',
-  quiet: 'a quiet part of this track',
-  body: 'the body of this track',
-  peak: 'the loudest part of this track',
-};
-
 const SYSTEM_PROMPT =
   'You caption music. You hear a 10-second excerpt of a song. Write one caption of it in the style of the MusicCaps ' +
   'and LP-MusicCaps datasets: plain prose, one to three sentences, at most 60 words, saying what instruments play, ' +
@@ -153,7 +145,7 @@ export function windowPrompt(manifest: Manifest, window: ManifestWindow, context
     `tempo: ${bpm !== null ? `${Math.round(bpm)} BPM` : 'no steady beat'}`,
     `meter: ${meter ?? 'not determined'}`,
     `key: ${key ?? 'no clear key'}`,
-    `level: ${tags.loudnessLufs === null ? 'near silence' : `${tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_WORDS[levelClass(tags, scale)]}`}`,
+    `level: ${tags.loudnessLufs === null ? 'near silence' : `${tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_FACTS[levelClass(tags, scale)]}`}`,
   ];
   return {
     system: SYSTEM_PROMPT,

@@ -86,6 +86,15 @@ export function levelClass(tags: WindowTags, scale: LevelScale): LevelClass {
   return 'body';
 }
 
+/** A window's level class as a fact for an LLM prompt (the summary's and the audio captioner's alike). */
+export const LEVEL_FACTS: Record<LevelClass, string> = {
+  silent: 'near silence',
+  'very quiet': 'very quiet for this track',
+  quiet: 'a quiet part of this track',
+  body: 'the body of this track',
+  peak: 'the loudest part of this track',
+};
+
 export const isQuiet = (c: LevelClass) => c === 'quiet' || c === 'very quiet' || c === 'silent';
 
 /**

@@ -15,6 +15,7 @@ import {
   colourWord,
   hasBeat,
   isSilent,
+  LEVEL_FACTS,
   levelClass,
   levelScale,
   masterLevel,
@@ -27,7 +28,6 @@ import {
   statedMeter,
   tempoAt,
   textureWords,
-  type LevelClass,
   type ShapeEvent,
 } from './song-shape.ts';
 
@@ -110,7 +110,7 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
   const usable = chunks.filter((chunk) => chunk.quality !== 'degenerate');
   const lines = usable.map((chunk) => {
     const cls = levelClass(chunk.tags, scale);
-    const level = chunk.tags.loudnessLufs === null ? 'near silence' : `${chunk.tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_WORDS[cls]}`;
+    const level = chunk.tags.loudnessLufs === null ? 'near silence' : `${chunk.tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_FACTS[cls]}`;
     return `[${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}] ${chunk.caption} (${hasBeat(chunk.tags) ? 'beat' : 'no steady beat'}; ${level})`;
   });
   const sections = (analysis.keySections ?? []).map(
@@ -161,14 +161,6 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
     ].join('\n'),
   };
 }
-
-const LEVEL_WORDS: Record<LevelClass, string> = {
-  silent: 'near silence',
-  'very quiet': 'very quiet for this track',
-  quiet: 'a quiet part of this track',
-  body: 'the body of this track',
-  peak: 'the loudest part of this track',
-};
 
 const PITCH_CLASS: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
 
