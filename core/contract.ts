@@ -144,4 +144,6 @@ export const keys = {
   /** The library's entry for a finished run (core/library.ts): written by Summarize, backfilled on first read. */
   libraryPrefix: 'library/',
   libraryEntry: (id: string) => `library/${id}.json`,
+  /** Every entry in one object (not *.json, so listings of entries pass it by): a fresh process's one read. */
+  librarySnapshot: 'library/index.snapshot',
 } as const;

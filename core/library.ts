@@ -466,10 +466,16 @@ export async function refreshLibrary(
   store: Pick<BlobStore, 'list' | 'getJson' | 'put'>,
   index: LibraryIndex,
   options: { backfill?: boolean } = {},
-): Promise<{ read: number; backfilled: number }> {
+): Promise<{ read: number; backfilled: number; removed: number }> {
   const [entryKeys, resultKeys] = await Promise.all([store.list(keys.libraryPrefix), options.backfill === false ? [] : store.list('results/')]);
   const entryIds = new Set(entryKeys.filter((key) => key.endsWith('.json')).map((key) => idOf(key, keys.libraryPrefix)));
-  for (const id of index.ids()) if (!entryIds.has(id)) index.remove(id);
+  let removed = 0;
+  for (const id of index.ids()) {
+    if (!entryIds.has(id)) {
+      index.remove(id);
+      removed++;
+    }
+  }
 
   const toRead = [...entryIds].filter((id) => !index.has(id));
   const toBackfill = resultKeys
@@ -488,7 +494,13 @@ export async function refreshLibrary(
     index.upsert(await writeLibraryEntry(store, result));
     backfilled++;
   });
-  return { read: toRead.length, backfilled };
+  return { read: toRead.length, backfilled, removed };
+}
+
+/** The library in one object: what a fresh process reads first, instead of one object per run. */
+export interface LibrarySnapshot {
+  version: 1;
+  entries: LibraryEntry[];
 }
 
 async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -566,6 +578,9 @@ export class LibraryCache {
   private loaded = false;
   private refreshedAt = -Infinity;
   private refreshing?: Promise<void>;
+  private snapshotRead?: Promise<void>;
+  /** Changed here since the last snapshot (a run deleted, an entry read on demand). */
+  private changedHere = false;
   private readonly refreshMs: number;
   private readonly waitMs: number;
 
@@ -580,6 +595,10 @@ export class LibraryCache {
 
   /** The index, as current as the budget allows. */
   async current(): Promise<LibraryIndex> {
+    // A fresh process answers from the last snapshot (one read) while a refresh catches up in the background;
+    // without one it reads every entry first.
+    this.snapshotRead ??= this.readSnapshot();
+    await this.snapshotRead;
     if (this.now() - this.refreshedAt >= this.refreshMs) {
       const refresh = this.refresh();
       // A refresh that fails after the wait is over is retried by the next request; it must not go unhandled.
@@ -597,12 +616,14 @@ export class LibraryCache {
     const stored = await this.store.getJson<LibraryEntry>(keys.libraryEntry(id));
     if (stored?.version === 1) {
       index.upsert(stored);
+      this.changedHere = true;
       return stored;
     }
     const result = await this.store.getJson<RunDocument>(keys.result(id));
     if (result?.status !== 'SUCCEEDED') return undefined;
     const entry = await writeLibraryEntry(this.store, result);
     index.upsert(entry);
+    this.changedHere = true;
     return entry;
   }
 
@@ -610,15 +631,31 @@ export class LibraryCache {
   async delete(id: string): Promise<string[]> {
     const deleted = await deleteRun(this.store, id);
     this.index.remove(id);
+    this.changedHere = true;
     return deleted;
+  }
+
+  private async readSnapshot(): Promise<void> {
+    const snapshot = await this.store.getJson<LibrarySnapshot>(keys.librarySnapshot).catch(() => undefined);
+    if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return;
+    for (const entry of snapshot.entries) if (entry?.version === 1) this.index.upsert(entry);
+    // Runs older than the library were backfilled before this snapshot was written.
+    this.loaded = true;
   }
 
   private refresh(): Promise<void> {
     // Runs older than the library are backfilled on the first read; later ones have entries from Summarize.
     this.refreshing ??= refreshLibrary(this.store, this.index, { backfill: !this.loaded })
-      .then(() => {
+      .then(async (changes) => {
         this.loaded = true;
         this.refreshedAt = this.now();
+        // Written only when the library changed, so an idle site writes nothing; a failed write costs the next
+        // fresh process its quick start, not an answer.
+        if (changes.read + changes.backfilled + changes.removed > 0 || this.changedHere) {
+          this.changedHere = false;
+          const snapshot: LibrarySnapshot = { version: 1, entries: this.index.ids().map((id) => this.index.get(id)!) };
+          await this.store.put(keys.librarySnapshot, JSON.stringify(snapshot), 'application/json').catch(() => undefined);
+        }
       })
       .finally(() => {
         this.refreshing = undefined;

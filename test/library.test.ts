@@ -6,6 +6,7 @@ import {
   distance,
   entryFromResult,
   InvalidLibraryQuery,
+  LibraryCache,
   LibraryIndex,
   parseLibraryQuery,
   refreshLibrary,
@@ -211,16 +212,56 @@ describe('refreshLibrary', () => {
       [keys.result('failed')]: JSON.stringify({ id: 'failed', status: 'FAILED', error: { name: 'InvalidAudio', message: 'x', step: 'Preprocess' }, createdAt: '2026-11-27T10:00:00Z' }),
     });
     const index = new LibraryIndex();
-    expect(await refreshLibrary(store, index)).toEqual({ read: 1, backfilled: 1 });
+    expect(await refreshLibrary(store, index)).toEqual({ read: 1, backfilled: 1, removed: 0 });
     expect(index.ids().sort()).toEqual(['listed', 'older']);
     expect(store.objects.has(keys.libraryEntry('older'))).toBe(true);
     expect(store.objects.has(keys.libraryEntry('failed'))).toBe(false);
 
-    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0 });
+    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0, removed: 0 });
     store.objects.delete(keys.libraryEntry('listed'));
     store.objects.delete(keys.result('listed'));
-    await refreshLibrary(store, index);
+    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0, removed: 1 });
     expect(index.ids()).toEqual(['older']);
+  });
+});
+
+describe('LibraryCache', () => {
+  /** The store, counting reads of single library entries (the per-run reads a snapshot saves). */
+  function countingStore(initial: Record<string, string>) {
+    const store = memoryStore(initial);
+    const counted = { ...store, entryReads: 0 };
+    counted.getJson = async <T,>(key: string) => {
+      if (key.startsWith(keys.libraryPrefix) && key.endsWith('.json')) counted.entryReads++;
+      return store.getJson<T>(key);
+    };
+    return counted;
+  }
+
+  it('writes a snapshot after loading, so a fresh process answers with one read, then catches up with new and deleted runs', async () => {
+    // Prepare: three runs' entries, and a first process that loads them one by one.
+    const objects = Object.fromEntries(['a', 'b', 'c'].map((id) => [keys.libraryEntry(id), JSON.stringify(entry({ id }))]));
+    const store = countingStore(objects);
+    const first = new LibraryCache(store);
+    expect((await first.current()).ids().sort()).toEqual(['a', 'b', 'c']);
+    expect(store.entryReads).toBe(3);
+    expect(store.objects.has(keys.librarySnapshot)).toBe(true);
+
+    // Act: a run is added and one deleted after the snapshot; a fresh process starts.
+    await store.put(keys.libraryEntry('d'), JSON.stringify(entry({ id: 'd' })));
+    store.objects.delete(keys.libraryEntry('a'));
+    store.entryReads = 0;
+    const fresh = new LibraryCache(store, { refreshMs: 0 });
+    const answered = (await fresh.current()).ids().sort();
+
+    // Assess: it answered from the snapshot without reading a single entry ...
+    expect(answered).toEqual(['a', 'b', 'c']);
+    expect(store.entryReads).toBe(0);
+    // ... and its refresh reads only the new entry, drops the deleted one, and writes the snapshot again.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await fresh.current()).ids().sort()).toEqual(['b', 'c', 'd']);
+    expect(store.entryReads).toBe(1);
+    const snapshot = JSON.parse(store.objects.get(keys.librarySnapshot)!) as { entries: LibraryEntry[] };
+    expect(snapshot.entries.map((e) => e.id).sort()).toEqual(['b', 'c', 'd']);
   });
 });
 
