@@ -1,9 +1,10 @@
 /**
- * The embedded S3: s3rver on loopback, data under DATA_DIR, CORS open so the site's browser uploads and
- * plays straight from it. Its object events are delivered the way S3 delivers them to a Lambda: keys
- * URL-encoded, one record per event.
+ * The embedded S3: s3rver on loopback in a process of its own (runtime/s3-process.mts says why), data under
+ * DATA_DIR, CORS open so the site's browser uploads and plays straight from it. Its object events are delivered
+ * the way S3 delivers them to a Lambda: keys URL-encoded, one record per event.
  */
-import S3rver from 's3rver';
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import type { S3EventLike } from '../functions/start/start.ts';
 
 const CORS = `<?xml version="1.0" encoding="UTF-8"?>
@@ -28,31 +29,46 @@ export function encodeS3EventKey(key: string): string {
     .join('/');
 }
 
-export async function startEmbeddedS3(options: { directory: string; port: number; bucket: string; onEvent: (event: S3EventLike) => void }) {
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: options.port,
-    silent: true,
-    directory: options.directory,
-    configureBuckets: [{ name: options.bucket, configs: [CORS] }],
+export interface EmbeddedS3 {
+  endpoint: string;
+  /** The S3 process's id (its CPU time is not the runtime's). */
+  pid: number;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedS3(options: { directory: string; port: number; bucket: string; onEvent: (event: S3EventLike) => void }): Promise<EmbeddedS3> {
+  const child = fork(path.join(__dirname, 's3-process.mts'), [JSON.stringify({ directory: options.directory, port: options.port, bucket: options.bucket, cors: CORS })], {
+    // Plain Node, not the parent's loader: the legacy provider for s3rver's DES continuation tokens, and no
+    // notice that type stripping is new.
+    execArgv: ['--openssl-legacy-provider', '--disable-warning=ExperimentalWarning'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  // s3rver reports a busy port as an 'error' event, not a rejection: turn it into one.
-  const { port } = await new Promise<{ address: string; port: number }>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`The embedded S3 cannot listen on port ${options.port}: it is already in use (set S3_PORT).`) : error),
-    );
-    server.run().then(resolve, reject);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`The embedded S3 process ended before it listened (exit code ${code}).`)));
+    child.once('error', reject);
+    child.on('message', (message: { type: string; port?: number; message?: string; event?: S3EventLike }) => {
+      if (message.type === 'listening') resolve(message.port!);
+      else if (message.type === 'failed') reject(new Error(message.message));
+      else if (message.type === 'event') {
+        for (const record of message.event?.Records ?? []) {
+          options.onEvent({ Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeS3EventKey(record.s3.object.key) } } }] });
+        }
+      }
+    });
+  }).catch(async (error: Error) => {
+    child.kill();
+    await exited;
+    throw error;
   });
-  // A client that hangs up mid-response (ffmpeg, reading an upload, sometimes closes a connection before the end
-  // of the body) is no error of the store's; without a listener, s3rver's 'error' event would throw in whatever
-  // process hosts the runtime.
-  server.on('error', (error: Error) => {
-    if (!/ECONNRESET|EPIPE|ECONNABORTED/.test(error.message)) console.error(`embedded S3: ${error.message}`);
-  });
-  server.on('event', (event: S3EventLike) => {
-    for (const record of event.Records ?? []) {
-      options.onEvent({ Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeS3EventKey(record.s3.object.key) } } }] });
-    }
-  });
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => server.close() };
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    close: () =>
+      (closing ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.send({ type: 'close' });
+        await exited;
+      })()),
+  };
 }

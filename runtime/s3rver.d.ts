@@ -16,3 +16,10 @@ declare module 's3rver' {
     close(): Promise<void>;
   }
 }
+
+// s3rver's error type: thrown from a middleware, its error handler answers with S3's XML error body and status.
+declare module 's3rver/lib/models/error.js' {
+  export default class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, string>);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The embedded S3 (s3rver in its own process) as the SDK sees it: ListObjectsV2 pages past 1000 keys with
+ * continuation tokens, conditional writes answer 412 as S3 does, and events arrive with S3's key encoding.
+ */
+import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import path from 'node:path';
+import { startEmbeddedS3, type EmbeddedS3 } from '#runtime/s3';
+import type { S3EventLike } from '../functions/start/start.ts';
+import { tempDir } from './helpers/audio.ts';
+
+describe('the embedded S3', () => {
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  const events: S3EventLike[] = [];
+
+  beforeAll(async () => {
+    s3 = await startEmbeddedS3({ directory: path.join(tempDir('embedded-s3-'), 's3'), port: 0, bucket: 'bucket', onEvent: (event) => events.push(event) });
+    client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await s3?.close();
+  });
+
+  it('lists 1001 keys with ListObjectsV2 through the SDK paginator, page after page with continuation tokens', async () => {
+    const written = Array.from({ length: 1001 }, (_, i) => `many/${String(i).padStart(4, '0')}.json`);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < written.length) await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: written[next++], Body: '{}' }));
+      }),
+    );
+
+    const pages: number[] = [];
+    const listed: string[] = [];
+    for await (const page of paginateListObjectsV2({ client, pageSize: 400 }, { Bucket: 'bucket', Prefix: 'many/' })) {
+      pages.push(page.Contents?.length ?? 0);
+      for (const item of page.Contents ?? []) listed.push(item.Key!);
+    }
+
+    expect(pages).toEqual([400, 400, 201]);
+    expect(listed).toEqual(written);
+  });
+
+  it('refuses a conditional write whose condition does not hold with 412 PreconditionFailed, and allows one that holds', async () => {
+    const Key = 'conditional/index.json';
+    const created = await client.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: 'first', IfNoneMatch: '*' }));
+    await expect(client.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: 'not created twice', IfNoneMatch: '*' }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+
+    const replaced = await client.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: 'second', IfMatch: created.ETag }));
+    // The ETag read before the replacement no longer matches: a writer that read 'first' must read again.
+    await expect(client.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: 'stale', IfMatch: created.ETag }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+    });
+    await expect(client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'conditional/absent.json', Body: 'x', IfMatch: created.ETag }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+    });
+
+    const stored = await client.send(new GetObjectCommand({ Bucket: 'bucket', Key }));
+    expect(await stored.Body!.transformToString()).toBe('second');
+    expect(stored.ETag).toBe(replaced.ETag);
+  });
+
+  it('lets exactly one of many concurrent If-Match writes of the same version through', async () => {
+    const Key = 'conditional/raced.json';
+    const { ETag } = await client.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: 'base' }));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => client.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: `writer ${i}`, IfMatch: ETag }))),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason.name)).toEqual(
+      Array(7).fill('PreconditionFailed'),
+    );
+  });
+
+  it('reports a new object as an S3 event with its key URL-encoded as S3 does', async () => {
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'uploads/id/my song.mp3', Body: 'x' }));
+    const deadline = Date.now() + 5000;
+    const isMine = (event: S3EventLike) => event.Records?.some((record) => record.s3.object.key === 'uploads/id/my+song.mp3');
+    while (!events.some(isMine) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events.some(isMine)).toBe(true);
+  });
+});
