@@ -1,39 +1,46 @@
 /**
  * `npm run caption -- <files or folders…> [--json] [--out DIR] [--concurrency N] [--verbose]`: songs through
- * the whole pipeline from a terminal.
+ * the whole pipeline from a terminal. This file is the command's arguments, its display and its boot; the
+ * work — uploading, following each run through the run reader the site uses, the --out folder — is in
+ * runtime/batch.ts.
  *
  * It uses the runtime a running `npm start` announces on the same DATA_DIR, or boots the embedded runtime
- * in this process (no site, any free port) and stops it at the end. Each file goes up exactly as the site
- * sends it (uploads/{id}/{name}, multipart when big), the S3 event starts the execution named {id}, and
- * this polls that execution through the Step Functions API, then reads results/{id}.json. Folders are
- * walked for audio files. Several files are in flight at once (--concurrency); the runtime's own queue
- * decides how many of them decode and caption at the same moment, first come first served.
+ * in this process (no site, any free port) and stops it at the end. Folders are walked for audio files.
+ * Several files are in flight at once (--concurrency); the runtime's own queue decides how many of them
+ * decode and caption at the same moment, first come first served.
  *
  * One file: its steps as they change on stderr, then the result as text (or, with --json, one JSON line).
  * Several: a progress bar on stderr (on a terminal) and a line per finished file; --out writes each result
- * document with its SRT and WebVTT captions and an index.json/index.csv of the batch, every file through a
- * temporary name and a rename so that Ctrl-C leaves nothing half-written.
+ * document with its SRT and WebVTT captions and an index.json/index.csv of the batch.
  *
  * Exit status: 0 every run succeeded; 1 a run failed (each named), or the CLI could not do its part;
  * 2 usage error; 130 stopped by Ctrl-C (the finished results are kept).
  */
-import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
-import { Upload } from '@aws-sdk/lib-storage';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseCommandLine } from '#core/command-line';
-import { keys, type FailureDocument, type ResultDocument, type RunDocument } from '#core/contract';
-import { newUploadId, safeFileName } from '#core/ids';
-import { localQueuePosition, waitingLine } from '#core/run-queue';
-import { executionError, formatClock, stepsFromHistory, type StepView } from '#core/run-steps';
+import type { FailureDocument, ResultDocument } from '#core/contract';
+import { waitingLine } from '#core/run-queue';
+import { formatClock, type StepView } from '#core/run-steps';
 import { sectionKeys, statedMeter } from '#core/song-shape';
-import { toSrt, toWebVtt } from '#core/subtitles';
 import { CONTENT_TYPE_BY_EXTENSION, extensionOf } from '#core/upload-policy';
 import type { Log } from '../functions/shared/log.ts';
+import {
+  captionFile,
+  CliError,
+  inPool,
+  Interrupted,
+  localS3Client,
+  outputStems,
+  writeIndex,
+  writeOutcome,
+  type Endpoints,
+  type FollowEvents,
+  type IndexEntry,
+  type RunOutcome,
+} from './batch.ts';
 import { loadRuntimeConfig } from './config.ts';
 import { deleteRunInBucket, deleteRunThroughSite } from './delete-run.ts';
 import { runningRuntime, startRuntime, type RuntimeHandle } from './main.ts';
@@ -59,11 +66,6 @@ Exit status: 0 all succeeded, 1 any failed, 2 usage error, 130 stopped by Ctrl-C
 /** A mistake in how the CLI was called: exit 2 with the usage. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-}
-
-/** Something the CLI itself could not do (no runtime, no execution, unreadable result): exit 1, one line. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
 }
 
 export interface CliOptions {
@@ -127,21 +129,6 @@ export function collectFiles(inputs: readonly string[]): string[] {
   }
   return [...new Set(files.map((file) => path.resolve(file)))];
 }
-
-/** s3rver's well-known credentials; the local Step Functions endpoint does not check signatures. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
-interface Endpoints {
-  s3Endpoint: string;
-  sfnEndpoint: string;
-  bucket: string;
-  stateMachineArn: string;
-  region: string;
-}
-
-const POLL_MS = 250;
-/** How long the S3 event may take to become an execution before the CLI gives up waiting. */
-const EXECUTION_APPEAR_TIMEOUT_MS = 30_000;
 
 const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatClock(ms / 1000));
 
@@ -236,105 +223,6 @@ export function formatResult(result: ResultDocument): string {
   return lines.join('\n');
 }
 
-export function failureLine(failure: FailureDocument['error']): string {
-  return `Failed at ${failure.step}: ${failure.name} — ${failure.message}`;
-}
-
-async function readDocument(s3: S3Client, bucket: string, id: string): Promise<RunDocument | undefined> {
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys.result(id) }));
-    return JSON.parse(await object.Body!.transformToString('utf8')) as RunDocument;
-  } catch (error) {
-    if (error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404)) return undefined;
-    throw error;
-  }
-}
-
-async function fullHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn })) events.push(...(page.events ?? []));
-  return events;
-}
-
-export interface RunOutcome {
-  /** The file as given on the command line. */
-  path: string;
-  status: string;
-  document?: RunDocument;
-  /** Why it failed, as one line, when it did not succeed. */
-  reason?: string;
-}
-
-export interface FollowEvents {
-  /** The steps, each time the history is read. */
-  steps?(steps: StepView[]): void;
-  /** The run's place in the runtime's queue; undefined once it is not waiting. */
-  waiting?(runsAhead: number | undefined): void;
-  /** The upload has gone up. */
-  uploaded?(id: string, ms: number): void;
-}
-
-/** Stopped by Ctrl-C: the run is abandoned (it goes on in the runtime), nothing of it is written. */
-export class Interrupted extends Error {
-  override readonly name = 'Interrupted';
-}
-
-/** Uploads the file, follows its execution to the end and reads its document. */
-export async function captionFile(file: string, endpoints: Endpoints, events: FollowEvents = {}, signal?: AbortSignal): Promise<RunOutcome> {
-  const s3 = new S3Client({ region: endpoints.region, endpoint: endpoints.s3Endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
-  const sfn = new SFNClient({ region: endpoints.region, endpoint: endpoints.sfnEndpoint, credentials: LOCAL_CREDENTIALS });
-  const pause = (ms: number) => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Interrupted('stopped')));
-  try {
-    const id = newUploadId();
-    const name = safeFileName(path.basename(file));
-    const uploadStarted = Date.now();
-    await new Upload({
-      client: s3,
-      params: { Bucket: endpoints.bucket, Key: keys.upload(id, name), Body: createReadStream(file) },
-    }).done();
-    events.uploaded?.(id, Date.now() - uploadStarted);
-
-    const executionArn = `${endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
-    const waitingSince = Date.now();
-    let status = 'RUNNING';
-    let history: HistoryEvent[] = [];
-    for (;;) {
-      if (signal?.aborted) throw new Interrupted('stopped');
-      try {
-        status = (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status ?? 'RUNNING';
-      } catch (error) {
-        // The S3 event reaches the start function a moment after the upload completes.
-        if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
-        if (Date.now() - waitingSince > EXECUTION_APPEAR_TIMEOUT_MS) {
-          throw new CliError(`No execution started for upload ${id} within ${EXECUTION_APPEAR_TIMEOUT_MS / 1000} s: is the runtime's start function failing? (try --verbose)`);
-        }
-        await pause(POLL_MS);
-        continue;
-      }
-      history = await fullHistory(sfn, executionArn);
-      const steps = stepsFromHistory(history);
-      events.steps?.(steps);
-      const started = steps.some((step) => step.status !== 'pending');
-      events.waiting?.(status === 'RUNNING' && !started ? await localQueuePosition(endpoints.sfnEndpoint, executionArn, signal).catch(() => undefined) : undefined);
-      if (status !== 'RUNNING') break;
-      await pause(POLL_MS);
-    }
-
-    const document = await readDocument(s3, endpoints.bucket, id);
-    if (status === 'SUCCEEDED') {
-      if (!document || document.status !== 'SUCCEEDED') throw new CliError(`The run succeeded but ${keys.result(id)} holds no result.`);
-      return { path: file, status, document };
-    }
-    if (document?.status === 'FAILED') return { path: file, status, document, reason: failureLine(document.error) };
-    const error = executionError(history);
-    const failedStep = stepsFromHistory(history).find((step) => step.status === 'failed')?.name ?? 'Pipeline';
-    return { path: file, status, document, reason: failureLine({ step: failedStep, name: error?.name ?? status, message: error?.message || `The execution ended ${status}.` }) };
-  } finally {
-    s3.destroy();
-    sfn.destroy();
-  }
-}
-
 /** The one line a finished file gets: name, duration, tempo, key, status (or why it failed). */
 export function outcomeLine(outcome: RunOutcome): string {
   const name = path.basename(outcome.path);
@@ -393,83 +281,8 @@ export class BatchView {
   }
 }
 
-/** Writes a file whole or not at all: a temporary name in the same folder, then a rename. */
-async function writeWhole(file: string, content: string): Promise<void> {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await writeFile(temporary, content);
-  await rename(temporary, file);
-}
-
-export interface IndexEntry {
-  path: string;
-  id?: string;
-  status: string;
-  /** The result document's file, relative to the --out folder. */
-  result?: string;
-  durationSec?: number;
-  bpm?: number | null;
-  key?: string | null;
-  error?: string;
-}
-
-/** Output names for the batch, unique even when two folders hold songs of the same name. */
-export function outputStems(files: readonly string[]): Map<string, string> {
-  const stems = new Map<string, string>();
-  const used = new Set<string>();
-  for (const file of files) {
-    const base = safeFileName(path.basename(file, path.extname(file))) || 'song';
-    let stem = base;
-    for (let n = 2; used.has(stem.toLowerCase()); n++) stem = `${base}-${n}`;
-    used.add(stem.toLowerCase());
-    stems.set(file, stem);
-  }
-  return stems;
-}
-
-/** Writes one finished file's documents into the --out folder; returns its index entry. */
-async function writeOutcome(out: string, stem: string, outcome: RunOutcome): Promise<IndexEntry> {
-  const document = outcome.document;
-  const entry: IndexEntry = { path: outcome.path, id: document?.id, status: outcome.status };
-  if (document) {
-    entry.result = `${stem}.json`;
-    await writeWhole(path.join(out, entry.result), `${JSON.stringify(document, null, 2)}\n`);
-  }
-  if (document?.status === 'SUCCEEDED') {
-    await writeWhole(path.join(out, `${stem}.srt`), toSrt(document));
-    await writeWhole(path.join(out, `${stem}.vtt`), toWebVtt(document));
-    Object.assign(entry, { durationSec: document.file.durationSec, bpm: document.tags.bpm, key: document.tags.key });
-  } else {
-    entry.error = outcome.reason;
-  }
-  return entry;
-}
-
-const CSV_COLUMNS: Array<keyof IndexEntry> = ['path', 'id', 'status', 'result', 'durationSec', 'bpm', 'key', 'error'];
-
-/** RFC 4180: a field with a comma, quote or line break goes in quotes, its quotes doubled. */
-function csvField(value: unknown): string {
-  const text = value === undefined || value === null ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-async function writeIndex(out: string, entries: IndexEntry[], complete: boolean): Promise<void> {
-  await writeWhole(path.join(out, 'index.json'), `${JSON.stringify({ complete, files: entries }, null, 2)}\n`);
-  const rows = [CSV_COLUMNS.join(','), ...entries.map((entry) => CSV_COLUMNS.map((column) => csvField(entry[column])).join(','))];
-  await writeWhole(path.join(out, 'index.csv'), `${rows.join('\r\n')}\r\n`);
-}
-
 const quietLog: Log = () => undefined;
 const stderrLog: Log = (level, message, fields = {}) => process.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`);
-
-/** Runs `work` over the items, at most `limit` at once, in order; stops taking new items once the signal aborts. */
-async function inPool<T>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length && !signal.aborted) await work(items[next++]);
-    }),
-  );
-}
 
 /** Runs the CLI; resolves to the exit status. `interrupt` aborts on Ctrl-C. */
 export async function main(argv: readonly string[], interrupt: AbortSignal = new AbortController().signal): Promise<number> {
@@ -592,7 +405,7 @@ async function deleteRuns(ids: readonly string[]): Promise<number> {
       return failed ? 1 : 0;
     }
     const endpoints: Endpoints = running ?? (own = await startRuntime({ SITE: 'off', PORT: '0' }, quietLog));
-    const s3 = new S3Client({ region: endpoints.region, endpoint: endpoints.s3Endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const s3 = localS3Client(endpoints);
     for (const id of ids) {
       const deleted = await deleteRunInBucket(s3, endpoints.bucket, id);
       if (deleted.length === 0) failed++;

@@ -1,6 +1,6 @@
 /**
- * Deleting a run from the command line (issue 12): `npm run caption -- delete <run id…>` is for runtime/cli.ts
- * to wire up; this file does the work. Two ways, the same result:
+ * Deleting a run from the command line: `npm run caption -- delete <run id…>` (runtime/cli.ts picks the way;
+ * this file does the work). Two ways, the same result:
  *   - `deleteRunInBucket`: straight against the bucket (the embedded S3 the CLI already talks to, or AWS with
  *     the caller's credentials, which are themselves the permission);
  *   - `deleteRunThroughSite`: through a running site's DELETE /api/runs/{id}, with its access token when one is

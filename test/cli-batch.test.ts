@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunDocument } from '#core/contract';
-import { collectFiles, outputStems, parseArguments, UsageError } from '#runtime/cli';
+import { outputStems } from '#runtime/batch';
+import { collectFiles, parseArguments, UsageError } from '#runtime/cli';
 import { FFMPEG, makeSong, makeTone, tempDir } from './helpers/audio.ts';
 
 const root = path.resolve(__dirname, '..');

@@ -9,7 +9,6 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { hasAccess, sessionValue } from '../frontend/lib/access.ts';
 import { contentSecurityPolicy, s3Origins } from '../frontend/lib/csp.ts';
-import { executionArn } from '../frontend/lib/server/aws.ts';
 import { loadConfig } from '../frontend/lib/server/config.ts';
 import { clientKey } from '../frontend/lib/server/http.ts';
 import { RateLimiter } from '../frontend/lib/server/rate-limit.ts';
@@ -58,14 +57,6 @@ describe('loadConfig', () => {
 
   it('treats empty values as unset', () => {
     expect(loadConfig({ ...AWS_ENV, S3_ENDPOINT: '', ACCESS_TOKEN: '' })).toMatchObject({ consoleLinks: true, ACCESS_TOKEN: undefined });
-  });
-});
-
-describe('executionArn', () => {
-  it('names the execution {id} of the state machine', () => {
-    expect(executionArn(AWS_ENV.STATE_MACHINE_ARN, '20260301-120000-k3j9x2ab')).toBe(
-      'arn:aws:states:eu-west-1:123456789012:execution:music-captioner-dev:20260301-120000-k3j9x2ab',
-    );
   });
 });
 

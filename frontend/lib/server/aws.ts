@@ -32,11 +32,6 @@ export function clients(): AwsClients {
   return holder[CLIENTS];
 }
 
-/** Execution ARN = the state machine's ARN with :stateMachine: → :execution:, plus :{execution name}. */
-export function executionArn(stateMachineArn: string, id: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
-}
-
 export function consoleUrl(region: string, arn: string): string {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${arn}`;
 }

@@ -1,13 +1,14 @@
 import 'server-only';
-import { GetObjectCommand, ListObjectsV2Command, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, paginateGetExecutionHistory, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { keys, type RunDocument } from '#core/contract';
 import { UPLOAD_ID_PATTERN } from '#core/ids';
-import { localQueuePosition } from '#core/run-queue';
-import { executionError, stepsFromHistory, type ExecutionStatus } from '#core/run-steps';
+import { readRun as readRunWith } from '#core/run-reader';
+import type { ExecutionStatus } from '#core/run-steps';
+import { runReaderPorts } from '../../../functions/shared/run-sources.ts';
 import { phaseOf, TERMINAL_PHASES, type RecentRun, type RunStatus, type RunStep } from '../run-view.ts';
-import { clients, consoleUrl, executionArn } from './aws.ts';
+import { clients, consoleUrl } from './aws.ts';
 import { config, type SiteConfig } from './config.ts';
 import { NotFound } from './http.ts';
 
@@ -28,120 +29,38 @@ export interface RunSource {
   sfn: SFNClient;
 }
 
-const TERMINAL_EVENTS: Record<string, ExecutionStatus> = {
-  ExecutionSucceeded: 'SUCCEEDED',
-  ExecutionFailed: 'FAILED',
-  ExecutionTimedOut: 'TIMED_OUT',
-  ExecutionAborted: 'ABORTED',
-};
-
-/** Reads one run from Step Functions and S3: one history call, plus S3 reads the run's state asks for. */
+/** Reads one run from Step Functions and S3 (core/run-reader.ts), as the run page draws it. */
 export async function readRun(source: RunSource, id: string): Promise<RunSnapshot | undefined> {
   const { settings, s3, sfn } = source;
-  const arn = executionArn(settings.STATE_MACHINE_ARN, id);
-  const events = await executionHistory(sfn, arn);
-  if (!events) return readWaitingUpload(s3, settings.BUCKET, id);
-
-  const started = events.find((event) => event.type === 'ExecutionStarted');
-  const input = parseInput(started?.executionStartedEventDetails?.input);
-  const terminal = [...events].reverse().find((event) => event.type && event.type in TERMINAL_EVENTS);
-  const executionStatus: ExecutionStatus = terminal?.type ? TERMINAL_EVENTS[terminal.type] : 'RUNNING';
-  const phase = phaseOf(executionStatus);
-  const startedAt = started?.timestamp?.toISOString();
-  const upload: RunStep = { name: 'Upload', status: 'succeeded', retries: 0, endedAt: startedAt };
-  const steps: RunStep[] = [upload, ...stepsFromHistory(events)];
-
+  const reading = await readRunWith(
+    runReaderPorts({ s3, sfn, bucket: settings.BUCKET, stateMachineArn: settings.STATE_MACHINE_ARN, localSfnEndpoint: settings.SFN_ENDPOINT }),
+    id,
+  );
+  if (!reading) return undefined;
+  const { executionStatus, steps, document, failure } = reading;
+  // The Upload step is done once the upload is in S3: when it landed, or when its execution started.
+  const upload: RunStep = { name: 'Upload', status: 'succeeded', retries: 0, endedAt: executionStatus ? reading.startedAt : reading.uploadedAt };
   const snapshot: RunSnapshot = {
     id,
-    fileName: input.key ? fileNameOf(input.key) : id,
-    uploadKey: input.key,
-    phase,
+    fileName: reading.fileName,
+    uploadKey: reading.uploadKey,
+    phase: phaseOf(executionStatus),
     executionStatus,
-    steps,
-    startedAt,
-    stoppedAt: terminal?.timestamp?.toISOString(),
-    consoleUrl: settings.consoleLinks ? consoleUrl(settings.AWS_REGION, arn) : undefined,
+    steps: [upload, ...steps],
+    uploadedAt: reading.uploadedAt,
+    startedAt: reading.startedAt,
+    stoppedAt: reading.stoppedAt,
+    runsAhead: reading.runsAhead,
+    consoleUrl: executionStatus && settings.consoleLinks ? consoleUrl(settings.AWS_REGION, reading.executionArn) : undefined,
+    result: document,
+    error: failure,
   };
-  // On one machine a run may wait for the embedded runtime's queue before its first step; AWS has no queue.
-  if (phase === 'running' && settings.SFN_ENDPOINT && steps.every((step) => step.name === 'Upload' || step.status === 'pending')) {
-    snapshot.runsAhead = await localQueuePosition(settings.SFN_ENDPOINT, arn).catch(() => undefined);
-  }
-  if (TERMINAL_PHASES.has(phase)) {
-    snapshot.result = await readResult(s3, settings.BUCKET, id);
-    if (snapshot.result?.status === 'SUCCEEDED') snapshot.fileName = snapshot.result.file.name || snapshot.fileName;
-  }
-  if (phase === 'failed') {
-    const failedStep = steps.find((step) => step.status === 'failed');
-    const recorded = snapshot.result?.status === 'FAILED' ? snapshot.result.error : undefined;
-    const fallback = failedStep?.error ?? executionError(events);
-    snapshot.error = recorded ?? (fallback && { ...fallback, step: failedStep?.name ?? 'Pipeline' });
+  if (document?.status === 'FAILED') {
     // The failure document says it in a sentence meant for people; show that on the step that failed.
-    const stepOfRecord = steps.find((step) => step.name === recorded?.step);
-    if (recorded && stepOfRecord) stepOfRecord.error = { name: recorded.name, message: recorded.message };
+    const stepOfRecord = snapshot.steps.find((step) => step.name === document.error.step);
+    if (stepOfRecord) stepOfRecord.error = { name: document.error.name, message: document.error.message };
   }
   return snapshot;
-}
-
-async function executionHistory(sfn: SFNClient, arn: string): Promise<HistoryEvent[] | undefined> {
-  const events: HistoryEvent[] = [];
-  try {
-    for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn: arn })) events.push(...(page.events ?? []));
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
-    throw error;
-  }
-  return events;
-}
-
-async function readWaitingUpload(s3: S3Client, bucket: string, id: string): Promise<RunSnapshot | undefined> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${keys.uploadPrefix}${id}/`, MaxKeys: 1 }));
-  const object = listed.Contents?.[0];
-  if (!object?.Key) return undefined;
-  const uploadedAt = object.LastModified?.toISOString();
-  return {
-    id,
-    fileName: fileNameOf(object.Key),
-    uploadKey: object.Key,
-    phase: 'waiting',
-    uploadedAt,
-    steps: [
-      { name: 'Upload', status: 'succeeded', retries: 0, endedAt: uploadedAt },
-      ...(['Preprocess', 'Caption', 'Summarize'] as const).map((name): RunStep => ({ name, status: 'pending', retries: 0 })),
-    ],
-  };
-}
-
-async function readResult(s3: S3Client, bucket: string, id: string): Promise<RunDocument | undefined> {
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys.result(id) }));
-    const document = JSON.parse((await object.Body?.transformToString('utf-8')) ?? '') as RunDocument;
-    return document && (document.status === 'SUCCEEDED' || document.status === 'FAILED') ? document : undefined;
-  } catch (error) {
-    if (error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound')) return undefined;
-    // S3 answers a missing key with 403 rather than 404 unless it counts the caller's s3:ListBucket, and the
-    // site's is limited by an s3:prefix condition. Listing that exact key (allowed under results/) tells "not
-    // written yet" from a real refusal, which still surfaces.
-    if (error instanceof Error && error.name === 'AccessDenied' && !(await resultListed(s3, bucket, id))) return undefined;
-    throw error;
-  }
-}
-
-async function resultListed(s3: S3Client, bucket: string, id: string): Promise<boolean> {
-  const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.result(id), MaxKeys: 1 }));
-  return (listing.Contents ?? []).some((object) => object.Key === keys.result(id));
-}
-
-function parseInput(input: string | undefined): { key?: string } {
-  try {
-    const parsed = JSON.parse(input ?? '{}') as { key?: unknown };
-    return typeof parsed.key === 'string' ? { key: parsed.key } : {};
-  } catch {
-    return {};
-  }
-}
-
-function fileNameOf(key: string): string {
-  return key.split('/').pop() || key;
 }
 
 // ——— Shared, throttled reads ———————————————————————————————————————————————————————————————————————
