@@ -18,7 +18,8 @@ import type { TrackAnalysis } from './descriptors/types.ts';
 import { CaptionsMissing } from './errors.ts';
 import { decodeNpyFloat32 } from './npy.ts';
 import { formatClock } from './run-steps.ts';
-import { analysisOrFallback, hasBeat, LEVEL_FACTS, levelClass, levelScale, sectionKeyAt, statedMeter, tempoAt, type TrackContext } from './song-shape.ts';
+import { analysisOrFallback, hasBeat, levelClass, levelScale, sectionKeyAt, statedMeter, tempoAt, type TrackContext } from './song-shape.ts';
+import { LEVEL_FACTS, NEAR_SILENCE, NO_CLEAR_KEY, NO_METER, NO_STEADY_BEAT } from './vocabulary.ts';
 import { findContradictions } from './summary.ts';
 
 export const AUDIO_LLM_BACKEND = 'audio-llm';
@@ -142,10 +143,10 @@ export function windowPrompt(manifest: Manifest, window: ManifestWindow, context
   const meter = bpm !== null ? statedMeter(context.track) : null;
   const key = sectionKeyAt(context, (window.startSec + window.endSec) / 2) ?? null;
   const facts = [
-    `tempo: ${bpm !== null ? `${Math.round(bpm)} BPM` : 'no steady beat'}`,
-    `meter: ${meter ?? 'not determined'}`,
-    `key: ${key ?? 'no clear key'}`,
-    `level: ${tags.loudnessLufs === null ? 'near silence' : `${tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_FACTS[levelClass(tags, scale)]}`}`,
+    `tempo: ${bpm !== null ? `${Math.round(bpm)} BPM` : NO_STEADY_BEAT}`,
+    `meter: ${meter ?? NO_METER}`,
+    `key: ${key ?? NO_CLEAR_KEY}`,
+    `level: ${tags.loudnessLufs === null ? NEAR_SILENCE : `${tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_FACTS[levelClass(tags, scale)]}`}`,
   ];
   return {
     system: SYSTEM_PROMPT,

@@ -14,7 +14,6 @@ import type { CaptionEntry, ManifestWindow } from './contract.ts';
 import type { WindowTags } from './descriptors/types.ts';
 import { formatClock } from './run-steps.ts';
 import {
-  colourWord,
   hasBeat,
   isQuiet,
   cancelsInMono,
@@ -22,8 +21,6 @@ import {
   keyChanges,
   levelClass,
   levelScale,
-  masterLevel,
-  meterWords,
   ordinal,
   sectionAt,
   songShape,
@@ -32,13 +29,30 @@ import {
   statedMeter,
   tempoAt,
   tempoChangeWords,
-  tempoWord,
-  textureWords,
   withoutNumbers,
-  type LevelClass,
   type ShapeEvent,
   type TrackContext,
 } from './song-shape.ts';
+import {
+  activityChange,
+  brightnessChange,
+  CHANGE_WORDS,
+  colourWord,
+  FREE_FLOWING_BELOW_ONSETS,
+  GROOVE_MIN_PERCUSSIVE,
+  masterLevel,
+  meterWords,
+  NO_CLEAR_KEY,
+  NO_STEADY_BEAT,
+  NOTICEABLE_CHANGE,
+  percussionChange,
+  percussionWords,
+  SAME_MUSIC_UNITS,
+  tempoWord,
+  textureWords,
+  TRACK_LEVEL,
+  type LevelClass,
+} from './vocabulary.ts';
 
 export const BUILTIN_CAPTIONER = { backend: 'builtin', model: 'measurements-v2' } as const;
 
@@ -133,13 +147,13 @@ class CaptionWriter {
     const level = isQuiet(cls)
       ? `A quiet start (${Math.round(tags.loudnessLufs!)} LUFS) to a track that is ${master} (${Math.round(trackLufs)} LUFS overall)`
       : `${capitalize(master)} (about ${Math.round(trackLufs)} LUFS)`;
-    const silent = tags.silenceRatio >= 0.3 ? ` About ${Math.round(tags.silenceRatio * 100)}% of it is silent.` : '';
+    const silent = tags.silenceRatio >= TRACK_LEVEL.partlySilentShare ? ` About ${Math.round(tags.silenceRatio * 100)}% of it is silent.` : '';
     return `${first} ${level}; ${colourWord(tags.spectralCentroidHz)}, ${textureWords(tags)}.${silent}`;
   }
 
   /** The window's beat at the track's tempo in effect there (the beat grid's metrical level, as the summary states it). */
   private pulse(tags: WindowTags, atSec: number): string {
-    if (!hasBeat(tags)) return tags.onsetsPerSec < 1 ? 'free-flowing sound and no steady beat' : 'a loose rhythm and no steady beat';
+    if (!hasBeat(tags)) return tags.onsetsPerSec < FREE_FLOWING_BELOW_ONSETS ? `free-flowing sound and ${NO_STEADY_BEAT}` : `a loose rhythm and ${NO_STEADY_BEAT}`;
     const bpm = Math.round(this.bpmAt(tags, atSec));
     const word = tempoWord(bpm);
     const meter = statedMeter(this.context.track);
@@ -155,7 +169,7 @@ class CaptionWriter {
   private tonality(tags: WindowTags, atSec: number): string {
     const section = sectionKeyAt(this.context, atSec);
     const key = section === undefined ? statedKey(tags.key, tags.keyConfidence) : section;
-    return key ? `, in ${key}` : ', with no clear key';
+    return key ? `, in ${key}` : `, with ${NO_CLEAR_KEY}`;
   }
 
   /** A later window of music: what changed, or that the same music goes on. */
@@ -195,12 +209,12 @@ class CaptionWriter {
     const delta = lufs - (before.loudnessLufs ?? -70);
     const fadesOut = isQuiet(cls) && windows.slice(i).every((_, k) => isQuiet(classes[i + k]));
     if (!levelSaid && isQuiet(cls) && !isQuiet(previous)) {
-      const number = delta <= -6 ? ` (${Math.round(lufs)} LUFS)` : '';
+      const number = delta <= -NOTICEABLE_CHANGE.largeLevelLu ? ` (${Math.round(lufs)} LUFS)` : '';
       major.push(fadesOut ? `the music fades${number}` : `it falls away to a quiet passage${number}`);
       levelSaid = true;
     } else if (!levelSaid && !isQuiet(cls) && isQuiet(previous) && classes.slice(0, i).some((c) => !isQuiet(c))) {
       const words = beatBack ? 'the full sound comes back with the beat' : 'the full sound comes back';
-      major.push(delta >= 6 ? `${words} (${Math.round(lufs)} LUFS)` : words);
+      major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     } else if (!levelSaid && fadesOut && delta <= -1.5) {
       major.push(['fading further', 'still fading', 'the fade goes on'][variant % 3]);
@@ -223,7 +237,7 @@ class CaptionWriter {
     }
     if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak')) {
       const words = classes.slice(0, i).includes('peak') ? "back up to the track's loudest" : 'the loudest part of the track arrives';
-      major.push(delta >= 6 ? `${words} (${Math.round(lufs)} LUFS)` : words);
+      major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
     const part = this.partBeginning(i);
@@ -278,28 +292,31 @@ class CaptionWriter {
 
   /**
    * Differences from the window before, as comparatives: the two that stand out most, each at least half a
-   * noticeable change (2.5 LU, a quarter brighter, 30 % more or fewer attacks, 0.15 more or less percussion).
+   * noticeable change (core/vocabulary.ts's NOTICEABLE_CHANGE).
    */
   private differences(before: WindowTags, now: WindowTags, delta: number | undefined): string[] {
     const found: Array<{ words: string; salience: number }> = [];
     const add = (salience: number, words: string) => {
       if (salience >= 0.5) found.push({ words, salience });
     };
+    const { largeLevelLu, plainLevelLu } = NOTICEABLE_CHANGE;
     if (delta !== undefined) {
       const lufs = Math.round(now.loudnessLufs!);
-      if (delta > 0) add(delta / 2.5, delta >= 6 ? `much louder (${lufs} LUFS)` : delta >= 2 ? 'louder' : 'a little louder');
-      else add(-delta / 2.5, delta <= -6 ? `stepping well down in level (${lufs} LUFS)` : delta <= -2 ? 'pulling back in level' : 'easing back a little');
+      const { louder, quieter } = CHANGE_WORDS;
+      const salience = Math.abs(delta) / NOTICEABLE_CHANGE.levelLu;
+      if (delta > 0) add(salience, delta >= largeLevelLu ? `${louder.much} (${lufs} LUFS)` : delta >= plainLevelLu ? louder.plain : louder.slight);
+      else add(salience, delta <= -largeLevelLu ? `${quieter.much} (${lufs} LUFS)` : delta <= -plainLevelLu ? quieter.plain : quieter.slight);
     }
-    const brightness = Math.log(Math.max(1, now.spectralCentroidHz) / Math.max(1, before.spectralCentroidHz)) / Math.log(1.25);
-    if (brightness > 0) add(brightness, brightness >= 1 ? 'brighter' : 'a shade brighter');
-    else add(-brightness, brightness <= -1 ? 'darker' : 'a shade darker');
-    const notable = Math.max(1.5, 0.3 * before.onsetsPerSec);
-    const activity = (now.onsetsPerSec - before.onsetsPerSec) / notable;
-    if (activity > 0) add(activity, activity >= 1 ? 'busier' : 'slightly busier');
-    else add(-activity, activity <= -1 ? 'sparser' : 'slightly sparser');
-    const percussion = (now.percussiveRatio - before.percussiveRatio) / 0.15;
-    if (percussion >= 1) add(percussion, 'with more percussion');
-    else if (percussion <= -1) add(-percussion, 'with the percussion thinning out');
+    const brightness = brightnessChange(before.spectralCentroidHz, now.spectralCentroidHz);
+    const { brighter, darker, busier, sparser } = CHANGE_WORDS;
+    if (brightness > 0) add(brightness, brightness >= 1 ? brighter.plain : brighter.slight);
+    else add(-brightness, brightness <= -1 ? darker.plain : darker.slight);
+    const activity = activityChange(before.onsetsPerSec, now.onsetsPerSec);
+    if (activity > 0) add(activity, activity >= 1 ? busier.plain : busier.slight);
+    else add(-activity, activity <= -1 ? sparser.plain : sparser.slight);
+    const percussion = percussionChange(before.percussiveRatio, now.percussiveRatio);
+    if (percussion >= 1) add(percussion, CHANGE_WORDS.morePercussion);
+    else if (percussion <= -1) add(-percussion, CHANGE_WORDS.lessPercussion);
     // "with more percussion" reads best last.
     return found
       .sort((x, y) => y.salience - x.salience)
@@ -357,8 +374,8 @@ class CaptionWriter {
   private subject(i: number): string {
     const tags = this.windows[i].tags;
     if (isQuiet(this.classes[i])) return hasBeat(tags) ? 'the quiet groove' : 'the quiet passage';
-    if (hasBeat(tags)) return tags.percussiveRatio >= 0.35 ? 'the groove' : 'the pulse';
-    return tags.percussiveRatio <= 0.25 ? 'the sustained sound' : 'the music';
+    if (hasBeat(tags)) return tags.percussiveRatio >= GROOVE_MIN_PERCUSSIVE ? 'the groove' : 'the pulse';
+    return percussionWords(tags.percussiveRatio) === 'mostly sustained tones' ? 'the sustained sound' : 'the music';
   }
 
   /** Rotates with the window's index, so neighbours never share a verb; "holds steady" only when little changed. */
@@ -387,14 +404,15 @@ class CaptionWriter {
   }
 }
 
-/** How different two windows sound: level, brightness, activity, percussion, beat and key, each in units of a noticeable change. */
+/** How different two windows sound: level, brightness, activity, percussion, beat and key, each in core/vocabulary.ts's SAME_MUSIC_UNITS. */
 function distance(a: WindowTags, b: WindowTags, keyA: string | null, keyB: string | null): number {
-  const level = Math.abs((a.loudnessLufs ?? -70) - (b.loudnessLufs ?? -70)) / 3;
-  const brightness = Math.abs(Math.log2(Math.max(1, a.spectralCentroidHz) / Math.max(1, b.spectralCentroidHz))) / 0.3;
-  const activity = Math.abs(a.onsetsPerSec - b.onsetsPerSec) / 1.5;
-  const percussion = Math.abs(a.percussiveRatio - b.percussiveRatio) / 0.15;
-  const beat = hasBeat(a) !== hasBeat(b) ? 2 : 0;
-  const key = keyA !== keyB ? 1 : 0;
+  const units = SAME_MUSIC_UNITS;
+  const level = Math.abs((a.loudnessLufs ?? -70) - (b.loudnessLufs ?? -70)) / units.levelLu;
+  const brightness = Math.abs(Math.log2(Math.max(1, a.spectralCentroidHz) / Math.max(1, b.spectralCentroidHz))) / units.brightnessOctaves;
+  const activity = Math.abs(a.onsetsPerSec - b.onsetsPerSec) / units.activityPerSec;
+  const percussion = Math.abs(a.percussiveRatio - b.percussiveRatio) / units.percussion;
+  const beat = hasBeat(a) !== hasBeat(b) ? units.beat : 0;
+  const key = keyA !== keyB ? units.key : 0;
   return level + brightness + activity + percussion + beat + key;
 }
 

@@ -4,26 +4,19 @@
  * captions (core/builtin-captioner.ts) and the local summary (core/summary.ts) both speak from this, so they
  * never disagree, and neither narrates what the whole-track analysis does not show (a window's key differing
  * from the one before is a modulation only where the key sections have a boundary; a tempo change only where
- * the beat grid lists one).
+ * the beat grid lists one). The words and their thresholds are core/vocabulary.ts's.
  */
 import { formatClock } from './run-steps.ts';
 import type { Meter, SongSection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
-
-/** Streaming services play music back at about −14 LUFS; masters are loud or quiet against that. */
-export const STREAMING_REFERENCE_LUFS = -14;
-
-/** A window this far below the track's integrated loudness is a quiet passage (integrated loudness is gated, so it sits near the body of the song). */
-const QUIET_BELOW_TRACK_LU = 5;
-/** Below the track by this much: very quiet. */
-const VERY_QUIET_BELOW_TRACK_LU = 12;
-/** The loudest window must stand this far above the track's integrated loudness for a loudest stretch to stand out. */
-const PEAK_ABOVE_TRACK_LU = 3;
-/** A rise this large over consecutive windows, without falling back, is a build. */
-const BUILD_RISE_LU = 4;
-/** Under these confidences a beat, a key or a meter is not stated. */
-export const MIN_BEAT_CONFIDENCE = 0.15;
-export const MIN_KEY_CONFIDENCE = 0.2;
-export const MIN_METER_CONFIDENCE = 0.3;
+import {
+  keyRelationStory,
+  MIN_BEAT_CONFIDENCE,
+  MIN_KEY_CONFIDENCE,
+  MIN_METER_CONFIDENCE,
+  SAME_TEMPO_SHARE,
+  TRACK_LEVEL,
+  type LevelClass,
+} from './vocabulary.ts';
 
 export interface TrackContext {
   track: TrackTags;
@@ -37,30 +30,6 @@ export interface TimedWindow {
   endSec: number;
   tags: WindowTags;
 }
-
-/** A loudness range this wide (EBU Tech 3342) is a dynamic master: loud and soft passages far apart. */
-const DYNAMIC_RANGE_LU = 8;
-
-/** How the track's level sits against the streaming reference, in words a listener uses; a quiet master is called dynamic only when its loudness range shows it. */
-export function masterLevel(lufs: number | null, rangeLu?: number): string {
-  if (lufs === null) return 'near silence';
-  if (lufs > -9) return 'very loud, mastered hot';
-  if (lufs > -12.5) return 'loud, mastered hot';
-  if (lufs > -15.5) return 'at the usual streaming level';
-  if (lufs > -17.5) return 'a little below the usual streaming level';
-  if (lufs > -20.5) return 'well below the usual streaming level';
-  if (lufs > -27) return rangeLu !== undefined && rangeLu >= DYNAMIC_RANGE_LU ? 'quiet for a release, a dynamic classical-style master' : 'quiet for a release';
-  return 'very quiet for a release';
-}
-
-/** "3 LU above the −14 LUFS streaming reference", or "right at" it. */
-export function againstReference(lufs: number): string {
-  const difference = lufs - STREAMING_REFERENCE_LUFS;
-  if (Math.abs(difference) < 1) return `right at the ${STREAMING_REFERENCE_LUFS} LUFS streaming reference`;
-  return `${Math.abs(difference).toFixed(0)} LU ${difference > 0 ? 'above' : 'below'} the ${STREAMING_REFERENCE_LUFS} LUFS streaming reference`;
-}
-
-export type LevelClass = 'silent' | 'very quiet' | 'quiet' | 'body' | 'peak';
 
 /** The track's own scale: its integrated loudness (the body of the song) and its loudest window. */
 export interface LevelScale {
@@ -79,21 +48,13 @@ export function levelScale(context: TrackContext, windows: readonly TimedWindow[
 export function levelClass(tags: WindowTags, scale: LevelScale): LevelClass {
   if (isSilent(tags)) return 'silent';
   const lufs = tags.loudnessLufs!;
-  if (lufs <= scale.reference - VERY_QUIET_BELOW_TRACK_LU) return 'very quiet';
-  if (lufs <= scale.reference - QUIET_BELOW_TRACK_LU) return 'quiet';
+  if (lufs <= scale.reference - TRACK_LEVEL.veryQuietBelowLu) return 'very quiet';
+  if (lufs <= scale.reference - TRACK_LEVEL.quietBelowLu) return 'quiet';
   // The loudest stretch only stands out when it is well above the body of the track.
-  if (lufs >= scale.loudest - 1.5 && lufs >= scale.reference + 2 && scale.loudest - scale.reference >= PEAK_ABOVE_TRACK_LU) return 'peak';
+  const standsOut = scale.loudest - scale.reference >= TRACK_LEVEL.peakStandsOutLu;
+  if (lufs >= scale.loudest - TRACK_LEVEL.peakWithinLoudestLu && lufs >= scale.reference + TRACK_LEVEL.peakAboveTrackLu && standsOut) return 'peak';
   return 'body';
 }
-
-/** A window's level class as a fact for an LLM prompt (the summary's and the audio captioner's alike). */
-export const LEVEL_FACTS: Record<LevelClass, string> = {
-  silent: 'near silence',
-  'very quiet': 'very quiet for this track',
-  quiet: 'a quiet part of this track',
-  body: 'the body of this track',
-  peak: 'the loudest part of this track',
-};
 
 export const isQuiet = (c: LevelClass) => c === 'quiet' || c === 'very quiet' || c === 'silent';
 
@@ -103,13 +64,13 @@ export const isQuiet = (c: LevelClass) => c === 'quiet' || c === 'very quiet' ||
  * beat and key are measured on — has nothing in it, though a stereo listener hears music.
  */
 export function cancelsInMono(tags: WindowTags): boolean {
-  return tags.loudnessLufs !== null && tags.loudnessLufs >= AUDIBLE_IN_FILE_LUFS && tags.silenceRatio >= 0.9;
+  return tags.loudnessLufs !== null && tags.loudnessLufs >= AUDIBLE_IN_FILE_LUFS && tags.silenceRatio >= TRACK_LEVEL.silentShare;
 }
 /** File loudness above this with a silent mono mix can only be cancellation: real near-silence sits 20 dB lower. */
 const AUDIBLE_IN_FILE_LUFS = -40;
 
 export function isSilent(tags: WindowTags): boolean {
-  return tags.loudnessLufs === null || tags.silenceRatio >= 0.9;
+  return tags.loudnessLufs === null || tags.silenceRatio >= TRACK_LEVEL.silentShare;
 }
 
 export function hasBeat(tags: WindowTags): boolean {
@@ -139,41 +100,6 @@ export function sectionKeyAt(context: TrackContext, atSec: number): string | nul
   if (sections.length === 0) return undefined;
   const section = sections.find((s) => atSec >= s.startSec && atSec < s.endSec) ?? sections[sections.length - 1];
   return statedKey(section.key, section.confidence);
-}
-
-export function tempoWord(bpm: number): string {
-  if (bpm < 76) return 'slow';
-  if (bpm < 108) return 'moderate';
-  if (bpm < 140) return 'upbeat';
-  return 'fast';
-}
-
-export function meterWords(meter: Meter): string {
-  switch (meter) {
-    case '3/4':
-      return 'in 3/4, a waltz-like three';
-    case '6/8':
-      return 'in a lilting 6/8';
-    case '12/8':
-      return 'in a rolling 12/8';
-    case '2/4':
-      return 'in a march-like 2/4';
-    default:
-      return 'in 4/4';
-  }
-}
-
-export function colourWord(hz: number): string {
-  if (hz < 700) return 'dark and warm';
-  if (hz < 1500) return 'mellow';
-  if (hz < 2500) return 'bright';
-  return 'very bright';
-}
-
-export function textureWords(tags: WindowTags): string {
-  const drive = tags.percussiveRatio >= 0.55 ? 'driven by percussion' : tags.percussiveRatio <= 0.25 ? 'mostly sustained tones' : 'percussion and tones in balance';
-  const activity = tags.onsetsPerSec >= 5 ? 'busy' : tags.onsetsPerSec >= 2 ? 'steady' : 'sparse';
-  return `${drive}, with ${activity} attacks`;
 }
 
 /** Ordinal words, so that "into the third minute" differs from "into the second" once numbers are removed. */
@@ -219,31 +145,6 @@ export function tempoChangeWords(change: TempoChange): string {
     : `the tempo ${faster ? 'steps up' : 'drops'} from about ${from} to ${to} BPM`;
 }
 
-const KEY_PITCH: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
-
-function parseKeyName(name: string): { pc: number; minor: boolean } | null {
-  const match = /^([A-G])([#b]?) (major|minor)$/.exec(name);
-  if (!match) return null;
-  return { pc: (KEY_PITCH[match[1]] + (match[2] === '#' ? 1 : match[2] === 'b' ? -1 : 0) + 12) % 12, minor: match[3] === 'minor' };
-}
-
-/** How key `to` stands to key `from`, in a listener's words ("the relative minor"); null for other relations. */
-export function keyRelation(from: string, to: string): string | null {
-  const a = parseKeyName(from);
-  const b = parseKeyName(to);
-  if (!a || !b || from === to) return null;
-  const up = (b.pc - a.pc + 12) % 12;
-  if (!a.minor && b.minor && up === 9) return 'the relative minor';
-  if (a.minor && !b.minor && up === 3) return 'the relative major';
-  if (up === 0) return b.minor ? 'the parallel minor' : 'the parallel major';
-  if (a.minor === b.minor && up === 7) return 'the dominant';
-  if (a.minor === b.minor && up === 5) return 'the subdominant';
-  return null;
-}
-
-/** Section-story thresholds: a part is "quieter"/"louder" than the main part by this much; a tempo differs by this share. */
-const PART_LEVEL_LU = 3;
-const PART_TEMPO_SHARE = 0.08;
 /** Past this many sections the story tells the first ones and counts the rest. */
 const STORY_MAX_SECTIONS = 10;
 
@@ -298,9 +199,9 @@ export function sectionStory(context: TrackContext): string[] {
     // Against the last tempo and key told (the opening ones to begin with).
     const key = keyOf(s);
     const bpm = tempoOf(s);
-    if (bpm !== null && (lastBpm === null || Math.abs(bpm - lastBpm) / lastBpm > PART_TEMPO_SHARE)) details.push(`at about ${Math.round(bpm)} BPM`);
+    if (bpm !== null && (lastBpm === null || Math.abs(bpm - lastBpm) / lastBpm > SAME_TEMPO_SHARE)) details.push(`at about ${Math.round(bpm)} BPM`);
     if (key && key !== lastKey) {
-      const relation = lastKey ? keyRelation(lastKey, key) : null;
+      const relation = lastKey ? keyRelationStory(lastKey, key) : null;
       details.push(seen ? `now in ${key}` : relation ? `in ${key} (${relation})` : `in ${key}`);
     }
     if (bpm !== null) lastBpm = bpm;
@@ -308,7 +209,7 @@ export function sectionStory(context: TrackContext): string[] {
     const detail = details.length ? `, ${details.join(' ')}` : '';
     const level = s.tags.loudnessLufs;
     const adjective = s.label === main || mainLevel === null || level === null ? ''
-      : level <= mainLevel - PART_LEVEL_LU ? 'quieter ' : level >= mainLevel + PART_LEVEL_LU ? 'louder ' : '';
+      : level <= mainLevel - TRACK_LEVEL.partLu ? 'quieter ' : level >= mainLevel + TRACK_LEVEL.partLu ? 'louder ' : '';
     // Whole seconds as the clock times show them (an intro ending at 16.7 s is a 16 s intro before 0:16).
     const length = Math.floor(s.endSec) - Math.floor(s.startSec);
     if (i === 0 && s.name === 'intro') {
@@ -399,7 +300,7 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
     }
   }
 
-  // Builds: a run of at least two steps that rises by BUILD_RISE_LU without falling back, no one step
+  // Builds: a run of at least two steps that rises by TRACK_LEVEL.buildRiseLu without falling back, no one step
   // making most of it (a jump back to full level after a break is a return, not a build).
   for (let i = 0; i < windows.length - 1; i++) {
     if (isSilent(windows[i].tags)) continue;
@@ -408,7 +309,7 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
     const total = level(windows[j]) - level(windows[i]);
     let largest = 0;
     for (let k = i; k < j; k++) largest = Math.max(largest, rise(windows[k], windows[k + 1]));
-    if (j - i >= 2 && total >= BUILD_RISE_LU && largest <= 0.75 * total && !isQuiet(classes[j])) {
+    if (j - i >= 2 && total >= TRACK_LEVEL.buildRiseLu && largest <= 0.75 * total && !isQuiet(classes[j])) {
       events.push({ kind: 'build', atSec: windows[i].startSec, endSec: windows[j].endSec });
       i = j;
     }

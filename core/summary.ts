@@ -9,27 +9,37 @@ import type { TrackAnalysis, TrackTags } from './descriptors/types.ts';
 import { CaptionsMissing } from './errors.ts';
 import { formatClock } from './run-steps.ts';
 import {
-  againstReference,
   analysisOrFallback,
   cancelsInMono,
-  colourWord,
   hasBeat,
   isSilent,
-  LEVEL_FACTS,
   levelClass,
   levelScale,
-  masterLevel,
-  meterWords,
-  MIN_BEAT_CONFIDENCE,
   sectionKeys,
   sectionStory,
   songShape,
   statedKey,
   statedMeter,
   tempoAt,
-  textureWords,
   type ShapeEvent,
 } from './song-shape.ts';
+import {
+  againstReference,
+  colourWord,
+  LEVEL_FACTS,
+  masterLevel,
+  meterWords,
+  MIN_BEAT_CONFIDENCE,
+  NEAR_SILENCE,
+  NO_CLEAR_KEY,
+  NO_METER,
+  NO_STEADY_BEAT,
+  normalizeKeyName,
+  SAME_TEMPO_SHARE,
+  STREAMING_MAX_TRUE_PEAK_DBTP,
+  STREAMING_REFERENCE_LUFS,
+  textureWords,
+} from './vocabulary.ts';
 
 export interface SummaryPrompt {
   system: string;
@@ -92,10 +102,10 @@ function analysisOf(manifest: Manifest): TrackAnalysis {
 }
 
 const describeTempo = (tags: TrackTags) =>
-  tags.bpm === null ? 'no steady beat measured' : `${Math.round(tags.bpm)} BPM (confidence ${tags.bpmConfidence.toFixed(2)})`;
+  tags.bpm === null ? `${NO_STEADY_BEAT} measured` : `${Math.round(tags.bpm)} BPM (confidence ${tags.bpmConfidence.toFixed(2)})`;
 const describeMeter = (tags: TrackTags) => {
   const meter = statedMeter(tags);
-  return meter ? `${meter} (confidence ${tags.meterConfidence.toFixed(2)})` : 'not determined';
+  return meter ? `${meter} (confidence ${tags.meterConfidence.toFixed(2)})` : NO_METER;
 };
 
 /**
@@ -110,18 +120,18 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
   const usable = chunks.filter((chunk) => chunk.quality !== 'degenerate');
   const lines = usable.map((chunk) => {
     const cls = levelClass(chunk.tags, scale);
-    const level = chunk.tags.loudnessLufs === null ? 'near silence' : `${chunk.tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_FACTS[cls]}`;
-    return `[${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}] ${chunk.caption} (${hasBeat(chunk.tags) ? 'beat' : 'no steady beat'}; ${level})`;
+    const level = chunk.tags.loudnessLufs === null ? NEAR_SILENCE : `${chunk.tags.loudnessLufs.toFixed(0)} LUFS, ${LEVEL_FACTS[cls]}`;
+    return `[${formatClock(chunk.startSec)}–${formatClock(chunk.endSec)}] ${chunk.caption} (${hasBeat(chunk.tags) ? 'beat' : NO_STEADY_BEAT}; ${level})`;
   });
   const sections = (analysis.keySections ?? []).map(
-    (section) => `${formatClock(section.startSec)}–${formatClock(section.endSec)} ${section.key ?? 'no clear key'} (confidence ${section.confidence.toFixed(2)})`,
+    (section) => `${formatClock(section.startSec)}–${formatClock(section.endSec)} ${section.key ?? NO_CLEAR_KEY} (confidence ${section.confidence.toFixed(2)})`,
   );
   const changes = (analysis.tempoChanges ?? []).map(
     (change) => `at ${formatClock(change.atSec)} ${change.kind === 'gradual' ? 'gradually' : 'a step'} from ${Math.round(change.fromBpm)} to ${Math.round(change.toBpm)} BPM`,
   );
   const loudness =
     track.loudnessLufs === null
-      ? 'near silence'
+      ? NEAR_SILENCE
       : `integrated ${track.loudnessLufs.toFixed(1)} LUFS (${againstReference(track.loudnessLufs)}: ${masterLevel(track.loudnessLufs, track.loudnessRangeLu)}), ` +
         `loudness range ${track.loudnessRangeLu.toFixed(1)} LU${Number.isFinite(track.truePeakDbtp) ? `, true peak ${track.truePeakDbtp.toFixed(1)} dBTP` : ''}`;
   const shape = shapePhrases(songShape(chunks, context));
@@ -130,7 +140,7 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
       s.name,
       s.tags.bpm !== null && track.bpm !== null ? `${Math.round(s.tags.bpm)} BPM` : null,
       s.tags.key,
-      s.tags.loudnessLufs === null ? 'near silence' : `${s.tags.loudnessLufs.toFixed(0)} LUFS`,
+      s.tags.loudnessLufs === null ? NEAR_SILENCE : `${s.tags.loudnessLufs.toFixed(0)} LUFS`,
     ].filter(Boolean);
     return `${formatClock(s.startSec)}–${formatClock(s.endSec)} ${s.label} (${facts.join(', ')})`;
   });
@@ -140,14 +150,14 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
       'Ground every statement in the facts and the window captions you are given. The facts are measurements: never state a tempo, ' +
       'meter or key other than the measured ones; a key belongs to its section and its times, a tempo change happens only where one is listed; ' +
       'if no tempo, meter or key was measured, do not name one. Speak of level as a listener does: against the track\'s own quiet and loud ' +
-      'parts and against the usual streaming level of -14 LUFS (a master louder than that is loud, never soft). ' +
+      `parts and against the usual streaming level of ${STREAMING_REFERENCE_LUFS} LUFS (a master louder than that is loud, never soft). ` +
       'Describe how the music develops over time: where it builds, breaks down, goes quiet, changes key or tempo. ' +
       'Where sections are given, tell the song in them: sections with the same letter hold the same music, so say when a part returns; ' +
       'call a section intro, outro, break or peak only where it is named so. ' +
       'Do not mention captions, windows, models or measurements as such.',
     user: [
       `Track: ${manifest.file.name}, ${formatClock(manifest.file.durationSec)} long.`,
-      `Measured over the whole track: tempo ${describeTempo(track)}; meter ${describeMeter(track)}; key ${track.key ?? 'no clear key'}.`,
+      `Measured over the whole track: tempo ${describeTempo(track)}; meter ${describeMeter(track)}; key ${track.key ?? NO_CLEAR_KEY}.`,
       `Tempo changes: ${changes.length > 0 ? changes.join('; ') : 'none (one tempo throughout)'}.`,
       `Key sections: ${sections.length > 0 ? sections.join('; ') : 'none measured'}.`,
       `Sections (the same letter is the same music): ${parts.length > 0 ? parts.join('; ') : 'one throughout'}${(manifest.sections?.length ?? 0) > parts.length ? '; …' : ''}.`,
@@ -162,19 +172,8 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
   };
 }
 
-const PITCH_CLASS: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
-
 /** "F# minor" and "Gb minor" name the same key. */
-function keyId(name: string): string | null {
-  const match = /^([A-G])\s*([#♯b♭]?)\s*(major|minor)$/i.exec(name.trim());
-  if (!match) return null;
-  const letter = match[1].toUpperCase();
-  const shift = match[2] === '#' || match[2] === '♯' ? 1 : match[2] === 'b' || match[2] === '♭' ? -1 : 0;
-  return `${(PITCH_CLASS[letter] + shift + 12) % 12}:${match[3].toLowerCase()}`;
-}
-
-/** Tolerance on a stated tempo: within 8 % of the track's tempo or of either side of a tempo change. */
-const TEMPO_TOLERANCE = 0.08;
+const keyId = (name: string) => normalizeKeyName(name) ?? null;
 
 const METER_WORDS: Array<[RegExp, string]> = [
   [/\bcommon time\b/gi, '4/4'],
@@ -184,7 +183,7 @@ const METER_WORDS: Array<[RegExp, string]> = [
 ];
 
 /**
- * What the text states that was not measured: a tempo not within 8 % of the track's tempo or its tempo
+ * What the text states that was not measured: a tempo not within SAME_TEMPO_SHARE (8 %) of the track's tempo or its tempo
  * changes, a key that is not among the key sections' keys, a meter other than the measured one (or any meter
  * when none was heard with confidence).
  */
@@ -198,7 +197,7 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
   const glides = changes.filter((change) => change.kind === 'gradual').map((change) => [Math.min(change.fromBpm, change.toBpm), Math.max(change.fromBpm, change.toBpm)]);
   for (const match of text.matchAll(/(\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats per minute)/gi)) {
     const stated = Number(match[1]);
-    const measured = tempos.some((bpm) => Math.abs(stated - bpm) / bpm <= TEMPO_TOLERANCE) || glides.some(([low, high]) => stated >= low && stated <= high);
+    const measured = tempos.some((bpm) => Math.abs(stated - bpm) / bpm <= SAME_TEMPO_SHARE) || glides.some(([low, high]) => stated >= low && stated <= high);
     if (!measured) {
       problems.push(`states ${match[0]} but the measured tempo is ${track.bpm !== null ? `${Math.round(track.bpm)} BPM` : tempos.length ? `${Math.round(tempos[0])} BPM` : 'not steady'}`);
     }
@@ -219,7 +218,7 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
   // A meter heard with too little confidence is not stated anywhere, so the text may not state one either.
   const measuredMeter = statedMeter(track);
   for (const [words, meter] of stated) {
-    if (meter !== measuredMeter) problems.push(`states ${words} but the measured meter is ${measuredMeter ?? 'not determined'}`);
+    if (meter !== measuredMeter) problems.push(`states ${words} but the measured meter is ${measuredMeter ?? NO_METER}`);
   }
   return problems;
 }
@@ -253,14 +252,14 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   const tempo =
     track.bpm !== null && track.bpmConfidence >= MIN_BEAT_CONFIDENCE
       ? `${(analysis.tempoChanges ?? []).length > 0 ? ', starting' : ''} at about ${Math.round(tempoAt(context, 0) ?? track.bpm)} BPM${meter ? ` ${meterWords(meter)}` : ''}`
-      : ' with no steady beat';
+      : ` with ${NO_STEADY_BEAT}`;
   const firstKey = sectionKeys(analysis)[0] ?? statedKey(track.key, track.keyConfidence);
-  const key = firstKey ? `, in ${firstKey}` : ', with no clear key';
+  const key = firstKey ? `, in ${firstKey}` : `, with ${NO_CLEAR_KEY}`;
   facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempo}${key}.`);
 
   const lufs = track.loudnessLufs;
   const peak = Number.isFinite(track.truePeakDbtp)
-    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp >= -0.95 ? ' (above the -1 dBTP that streaming services ask for)' : ''}`
+    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp >= STREAMING_MAX_TRUE_PEAK_DBTP + 0.05 ? ` (above the ${STREAMING_MAX_TRUE_PEAK_DBTP} dBTP that streaming services ask for)` : ''}`
     : '';
   facts.push(
     `The master is ${masterLevel(lufs, track.loudnessRangeLu)}: ${lufs.toFixed(1)} LUFS integrated, ${againstReference(lufs)}, ` +

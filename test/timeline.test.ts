@@ -152,14 +152,14 @@ describe('the result page in plain words', () => {
 
     // Assess
     expect(words.map((w) => w.words)).toEqual([
-      'brisk tempo',
+      'upbeat tempo',
       '4 beats to the bar',
       'A minor',
       'loud, mastered hot',
       'some loud and soft passages',
       'peaks at the very top',
-      'mostly drums and attacks',
-      'warm sound',
+      'driven by percussion',
+      'mellow',
     ]);
     expect(words.map((w) => w.number)).toEqual(['124 BPM', '4/4', '70% sure', '-9.5 LUFS', '6.1 LU range', '-0.3 dBTP', '90% percussive', '1.1 kHz']);
     expect(words.every((w) => w.explanation.length > 20)).toBe(true);

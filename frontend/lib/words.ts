@@ -1,13 +1,14 @@
 /**
  * The result page in plain words: each measurement said the way a listener would say it, with the number and
  * a one-line explanation kept for hover and focus; a failed run in one sentence; download names after the song.
- * Browser-safe and pure.
+ * The words are core/vocabulary.ts's, as the captions and the summary use them. Browser-safe and pure.
  */
 import type { ResultDocument } from '#core/contract';
-import { masterLevel, sectionKeys, statedMeter } from '#core/song-shape';
+import { sectionKeys, statedMeter } from '#core/song-shape';
+import { beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
 
 export interface PlainTag {
-  /** What a listener would say: "brisk tempo", "loud, mastered hot". */
+  /** What a listener would say: "upbeat tempo", "loud, mastered hot". */
   words: string;
   /** The measurement behind it: "124 BPM". */
   number: string;
@@ -15,58 +16,14 @@ export interface PlainTag {
   explanation: string;
 }
 
-/** Tempo words by BPM, after the usual Italian markings in plain English (Largo < 66, Andante < 108, Allegro < 156, Presto above). */
-function tempoWords(bpm: number): string {
-  if (bpm < 66) return 'slow tempo';
-  if (bpm < 108) return 'walking tempo';
-  if (bpm < 156) return 'brisk tempo';
-  return 'fast tempo';
-}
-
-/** EBU Tech 3342 loudness range: pop masters sit near 4-8 LU, orchestral music 15 LU or more. */
-function rangeWords(lu: number): string {
-  if (lu < 4) return 'even level throughout';
-  if (lu < 8) return 'some loud and soft passages';
-  if (lu < 15) return 'wide swings of level';
-  return 'very wide swings of level';
-}
-
-function peakWords(dbtp: number): string {
-  if (dbtp > 0) return 'peaks clip';
-  if (dbtp > -1) return 'peaks at the very top';
-  return 'headroom left at the peaks';
-}
-
-function percussionWords(ratio: number): string {
-  if (ratio >= 0.6) return 'mostly drums and attacks';
-  if (ratio >= 0.35) return 'beats and tones in balance';
-  return 'mostly sustained tones';
-}
-
-/** Spectral centroid bands, as a mixing engineer would describe them. */
-function brightnessWords(hz: number): string {
-  if (hz < 800) return 'dark sound';
-  if (hz < 1600) return 'warm sound';
-  if (hz < 3000) return 'bright sound';
-  return 'very bright sound';
-}
-
 export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>): PlainTag[] {
   const { tags } = result;
   const out: PlainTag[] = [];
   if (tags.bpm !== null) {
-    out.push({ words: tempoWords(tags.bpm), number: `${Math.round(tags.bpm)} BPM`, explanation: 'Beats per minute, read off the beat grid of the whole track.' });
+    out.push({ words: `${tempoWord(tags.bpm)} tempo`, number: `${Math.round(tags.bpm)} BPM`, explanation: 'Beats per minute, read off the beat grid of the whole track.' });
   }
   const meter = statedMeter(tags);
-  if (meter) {
-    const [count] = meter.split('/');
-    const compound = meter === '6/8' || meter === '12/8';
-    out.push({
-      words: compound ? `${Number(count) / 3} swinging beats to the bar` : `${count} beats to the bar`,
-      number: meter,
-      explanation: 'The meter: how the beats group into bars.',
-    });
-  }
+  if (meter) out.push({ words: beatsToTheBar(meter), number: meter, explanation: 'The meter: how the beats group into bars.' });
   const keys = result.analysis ? sectionKeys(result.analysis) : [];
   if (keys.length > 1) out.push({ words: `changes key: ${keys.join(' → ')}`, number: `${keys.length} keys`, explanation: 'The keys of the song, in the order they are heard.' });
   else if (tags.key) out.push({ words: tags.key, number: `${Math.round(tags.keyConfidence * 100)}% sure`, explanation: 'The key the harmony centres on, matched against key profiles.' });
@@ -74,7 +31,7 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
     out.push({
       words: masterLevel(tags.loudnessLufs, tags.loudnessRangeLu),
       number: `${tags.loudnessLufs.toFixed(1)} LUFS`,
-      explanation: 'Integrated loudness (ITU-R BS.1770); streaming services play music at about −14 LUFS.',
+      explanation: `Integrated loudness (ITU-R BS.1770); streaming services play music at about ${STREAMING_REFERENCE_LUFS} LUFS.`,
     });
   }
   if (Number.isFinite(tags.loudnessRangeLu)) {
@@ -89,7 +46,7 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
     explanation: 'The share of the sound’s energy in short attacks (drums, plucks) rather than held tones.',
   });
   out.push({
-    words: brightnessWords(tags.spectralCentroidHz),
+    words: colourWord(tags.spectralCentroidHz),
     number: `${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz`,
     explanation: 'Spectral centroid: the frequency the sound’s energy centres on; higher sounds brighter.',
   });

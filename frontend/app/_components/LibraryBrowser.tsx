@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { LibraryPage } from '#core/library';
+import { NO_CLEAR_KEY, NO_STEADY_BEAT } from '#core/vocabulary';
 import { LocalTime } from './LocalTime.tsx';
 
 const FIELDS = ['q', 'bpmMin', 'bpmMax', 'key', 'meter', 'lufsMin', 'lufsMax', 'from', 'to', 'sort'] as const;
@@ -157,7 +158,7 @@ export function LibraryBrowser({ initial, keyNames }: { initial: LibraryPage; ke
               <Link className="run-row" href={`/runs/${run.id}`} title={`${run.fileName} (run ${run.id})`}>
                 <span className="run-row__name">{run.fileName}</span>
                 <span className="run-row__meta">
-                  {[run.bpm !== null ? `${Math.round(run.bpm)} BPM` : 'no steady beat', run.key ?? 'no key', run.meter, run.loudnessLufs !== null ? `${run.loudnessLufs.toFixed(1)} LUFS` : null]
+                  {[run.bpm !== null ? `${Math.round(run.bpm)} BPM` : NO_STEADY_BEAT, run.key ?? NO_CLEAR_KEY, run.meter, run.loudnessLufs !== null ? `${run.loudnessLufs.toFixed(1)} LUFS` : null]
                     .filter(Boolean)
                     .join(' · ')}
                   {' · '}
