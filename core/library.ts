@@ -30,7 +30,7 @@
 import { z } from 'zod';
 import type { BlobStore } from './blob-store.ts';
 import { keys, type ResultDocument, type RunDocument } from './contract.ts';
-import { PITCH_NAMES } from './descriptors/key.ts';
+import { comparisonWords, normalizeKeyName, parseKeyName } from './vocabulary.ts';
 import type { Meter } from './descriptors/types.ts';
 
 /** What the library keeps of a finished run. Everything here comes from its result document. */
@@ -72,7 +72,7 @@ export const SIMILARITY_WEIGHTS = {
   centroidSpread: 0.3,
 } as const;
 
-/** The scales that make 1 unit "clearly different", and the thresholds the reasons use. One place. */
+/** The scales that make 1 unit "clearly different". The reasons' words and thresholds are core/vocabulary.ts's. */
 export const LIBRARY_THRESHOLDS = {
   loudnessUnitLu: 6,
   percussionUnit: 0.25,
@@ -81,15 +81,6 @@ export const LIBRARY_THRESHOLDS = {
   centroidSpreadUnitOctaves: 0.5,
   /** A track with no measurable loudness counts as this quiet. */
   silentLufs: -70,
-  /** Tempos closer than this are "the same tempo". */
-  sameTempoBpm: 1.5,
-  /** A tempo within this fraction of double or half reads as "double time" / "half time". */
-  octaveToleranceRatio: 0.04,
-  /** Loudness within this many LU and percussive share within this much are "similar energy". */
-  similarEnergyLu: 2.5,
-  similarEnergyPercussion: 0.12,
-  /** Centroids differing by more than this many octaves read as brighter or darker. */
-  brightnessOctaves: 0.35,
   searchTextChars: 4000,
   pageSize: 20,
   maxPageSize: 100,
@@ -137,19 +128,10 @@ export async function writeLibraryEntry(store: Pick<BlobStore, 'put'>, result: R
 // ——— The descriptor vector ————————————————————————————————————————————————————————————————————————
 
 /** "F# minor" → its tonic's pitch class and mode; undefined for anything else. Flats and sharps both read. */
-export function parseKey(name: string | null | undefined): { pitchClass: number; mode: 'major' | 'minor' } | undefined {
-  const match = name?.trim().match(/^([A-Ga-g])([#b♯♭]?)\s+(major|minor)$/i);
-  if (!match) return undefined;
-  const natural = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 }[match[1].toUpperCase() as 'C'];
-  const accidental = match[2] === '#' || match[2] === '♯' ? 1 : match[2] ? -1 : 0;
-  return { pitchClass: (natural + accidental + 12) % 12, mode: match[3].toLowerCase() as 'major' | 'minor' };
-}
+export const parseKey = parseKeyName;
 
 /** The key as the library spells it ("Eb major", "F# minor"), so filters match whatever spelling was asked. */
-export function normalizeKey(name: string): string | undefined {
-  const parsed = parseKey(name);
-  return parsed && `${PITCH_NAMES[parsed.pitchClass]} ${parsed.mode}`;
-}
+export const normalizeKey = normalizeKeyName;
 
 /** Steps clockwise round the circle of fifths from C major; a minor key stands at its relative major. */
 function fifthsPosition(key: { pitchClass: number; mode: 'major' | 'minor' }): number {
@@ -198,45 +180,7 @@ export function distance(a: Float64Array, b: Float64Array): number {
 
 /** Why `other` is like `entry`, in a few plain words: "same key, 4 BPM slower, similar energy". */
 export function similarityReason(entry: LibraryEntry, other: LibraryEntry): string {
-  const parts = [keyRelation(entry.key, other.key), tempoRelation(entry.bpm, other.bpm), energyRelation(entry, other)];
-  if (entry.meter && other.meter && entry.meter === other.meter && entry.meter !== '4/4') parts.push(`also in ${other.meter}`);
-  else if (other.meter && entry.meter && other.meter !== entry.meter && other.meter !== '4/4') parts.push(`in ${other.meter}`);
-  const octaves = Math.log2(Math.max(1, other.spectralCentroidHz) / Math.max(1, entry.spectralCentroidHz));
-  if (octaves > T.brightnessOctaves) parts.push('brighter');
-  else if (octaves < -T.brightnessOctaves) parts.push('darker');
-  return parts.filter(Boolean).join(', ');
-}
-
-function keyRelation(a: string | null, b: string | null): string | undefined {
-  const ka = parseKey(a);
-  const kb = parseKey(b);
-  if (!ka || !kb) return undefined;
-  if (ka.pitchClass === kb.pitchClass && ka.mode === kb.mode) return 'same key';
-  const steps = Math.abs(fifthsPosition(ka) - fifthsPosition(kb));
-  const around = Math.min(steps, 12 - steps);
-  if (around === 0) return kb.mode === 'minor' ? 'relative minor' : 'relative major';
-  if (ka.pitchClass === kb.pitchClass) return kb.mode === 'minor' ? 'parallel minor' : 'parallel major';
-  if (around === 1 && ka.mode === kb.mode) return 'neighbouring key (a fifth apart)';
-  return undefined;
-}
-
-function tempoRelation(a: number | null, b: number | null): string | undefined {
-  if (!a || !b) return undefined;
-  const difference = b - a;
-  if (Math.abs(difference) < T.sameTempoBpm) return 'same tempo';
-  const ratio = b / a;
-  if (Math.abs(ratio / 2 - 1) <= T.octaveToleranceRatio) return 'double time';
-  if (Math.abs(ratio * 2 - 1) <= T.octaveToleranceRatio) return 'half time';
-  const bpm = Math.round(Math.abs(difference));
-  return `${bpm} BPM ${difference < 0 ? 'slower' : 'faster'}`;
-}
-
-function energyRelation(a: LibraryEntry, b: LibraryEntry): string {
-  const la = a.loudnessLufs ?? T.silentLufs;
-  const lb = b.loudnessLufs ?? T.silentLufs;
-  if (Math.abs(lb - la) <= T.similarEnergyLu && Math.abs(b.percussiveRatio - a.percussiveRatio) <= T.similarEnergyPercussion) return 'similar energy';
-  if (Math.abs(lb - la) > T.similarEnergyLu) return lb > la ? 'louder' : 'quieter';
-  return b.percussiveRatio > a.percussiveRatio ? 'more percussive' : 'less percussive';
+  return comparisonWords(entry, other, T.silentLufs);
 }
 
 // ——— Queries ——————————————————————————————————————————————————————————————————————————————————
