@@ -21,6 +21,7 @@
 import type { KeySection } from './types.ts';
 import type { ChromaFeatures } from './chroma.ts';
 import { PITCH_CLASSES } from './frames.ts';
+import { keyName as nameOfKey, PITCH_NAMES } from '../vocabulary.ts';
 
 export interface KeyEstimate {
   key: string | null;
@@ -36,7 +37,8 @@ export interface KeyAnalysis {
   sections: KeySection[];
 }
 
-export const PITCH_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'] as const;
+/** The note names are core/vocabulary.ts's, so a key found here is spelled as the captions and the site spell it. */
+export { PITCH_NAMES };
 
 export interface KeyProfile {
   major: readonly number[];
@@ -176,8 +178,9 @@ function correlations(chroma: ArrayLike<number>, keys: Float64Array[], out: Floa
   }
 }
 
+/** Template index (0..11 major, 12..23 minor) → "A minor". */
 function keyName(index: number): string {
-  return `${PITCH_NAMES[index % 12]} ${index < 12 ? 'major' : 'minor'}`;
+  return nameOfKey(index % 12, index < 12 ? 'major' : 'minor');
 }
 
 /**
