@@ -25,6 +25,7 @@ import type { FailureDocument, ResultDocument } from '#core/contract';
 import { waitingLine } from '#core/run-queue';
 import { formatClock, type StepView } from '#core/run-steps';
 import { sectionKeys, statedMeter } from '#core/song-shape';
+import { NEAR_SILENCE, NO_CLEAR_KEY, NO_STEADY_BEAT } from '#core/vocabulary';
 import { CONTENT_TYPE_BY_EXTENSION, extensionOf } from '#core/upload-policy';
 import type { Log } from '../functions/shared/log.ts';
 import {
@@ -199,11 +200,11 @@ export function formatResult(result: ResultDocument): string {
   lines.push(
     `${file.name} — ${formatClock(file.durationSec)} (${file.codec}, ${file.sampleRate} Hz, ${file.channels} ch, ${(file.sizeBytes / 1_000_000).toFixed(1)} MB)`,
   );
-  const bpm = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM${statedMeter(tags) ? ` in ${statedMeter(tags)}` : ''}`;
+  const bpm = tags.bpm === null ? NO_STEADY_BEAT : `${Math.round(tags.bpm)} BPM${statedMeter(tags) ? ` in ${statedMeter(tags)}` : ''}`;
   const sections = result.analysis ? sectionKeys(result.analysis) : [];
-  const key = sections.length > 1 ? sections.join(' → ') : (tags.key ?? 'no clear key');
+  const key = sections.length > 1 ? sections.join(' → ') : (tags.key ?? NO_CLEAR_KEY);
   const peak = Number.isFinite(tags.truePeakDbtp) ? `, true peak ${tags.truePeakDbtp.toFixed(1)} dBTP` : '';
-  const loudness = tags.loudnessLufs === null ? 'silent' : `${tags.loudnessLufs.toFixed(1)} LUFS (range ${tags.loudnessRangeLu.toFixed(1)} LU${peak})`;
+  const loudness = tags.loudnessLufs === null ? NEAR_SILENCE : `${tags.loudnessLufs.toFixed(1)} LUFS (range ${tags.loudnessRangeLu.toFixed(1)} LU${peak})`;
   lines.push(`Tempo ${bpm} · Key ${key} · Loudness ${loudness}`, '');
   for (const chunk of result.chunks) {
     const degenerate =
@@ -229,8 +230,8 @@ export function outcomeLine(outcome: RunOutcome): string {
   const document = outcome.document;
   if (outcome.status === 'SUCCEEDED' && document?.status === 'SUCCEEDED') {
     const { tags } = document;
-    const tempo = tags.bpm === null ? 'no steady beat' : `${Math.round(tags.bpm)} BPM`;
-    return `✓ ${name}  ${formatClock(document.file.durationSec)}  ${tempo}  ${tags.key ?? 'no clear key'}  succeeded`;
+    const tempo = tags.bpm === null ? NO_STEADY_BEAT : `${Math.round(tags.bpm)} BPM`;
+    return `✓ ${name}  ${formatClock(document.file.durationSec)}  ${tempo}  ${tags.key ?? NO_CLEAR_KEY}  succeeded`;
   }
   return `✗ ${name}  ${outcome.reason ?? `ended ${outcome.status}`}`;
 }
