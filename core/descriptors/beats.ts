@@ -25,7 +25,7 @@ import type { ShortFrameFeatures } from './frames.ts';
 import type { Meter, TempoChange } from './types.ts';
 import { estimateTempo, novelty as noveltyOf } from './tempo.ts';
 import { analyzeMeter } from './meter.ts';
-import FFT from 'fft.js';
+import { normalisedAutocorrelation } from './fft.ts';
 
 export interface RhythmAnalysis {
   /** Track tempo at the perceived beat level (for 6/8 and 12/8: the dotted-quarter beat); null without a steady beat. */
@@ -117,35 +117,10 @@ function emptyRhythm(confidence = 0): RhythmAnalysis {
   return { ...EMPTY, confidence, beats: new Float64Array(0), downbeats: [], tempoChanges: [] };
 }
 
-const ffts = new Map<number, FFT>();
-/** Normalised autocorrelation (acf[0] = 1, unbiased) of signal[from, to) for lags [0, maxLag]; all zero for a flat segment. */
+/** Normalised autocorrelation (acf[0] = 1, unbiased) of signal[from, to) for lags [0, maxLag]; all zero for a flat or too short segment. */
 export function segmentAcf(signal: Float64Array, from: number, to: number, maxLag: number): Float64Array {
-  const n = to - from;
-  const out = new Float64Array(maxLag + 1);
-  if (n <= maxLag + 2) return out;
-  let mean = 0;
-  for (let i = from; i < to; i++) mean += signal[i];
-  mean /= n;
-  let size = 2;
-  while (size < n + maxLag + 1) size *= 2;
-  let fft = ffts.get(size);
-  if (!fft) {
-    fft = new FFT(size);
-    ffts.set(size, fft);
-  }
-  const input = new Float64Array(size);
-  for (let i = 0; i < n; i++) input[i] = signal[from + i] - mean;
-  const spectrum = fft.createComplexArray() as number[];
-  fft.realTransform(spectrum, input);
-  const power = new Float64Array(size);
-  for (let k = 0; k <= size / 2; k++) power[k] = spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2;
-  for (let k = size / 2 + 1; k < size; k++) power[k] = power[size - k];
-  const result = fft.createComplexArray() as number[];
-  fft.realTransform(result, power);
-  const zero = result[0] / n;
-  if (!(zero > 1e-12 * size)) return out;
-  for (let lag = 0; lag <= maxLag; lag++) out[lag] = result[2 * lag] / (n - lag) / zero;
-  return out;
+  if (to - from <= maxLag + 2) return new Float64Array(maxLag + 1);
+  return normalisedAutocorrelation(signal, from, to, maxLag);
 }
 
 /** acf at a fractional lag, linearly interpolated; 0 outside. */

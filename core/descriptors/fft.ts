@@ -1,64 +1,139 @@
 /**
- * The frame features' FFT: a real N-point transform computed as one complex N/2-point FFT of the samples packed
- * as z[n] = x[2n] + i·x[2n+1], then split into the spectrum of x (the standard "two for one" real FFT: Cooley,
- * Lewis & Welch 1970; Numerical Recipes §12.3, realft). The complex FFT is iterative decimation in time on
- * split re/im arrays, two radix-2 stages per pass (radix-2², He & Torkelson 1996), with the window, the packing
- * and the bit-reversed ordering done in one pass as the frame is read.
+ * The descriptors' FFT: PFFFT ("a pretty fast FFT", Julien Pommier, https://bitbucket.org/jpommier/pffft;
+ * BSD-3-Clause) compiled to WebAssembly with 128-bit SIMD, from the npm package @echogarden/pffft-wasm. PFFFT is
+ * a single-precision mixed-radix FFT in the FFTPACK family (Swarztrauber 1982: "Vectorizing the FFTs", in
+ * Parallel Computations, Academic Press), its butterflies vectorised four lanes wide; the real transform is
+ * FFTPACK's rfftf/rfftb, and pffft_transform_ordered returns bins in natural order, DC and Nyquist first.
  *
- * Written here rather than taken from fft.js because the frames are the descriptors' hottest loop: fft.js's
- * realTransform runs a full N-point complex radix-4 on real input into a JS array (≈ 7 µs for 512 points, 190 µs
- * for 8192 on this machine); this does half the arithmetic in typed arrays (≈ 2.5 µs and 75 µs). The tests check
- * it against the direct DFT.
+ * Chosen by measurement (`npx tsx bench/fft.ts`, 3 minutes of 16 kHz audio on the 2-core dev machine): the
+ * frames' 512-point power spectra, the timbre's and the chroma's 8192-point spectra took ≈ 140 ms per 3 minutes
+ * with our own float64 two-for-one radix-2² FFT in JS (the largest single item in preprocess's CPU profile) and
+ * ≈ 50 ms with PFFFT's SIMD build; fft.js (a radix-4 complex FFT in JS) was slower still. Single precision is
+ * ample here: the inputs are float32 samples, and every consumer takes logs, peaks or sums of the spectrum.
+ *
+ * The WebAssembly module is embedded as base64 (core/descriptors/pffft-wasm.ts, written by
+ * scripts/embed-pffft.ts) and compiled synchronously on first use, so RealFft works wherever the descriptors run:
+ * tsx, jest, the preprocess Lambda's esbuild bundle and the site's server bundle, without an async start-up.
  */
+import { PFFFT_EXPORTS, PFFFT_IMPORT_MODULE, PFFFT_IMPORTS, PFFFT_WASM_BASE64 } from './pffft-wasm.ts';
 
 export class FftSizeError extends Error {
   override readonly name = 'FftSizeError';
 }
 
+/** PFFFT's real transforms need a multiple of 32 points (16 with SIMD off); we use powers of two. */
+const MIN_SIZE = 32;
+/** pffft_transform_t and pffft_direction_t (pffft.h). */
+const PFFFT_REAL = 0;
+const PFFFT_FORWARD = 0;
+const PFFFT_BACKWARD = 1;
+
+interface PffftExports {
+  memory: WebAssembly.Memory;
+  callCtors(): void;
+  alignedMalloc(bytes: number): number;
+  newSetup(size: number, kind: number): number;
+  transformOrdered(setup: number, input: number, output: number, work: number, direction: number): void;
+}
+
+/** One size's PFFFT setup and its input, output and work buffers, as float indices into the heap. */
+interface Plan {
+  setup: number;
+  input: number;
+  output: number;
+  work: number;
+}
+
+/** The instantiated PFFFT module: its heap and one plan per size, shared (every call runs to its end before the next). */
+class Pffft {
+  private readonly wasm: PffftExports;
+  private heapView: Float32Array;
+  private readonly plans = new Map<number, Plan>();
+
+  constructor() {
+    let memory: WebAssembly.Memory | undefined;
+    const bytes = () => new Uint8Array(memory!.buffer);
+    const imports = {
+      [PFFFT_IMPORT_MODULE]: {
+        [PFFFT_IMPORTS.assertFail]: (condition: number, file: number, line: number) => {
+          const text = (at: number) => new TextDecoder().decode(bytes().subarray(at, bytes().indexOf(0, at)));
+          throw new Error(`PFFFT assertion failed: ${text(condition)} at ${text(file)}:${line}`);
+        },
+        [PFFFT_IMPORTS.memcpy]: (dest: number, src: number, count: number) => {
+          bytes().copyWithin(dest, src, src + count);
+        },
+        // Emscripten's contract: grow the memory to at least `requested` bytes, answer whether it worked.
+        [PFFFT_IMPORTS.resizeHeap]: (requested: number) => {
+          const missing = (requested >>> 0) - memory!.buffer.byteLength;
+          try {
+            memory!.grow(Math.ceil(missing / 65536));
+            return 1;
+          } catch {
+            return 0;
+          }
+        },
+      },
+    };
+    const module = new WebAssembly.Module(Buffer.from(PFFFT_WASM_BASE64, 'base64'));
+    const exports = new WebAssembly.Instance(module, imports).exports as Record<string, unknown>;
+    const pick = <T>(name: string) => exports[name] as T;
+    this.wasm = {
+      memory: pick(PFFFT_EXPORTS.memory),
+      callCtors: pick(PFFFT_EXPORTS.callCtors),
+      alignedMalloc: pick(PFFFT_EXPORTS.alignedMalloc),
+      newSetup: pick(PFFFT_EXPORTS.newSetup),
+      transformOrdered: pick(PFFFT_EXPORTS.transformOrdered),
+    };
+    memory = this.wasm.memory;
+    this.wasm.callCtors();
+    this.heapView = new Float32Array(memory.buffer);
+  }
+
+  /** The heap as floats; a new view after the memory grew (growing detaches the old buffer). */
+  heap(): Float32Array {
+    if (this.heapView.buffer !== this.wasm.memory.buffer) this.heapView = new Float32Array(this.wasm.memory.buffer);
+    return this.heapView;
+  }
+
+  /** The plan for a real transform of `size` points, made on first use. */
+  plan(size: number): Plan {
+    let plan = this.plans.get(size);
+    if (!plan) {
+      const setup = this.wasm.newSetup(size, PFFFT_REAL);
+      if (setup === 0) throw new FftSizeError(`PFFFT cannot make a real transform of ${size} points`);
+      const buffer = () => this.wasm.alignedMalloc(4 * size) / 4;
+      plan = { setup, input: buffer(), output: buffer(), work: buffer() };
+      this.plans.set(size, plan);
+    }
+    return plan;
+  }
+
+  /** Ordered real transform of heap[from … from + size) into heap[to …): forward gives DC, Nyquist, then re, im of bins 1 … size/2 − 1. */
+  run(plan: Plan, from: number, to: number, direction: number): void {
+    this.wasm.transformOrdered(plan.setup, 4 * from, 4 * to, 4 * plan.work, direction);
+  }
+}
+
+let engine: Pffft | undefined;
+function pffft(): Pffft {
+  engine ??= new Pffft();
+  return engine;
+}
+
+function checkSize(size: number): void {
+  if (!(size >= MIN_SIZE) || (size & (size - 1)) !== 0) throw new FftSizeError(`FFT size must be a power of two ≥ ${MIN_SIZE}, got ${size}`);
+}
+
 export class RealFft {
   readonly size: number;
-  /** N/2: the complex FFT's length. */
   private readonly half: number;
-  private readonly re: Float64Array;
-  private readonly im: Float64Array;
-  /** n → the bit reversal of n in log2(N/2) bits. */
-  private readonly reversed: Int32Array;
-  /** cos and −sin of 2πk/(N/2), k < N/2: the complex FFT's twiddles. */
-  private readonly cos: Float64Array;
-  private readonly sin: Float64Array;
-  /** cos and −sin of 2πk/N, k ≤ N/4 … N/2: the split step's twiddles. */
-  private readonly splitCos: Float64Array;
-  private readonly splitSin: Float64Array;
-  private readonly oddStages: boolean;
+  private readonly plan: Plan;
 
   constructor(size: number) {
-    if (!(size >= 4) || (size & (size - 1)) !== 0) throw new FftSizeError(`FFT size must be a power of two ≥ 4, got ${size}`);
+    checkSize(size);
     this.size = size;
-    const half = size / 2;
-    this.half = half;
-    this.re = new Float64Array(half);
-    this.im = new Float64Array(half);
-    let bits = 0;
-    while (1 << bits < half) bits++;
-    this.oddStages = bits % 2 === 1;
-    this.reversed = new Int32Array(half);
-    for (let n = 0; n < half; n++) {
-      let r = 0;
-      for (let b = 0; b < bits; b++) if (n & (1 << b)) r |= 1 << (bits - 1 - b);
-      this.reversed[n] = r;
-    }
-    this.cos = new Float64Array(half);
-    this.sin = new Float64Array(half);
-    for (let k = 0; k < half; k++) {
-      this.cos[k] = Math.cos((2 * Math.PI * k) / half);
-      this.sin[k] = -Math.sin((2 * Math.PI * k) / half);
-    }
-    this.splitCos = new Float64Array(half + 1);
-    this.splitSin = new Float64Array(half + 1);
-    for (let k = 0; k <= half; k++) {
-      this.splitCos[k] = Math.cos((2 * Math.PI * k) / size);
-      this.splitSin[k] = -Math.sin((2 * Math.PI * k) / size);
-    }
+    this.half = size / 2;
+    this.plan = pffft().plan(size);
   }
 
   /**
@@ -66,97 +141,83 @@ export class RealFft {
    * (length N + 2). With `lastBin`, only bins up to it are written (the chroma frames need the lowest quarter).
    */
   transform(source: Float32Array, offset: number, window: Float32Array, out: Float64Array, lastBin = this.half): void {
-    this.run(source, offset, window);
-    const { re, im, splitCos, splitSin, half } = this;
-    // X[k] = E[k] + W^k·O[k] with E[k] = (Z[k] + conj Z[M−k]) / 2, O[k] = (Z[k] − conj Z[M−k]) / 2i.
-    out[0] = re[0] + im[0];
+    const heap = this.run(source, offset, window);
+    const { half } = this;
+    const spectrum = this.plan.output;
+    out[0] = heap[spectrum];
     out[1] = 0;
     const last = Math.min(lastBin, half);
     for (let k = 1; k <= last && k < half; k++) {
-      const m = half - k;
-      const er = 0.5 * (re[k] + re[m]);
-      const ei = 0.5 * (im[k] - im[m]);
-      const or = 0.5 * (im[k] + im[m]);
-      const oi = -0.5 * (re[k] - re[m]);
-      const c = splitCos[k];
-      const s = splitSin[k];
-      out[2 * k] = er + c * or - s * oi;
-      out[2 * k + 1] = ei + c * oi + s * or;
+      out[2 * k] = heap[spectrum + 2 * k];
+      out[2 * k + 1] = heap[spectrum + 2 * k + 1];
     }
     if (last >= half) {
-      out[2 * half] = re[0] - im[0];
+      out[2 * half] = heap[spectrum + 1];
       out[2 * half + 1] = 0;
     }
   }
 
   /** As `transform`, but writes the power |X[k]|² of bins 0 … N/2 into `out` (length N/2 + 1). */
   power(source: Float32Array, offset: number, window: Float32Array, out: Float64Array): void {
-    this.run(source, offset, window);
-    const { re, im, splitCos, splitSin, half } = this;
-    const dc = re[0] + im[0];
-    const nyquist = re[0] - im[0];
+    const heap = this.run(source, offset, window);
+    const { half } = this;
+    const spectrum = this.plan.output;
+    const dc = heap[spectrum];
+    const nyquist = heap[spectrum + 1];
     out[0] = dc * dc;
     out[half] = nyquist * nyquist;
     for (let k = 1; k < half; k++) {
-      const m = half - k;
-      const er = re[k] + re[m];
-      const ei = im[k] - im[m];
-      const or = im[k] + im[m];
-      const oi = re[m] - re[k];
-      const c = splitCos[k];
-      const s = splitSin[k];
-      const xr = er + c * or - s * oi;
-      const xi = ei + c * oi + s * or;
-      out[k] = 0.25 * (xr * xr + xi * xi);
+      const re = heap[spectrum + 2 * k];
+      const im = heap[spectrum + 2 * k + 1];
+      out[k] = re * re + im * im;
     }
   }
 
-  /** The complex N/2-point FFT of the windowed, packed frame, left in re/im. */
-  private run(source: Float32Array, offset: number, window: Float32Array): void {
-    const { re, im, reversed, cos, sin, half } = this;
-    // Read, window, pack and put in bit-reversed order in one pass.
-    for (let n = 0; n < half; n++) {
-      const r = reversed[n];
-      const t = 2 * n;
-      re[r] = source[offset + t] * window[t];
-      im[r] = source[offset + t + 1] * window[t + 1];
-    }
-    let done = 1; // the length of the DFTs completed so far
-    if (this.oddStages) {
-      for (let i = 0; i < half; i += 2) {
-        const ar = re[i], ai = im[i], br = re[i + 1], bi = im[i + 1];
-        re[i] = ar + br; im[i] = ai + bi;
-        re[i + 1] = ar - br; im[i + 1] = ai - bi;
-      }
-      done = 2;
-    }
-    // Two radix-2 stages per pass: four DFTs of length `done` → one of length 4·done.
-    for (; done < half; done *= 4) {
-      const h = done;
-      const quad = 4 * done;
-      const stride1 = half / (2 * done); // W_{2h}^j = W_half^{j·stride1}
-      const stride2 = stride1 / 2; // W_{4h}^j
-      for (let j = 0; j < h; j++) {
-        const w1r = cos[j * stride1], w1i = sin[j * stride1];
-        const w2r = cos[j * stride2], w2i = sin[j * stride2];
-        for (let p0 = j; p0 < half; p0 += quad) {
-          const p1 = p0 + h, p2 = p1 + h, p3 = p2 + h;
-          const a0r = re[p0], a0i = im[p0];
-          const a2r = re[p2], a2i = im[p2];
-          // First stage: (p0, p1) and (p2, p3) with W_{2h}^j.
-          const t1r = w1r * re[p1] - w1i * im[p1], t1i = w1r * im[p1] + w1i * re[p1];
-          const t3r = w1r * re[p3] - w1i * im[p3], t3i = w1r * im[p3] + w1i * re[p3];
-          const b0r = a0r + t1r, b0i = a0i + t1i, b1r = a0r - t1r, b1i = a0i - t1i;
-          const b2r = a2r + t3r, b2i = a2i + t3i, b3r = a2r - t3r, b3i = a2i - t3i;
-          // Second stage: (p0, p2) with W_{4h}^j, (p1, p3) with W_{4h}^{j+h} = −i·W_{4h}^j.
-          const u2r = w2r * b2r - w2i * b2i, u2i = w2r * b2i + w2i * b2r;
-          const u3r = w2r * b3i + w2i * b3r, u3i = -(w2r * b3r - w2i * b3i);
-          re[p0] = b0r + u2r; im[p0] = b0i + u2i;
-          re[p2] = b0r - u2r; im[p2] = b0i - u2i;
-          re[p1] = b1r + u3r; im[p1] = b1i + u3i;
-          re[p3] = b1r - u3r; im[p3] = b1i - u3i;
-        }
-      }
-    }
+  /** Windows the frame into PFFFT's input and transforms it; returns the heap holding the ordered spectrum. */
+  private run(source: Float32Array, offset: number, window: Float32Array): Float32Array {
+    const engine = pffft();
+    const heap = engine.heap();
+    const { size, plan } = this;
+    const input = plan.input;
+    for (let t = 0; t < size; t++) heap[input + t] = source[offset + t] * window[t];
+    engine.run(plan, input, plan.output, PFFFT_FORWARD);
+    return heap;
   }
+}
+
+/**
+ * The unbiased autocorrelation of signal[from, to) less its mean, for lags 0 … maxLag, normalised to 1 at lag 0
+ * (all zero for a flat segment): r[l] = Σ x[i]·x[i+l] / (n − l) / (Σ x[i]² / n). Computed through the power
+ * spectrum (Wiener–Khinchin) of the segment zero-padded to a power of two ≥ n + maxLag + 1, so that the circular
+ * correlation equals the linear one at those lags: O(n log n) rather than O(n · maxLag).
+ */
+export function normalisedAutocorrelation(signal: Float64Array, from: number, to: number, maxLag: number): Float64Array {
+  const n = to - from;
+  const out = new Float64Array(maxLag + 1);
+  let mean = 0;
+  for (let i = from; i < to; i++) mean += signal[i];
+  mean /= n;
+  let size = MIN_SIZE;
+  while (size < n + maxLag + 1) size *= 2;
+  const engine = pffft();
+  const plan = engine.plan(size);
+  const heap = engine.heap();
+  const { input, output } = plan;
+  for (let i = 0; i < n; i++) heap[input + i] = signal[from + i] - mean;
+  heap.fill(0, input + n, input + size);
+  engine.run(plan, input, output, PFFFT_FORWARD);
+  // |X[k]|² in the same ordered layout (DC and Nyquist first, both real); its inverse is size × the correlation.
+  heap[output] *= heap[output];
+  heap[output + 1] *= heap[output + 1];
+  for (let k = 1; k < size / 2; k++) {
+    const re = heap[output + 2 * k];
+    const im = heap[output + 2 * k + 1];
+    heap[output + 2 * k] = re * re + im * im;
+    heap[output + 2 * k + 1] = 0;
+  }
+  engine.run(plan, output, input, PFFFT_BACKWARD);
+  const zero = heap[input] / n;
+  if (!(zero > 1e-12 * size)) return out;
+  for (let lag = 0; lag <= maxLag; lag++) out[lag] = heap[input + lag] / (n - lag) / zero;
+  return out;
 }

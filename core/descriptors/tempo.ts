@@ -3,7 +3,7 @@
  * chosen among the metrical levels the autocorrelation offers (beat, half bar, bar, subdivision) so that a
  * 70 BPM groove with eighth-note hi-hats is 70, not 140, and a 180 BPM one is not 90.
  */
-import FFT from 'fft.js';
+import { normalisedAutocorrelation } from './fft.ts';
 
 export interface TempoEstimate {
   bpm: number | null;
@@ -60,50 +60,6 @@ function keepAccents(signal: Float64Array): void {
   for (let i = 0; i < signal.length; i++) signal[i] = signal[i] > floor ? signal[i] - floor : 0;
 }
 
-const fftBySize = new Map<number, { fft: FFT; input: Float64Array; spectrum: number[]; power: Float64Array; result: number[] }>();
-
-/** A cached FFT of `size` points and its work buffers (the tempo blocks come in a handful of sizes). */
-function fftOfSize(size: number) {
-  let entry = fftBySize.get(size);
-  if (!entry) {
-    const fft = new FFT(size);
-    entry = { fft, input: new Float64Array(size), spectrum: fft.createComplexArray(), power: new Float64Array(size), result: fft.createComplexArray() };
-    fftBySize.set(size, entry);
-  }
-  return entry;
-}
-
-/**
- * Unbiased, energy-normalised autocorrelation for lags [0, maxLag], through the power spectrum (Wiener–
- * Khinchin) on a zero-padded FFT: O(n log n) rather than O(n · maxLag).
- */
-function autocorrelation(signal: Float64Array, maxLag: number): Float64Array {
-  const n = signal.length;
-  const out = new Float64Array(maxLag + 1);
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += signal[i];
-  mean /= n;
-  let size = 2;
-  while (size < n + maxLag + 1) size *= 2;
-  const { fft, input, spectrum, power, result } = fftOfSize(size);
-  for (let i = 0; i < n; i++) input[i] = signal[i] - mean;
-  input.fill(0, n);
-  fft.realTransform(spectrum, input);
-  const half = size / 2;
-  for (let k = 0; k <= half; k++) {
-    const re = spectrum[2 * k];
-    const im = spectrum[2 * k + 1];
-    power[k] = re * re + im * im;
-  }
-  for (let k = half + 1; k < size; k++) power[k] = power[size - k];
-  // The power spectrum is real and even, so a forward transform gives size × the autocorrelation.
-  fft.realTransform(result, power);
-  const zero = result[0] / n;
-  if (!(zero > 1e-12 * size)) return out;
-  for (let lag = 0; lag <= maxLag; lag++) out[lag] = result[2 * lag] / (n - lag) / zero;
-  return out;
-}
-
 /** Highest value near `lag` (±3 %, at least ±1 frame), with the lag refined by parabolic interpolation. */
 function peakNear(acf: Float64Array, lag: number): { lag: number; value: number } {
   const radius = Math.max(1, Math.round(lag * 0.03));
@@ -145,7 +101,7 @@ function averageAutocorrelation(
     if (accentsOnly) keepAccents(signal);
     const lags = Math.min(acfLength, signal.length - 2);
     if (lags < 1) continue;
-    const acf = autocorrelation(signal, lags);
+    const acf = normalisedAutocorrelation(signal, 0, signal.length, lags);
     if (acf[0] <= 0) continue;
     for (let l = 0; l <= lags; l++) average[l] += acf[l];
     weightSum++;
