@@ -209,7 +209,7 @@ describe('IAM', () => {
       );
     expect(s3('StartRole')).toEqual({ 's3:GetObject': [], 's3:PutObject': [] });
     expect(s3('PreprocessRole')).toEqual({ 's3:GetObject': ['uploads'], 's3:PutObject': ['chunks'] });
-    expect(s3('SummarizeRole')).toEqual({ 's3:GetObject': ['captions', 'chunks'], 's3:PutObject': ['library', 'results'] });
+    expect(s3('SummarizeRole')).toEqual({ 's3:GetObject': ['captions', 'chunks', 'library'], 's3:PutObject': ['library', 'results'] });
     expect(s3('RecordFailureRole')).toEqual({ 's3:GetObject': [], 's3:PutObject': ['results'] });
     expect(s3('SageMakerExecutionRole')).toEqual({ 's3:GetObject': ['chunks', 'model'], 's3:PutObject': ['captions'] });
     expect(allowed('StartRole', 'states:StartExecution')).toEqual([expect.stringContaining(`stateMachine:${STACK_PREFIX}"`)]);
