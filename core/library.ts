@@ -263,6 +263,16 @@ export interface LibraryPage {
   page: number;
   pages: number;
   pageSize: number;
+  /**
+   * Present while a process with no index object to start from is still reading the library run by run: the
+   * page is over the `read` runs read so far, of `listed` found. Absent when the answer covers the whole library.
+   */
+  loading?: LibraryLoading;
+}
+
+export interface LibraryLoading {
+  read: number;
+  listed: number;
 }
 
 export interface SimilarRun {
@@ -409,14 +419,16 @@ const idOf = (key: string, prefix: string) => key.slice(prefix.length).replace(/
 export async function refreshLibrary(
   store: Pick<BlobStore, 'list' | 'getJson' | 'put'>,
   index: LibraryIndex,
-  options: { backfill?: boolean } = {},
-): Promise<{ read: number; backfilled: number; removed: number }> {
+  options: { backfill?: boolean; onProgress?: (loading: LibraryLoading) => void } = {},
+): Promise<{ read: number; backfilled: number; removed: number; removedIds: string[] }> {
   const [entryKeys, resultKeys] = await Promise.all([store.list(keys.libraryPrefix), options.backfill === false ? [] : store.list('results/')]);
   const entryIds = new Set(entryKeys.filter((key) => key.endsWith('.json')).map((key) => idOf(key, keys.libraryPrefix)));
+  const removedIds: string[] = [];
   let removed = 0;
   for (const id of index.ids()) {
     if (!entryIds.has(id)) {
       index.remove(id);
+      removedIds.push(id);
       removed++;
     }
   }
@@ -427,7 +439,16 @@ export async function refreshLibrary(
     .map((key) => idOf(key, 'results/'))
     .filter((id) => !entryIds.has(id));
   let backfilled = 0;
+  let done = 0;
+  const listed = index.size + toRead.length + toBackfill.length;
+  options.onProgress?.({ read: index.size, listed });
   await eachLimited([...toRead.map((id) => ({ id, backfill: false })), ...toBackfill.map((id) => ({ id, backfill: true }))], READ_CONCURRENCY, async ({ id, backfill }) => {
+    await readOne(id, backfill);
+    if (++done % 64 === 0) options.onProgress?.({ read: index.size, listed });
+  });
+  return { read: toRead.length, backfilled, removed, removedIds };
+
+  async function readOne(id: string, backfill: boolean): Promise<void> {
     if (!backfill) {
       const entry = await store.getJson<LibraryEntry>(keys.libraryEntry(id));
       if (entry?.version === 1) index.upsert(entry);
@@ -437,14 +458,84 @@ export async function refreshLibrary(
     if (result?.status !== 'SUCCEEDED') return;
     index.upsert(await writeLibraryEntry(store, result));
     backfilled++;
-  });
-  return { read: toRead.length, backfilled, removed };
+  }
 }
 
-/** The library in one object: what a fresh process reads first, instead of one object per run. */
+/** The library in one object (library/index.snapshot): what a fresh process reads first, instead of one object per run. */
 export interface LibrarySnapshot {
   version: 1;
   entries: LibraryEntry[];
+}
+
+// ——— The index object, kept current by every writer ——————————————————————————————————————————————————
+
+/**
+ * What keeps one object current under many writers: S3's conditional writes. `putIfVersion` writes only if the
+ * object is still the version that was read (If-Match: its ETag), or, with no version, only if there is still
+ * none (If-None-Match: *); it answers false when another writer came first. The embedded S3 honours both too
+ * (runtime/s3-semantics.mts).
+ */
+export interface IndexObjectStore {
+  /** The object's text and version (S3's ETag), or undefined when there is none. */
+  readVersioned(key: string): Promise<{ text: string; version: string } | undefined>;
+  putIfVersion(key: string, body: string, version: string | undefined): Promise<boolean>;
+}
+
+/**
+ * How often a writer reads and tries again when others keep coming first, and the backoff between tries: "full
+ * jitter" (a random wait up to a doubling cap; Brooker, "Exponential Backoff and Jitter", AWS Architecture Blog,
+ * 2015), which spreads out writers that collided. 20 Summarize steps finishing at once settle in a few tries.
+ */
+export const LIBRARY_INDEX_WRITES = { attempts: 16, firstCapMs: 25, maxCapMs: 2000 } as const;
+
+/** Every try to update the index object met another writer's newer version. */
+export class LibraryIndexContended extends Error {
+  override readonly name = 'LibraryIndexContended';
+}
+
+/**
+ * Reads the index object, lets `change` add or remove runs, and writes it back only if no one wrote it in
+ * between; otherwise reads again and re-applies the change (optimistic concurrency). Concurrent Summarize steps,
+ * deletes and the site's refresh each change their own runs and none loses another's. `change` answers whether
+ * it changed anything; nothing is written when it did not. Answers the entries as written (or as read).
+ */
+export async function updateLibraryIndexObject(
+  store: IndexObjectStore,
+  change: (entries: Map<string, LibraryEntry>) => boolean,
+  random: () => number = Math.random,
+): Promise<Map<string, LibraryEntry>> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.readVersioned(keys.librarySnapshot);
+    const entries = new Map(snapshotEntries(current?.text).map((entry) => [entry.id, entry]));
+    if (!change(entries)) return entries;
+    const snapshot: LibrarySnapshot = { version: 1, entries: [...entries.values()] };
+    if (await store.putIfVersion(keys.librarySnapshot, JSON.stringify(snapshot), current?.version)) return entries;
+    if (attempt >= LIBRARY_INDEX_WRITES.attempts) {
+      throw new LibraryIndexContended(`The library's index object changed under ${attempt} tries in a row to update it; the next refresh of the site brings it up to date.`);
+    }
+    const cap = Math.min(LIBRARY_INDEX_WRITES.maxCapMs, LIBRARY_INDEX_WRITES.firstCapMs * 2 ** (attempt - 1));
+    await new Promise((resolve) => setTimeout(resolve, random() * cap));
+  }
+}
+
+/** Summarize's last step: the run's entry (library/{id}.json, just written) into the index object. */
+export async function addToLibraryIndex(store: IndexObjectStore, entry: LibraryEntry): Promise<void> {
+  await updateLibraryIndexObject(store, (entries) => {
+    entries.set(entry.id, entry);
+    return true;
+  });
+}
+
+/** The entries of an index object's text; none from a missing or unreadable one (the site rebuilds it then). */
+function snapshotEntries(text: string | undefined): LibraryEntry[] {
+  if (text === undefined) return [];
+  try {
+    const snapshot = JSON.parse(text) as LibrarySnapshot;
+    if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return [];
+    return snapshot.entries.filter((entry) => entry?.version === 1 && typeof entry.id === 'string');
+  } catch {
+    return [];
+  }
 }
 
 async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -497,23 +588,31 @@ function round(value: number, digits: number): number {
 // ——— The library a long-lived process keeps (the site, a bench) ———————————————————————————————————
 
 /**
- * Listing 10 000 keys takes seconds on the embedded S3 (which shares the site's process), so a loaded library
- * refreshes in the background every 30 s and no request waits for it. The site's own new runs come in sooner:
- * the run page asks for its similar songs, which reads that run's entry at once (LibraryCache.entry), and
- * deletes leave the index at once.
+ * Listing 10 000 keys takes seconds, so a loaded library refreshes in the background every 30 s and no request
+ * waits for it. The site's own new runs come in sooner: the run page asks for its similar songs, which reads
+ * that run's entry at once (LibraryCache.entry), and deletes leave the index at once.
+ *
+ * A fresh process starts from the index object (one read), which Summarize keeps current. Only a bucket that has
+ * none (runs from before it) is read run by run; a request then waits at most `firstWaitMs` and answers over the
+ * runs read so far, saying so (LibraryPage.loading).
  */
-export const LIBRARY_CACHE_DEFAULTS = { refreshMs: 30_000, waitMs: 0 } as const;
+export const LIBRARY_CACHE_DEFAULTS = { refreshMs: 30_000, waitMs: 0, firstWaitMs: 150 } as const;
+
+/** Entries the index object holds that no listing shows and that are older than this were deleted, not just added. */
+const LISTING_GRACE_MS = 60_000;
 
 export interface LibraryCacheOptions {
   /** How long a refresh's answer stands before the next request asks the store again. */
   refreshMs?: number;
   /** How long a request waits for a refresh before answering from what is in memory (the 200 ms budget). */
   waitMs?: number;
+  /** With no index object to start from, how long a request waits for the run-by-run read before answering over part. */
+  firstWaitMs?: number;
 }
 
 /**
  * The index in memory, kept up to date with the store without making anyone wait long: the first request
- * reads the whole library; later ones start a refresh when the last is older than `refreshMs` and wait for it
+ * reads the index object; later ones start a refresh when the last is older than `refreshMs` and wait for it
  * at most `waitMs` (a small library is then always current; a large one answers from memory while listing
  * 10 000 keys finishes in the background). Concurrent requests share one refresh.
  */
@@ -523,34 +622,48 @@ export class LibraryCache {
   private refreshedAt = -Infinity;
   private refreshing?: Promise<void>;
   private snapshotRead?: Promise<void>;
-  /** Changed here since the last snapshot (a run deleted, an entry read on demand). */
+  /** Changed here since the index object was last brought up to date (a delete that could not write it, an entry read on demand). */
   private changedHere = false;
+  private progress?: LibraryLoading;
   private readonly refreshMs: number;
   private readonly waitMs: number;
+  private readonly firstWaitMs: number;
 
   constructor(
-    private readonly store: Pick<BlobStore, 'list' | 'getJson' | 'put'> & Remover,
+    private readonly store: Pick<BlobStore, 'list' | 'getJson' | 'put'> & Remover & IndexObjectStore,
     options: LibraryCacheOptions = {},
     private readonly now: () => number = Date.now,
   ) {
     this.refreshMs = options.refreshMs ?? LIBRARY_CACHE_DEFAULTS.refreshMs;
     this.waitMs = options.waitMs ?? LIBRARY_CACHE_DEFAULTS.waitMs;
+    this.firstWaitMs = options.firstWaitMs ?? LIBRARY_CACHE_DEFAULTS.firstWaitMs;
+  }
+
+  /** While the library is still being read run by run (no index object yet): how far; undefined once whole. */
+  get loading(): LibraryLoading | undefined {
+    return this.loaded ? undefined : (this.progress ?? { read: this.index.size, listed: this.index.size });
   }
 
   /** The index, as current as the budget allows. */
   async current(): Promise<LibraryIndex> {
-    // A fresh process answers from the last snapshot (one read) while a refresh catches up in the background;
-    // without one it reads every entry first.
+    // A fresh process answers from the index object (one read) while a refresh catches up in the background.
     this.snapshotRead ??= this.readSnapshot();
     await this.snapshotRead;
     if (this.now() - this.refreshedAt >= this.refreshMs) {
       const refresh = this.refresh();
       // A refresh that fails after the wait is over is retried by the next request; it must not go unhandled.
       refresh.catch(() => undefined);
-      if (!this.loaded) await refresh;
-      else if (this.waitMs > 0) await Promise.race([refresh, new Promise((resolve) => setTimeout(resolve, this.waitMs).unref?.())]);
+      const wait = this.loaded ? this.waitMs : this.firstWaitMs;
+      if (wait > 0) await Promise.race([refresh, new Promise((resolve) => setTimeout(resolve, wait).unref?.())]);
     }
     return this.index;
+  }
+
+  /** One page of the library, saying so when it covers only the runs read so far. */
+  async query(query: LibraryQuery): Promise<LibraryPage> {
+    const page = (await this.current()).query(query);
+    const loading = this.loading;
+    return loading ? { ...page, loading } : page;
   }
 
   /** One run's entry: from memory, else from the store (backfilled from its result when it has none yet). */
@@ -571,39 +684,70 @@ export class LibraryCache {
     return entry;
   }
 
-  /** Deletes the run from the store and from memory at once. */
+  /** Deletes the run from the store, the index object and memory at once. */
   async delete(id: string): Promise<string[]> {
     const deleted = await deleteRun(this.store, id);
     this.index.remove(id);
-    this.changedHere = true;
+    // A failed update of the index object costs a fresh process the deleted run for one refresh, not the delete.
+    await updateLibraryIndexObject(this.store, (entries) => entries.delete(id)).catch(() => {
+      this.changedHere = true;
+    });
     return deleted;
   }
 
   private async readSnapshot(): Promise<void> {
-    const snapshot = await this.store.getJson<LibrarySnapshot>(keys.librarySnapshot).catch(() => undefined);
-    if (snapshot?.version !== 1 || !Array.isArray(snapshot.entries)) return;
-    for (const entry of snapshot.entries) if (entry?.version === 1) this.index.upsert(entry);
+    const stored = await this.store.readVersioned(keys.librarySnapshot).catch(() => undefined);
+    if (!stored) return;
+    for (const entry of snapshotEntries(stored.text)) this.index.upsert(entry);
     // Runs older than the library were backfilled before this snapshot was written.
     this.loaded = true;
   }
 
   private refresh(): Promise<void> {
+    const listedFrom = this.now();
     // Runs older than the library are backfilled on the first read; later ones have entries from Summarize.
-    this.refreshing ??= refreshLibrary(this.store, this.index, { backfill: !this.loaded })
+    this.refreshing ??= refreshLibrary(this.store, this.index, { backfill: !this.loaded, onProgress: (progress) => (this.progress = progress) })
       .then(async (changes) => {
         this.loaded = true;
+        this.progress = undefined;
         this.refreshedAt = this.now();
-        // Written only when the library changed, so an idle site writes nothing; a failed write costs the next
-        // fresh process its quick start, not an answer.
+        // The index object is brought up to date only when this process saw a change, so an idle site writes
+        // nothing; a failed write costs the next fresh process some runs until its own refresh, not an answer.
         if (changes.read + changes.backfilled + changes.removed > 0 || this.changedHere) {
           this.changedHere = false;
-          const snapshot: LibrarySnapshot = { version: 1, entries: this.index.ids().map((id) => this.index.get(id)!) };
-          await this.store.put(keys.librarySnapshot, JSON.stringify(snapshot), 'application/json').catch(() => undefined);
+          await updateLibraryIndexObject(this.store, (entries) => this.reconcile(entries, changes.removedIds, listedFrom)).catch(() => {
+            this.changedHere = true;
+          });
         }
       })
       .finally(() => {
         this.refreshing = undefined;
       });
     return this.refreshing;
+  }
+
+  /**
+   * Merges what this process knows into the index object as another writer left it: runs it read are added,
+   * runs its listing no longer showed are removed, and runs the object has that this process has not seen are
+   * kept (and taken in) when they are newer than its listing — a Summarize that finished meanwhile — and dropped
+   * when they are older (deleted by someone else).
+   */
+  private reconcile(entries: Map<string, LibraryEntry>, removedIds: string[], listedFrom: number): boolean {
+    let changed = false;
+    for (const id of removedIds) changed = entries.delete(id) || changed;
+    for (const id of this.index.ids()) {
+      if (entries.has(id)) continue;
+      entries.set(id, this.index.get(id)!);
+      changed = true;
+    }
+    for (const [id, entry] of entries) {
+      if (this.index.has(id)) continue;
+      if (Date.parse(entry.createdAt) >= listedFrom - LISTING_GRACE_MS) this.index.upsert(entry);
+      else {
+        entries.delete(id);
+        changed = true;
+      }
+    }
+    return changed;
   }
 }

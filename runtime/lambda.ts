@@ -10,6 +10,7 @@ import type { SummaryWriter } from '#core/summary';
 import { createCaptionLlmHandler, type AudioLlmSource } from '../functions/caption-llm/caption-llm.ts';
 import { createPreprocessHandler } from '../functions/preprocess/preprocess.ts';
 import { createRecordFailureHandler } from '../functions/record-failure/record-failure.ts';
+import { s3IndexObjects } from '../functions/shared/library-store.ts';
 import { storesFor } from '../functions/shared/s3-store.ts';
 import type { Log } from '../functions/shared/log.ts';
 import { createStartHandler } from '../functions/start/start.ts';
@@ -36,7 +37,7 @@ export function createLocalFunctions(options: LocalFunctionsOptions) {
   const handlers: Record<LocalFunctionName, AnyHandler> = {
     start: createStartHandler({ sfn: options.sfn, stateMachineArn: options.stateMachineArn, log: options.log }),
     preprocess: createPreprocessHandler({ storeFor, ffmpeg: options.ffmpeg, limits: options.limits }),
-    summarize: createSummarizeHandler({ storeFor, writer: async () => options.writer }),
+    summarize: createSummarizeHandler({ storeFor, writer: async () => options.writer, indexFor: (bucket) => s3IndexObjects(options.s3, bucket), log: options.log }),
     recordFailure: createRecordFailureHandler({ storeFor }),
     captionLlm: createCaptionLlmHandler({
       storeFor,

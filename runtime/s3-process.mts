@@ -9,6 +9,9 @@
  *   legacy provider; this process alone starts with `--openssl-legacy-provider`, so listings past 1000 keys work,
  *   and nothing else in the runtime has the legacy ciphers.
  *
+ * - Two things S3 guarantees and s3rver does not are added here (runtime/s3-semantics.mts): whole objects
+ *   right after a write, and conditional writes.
+ *
  * Plain Node runs this file (type stripping, Node ≥ 22.18): it imports only s3rver and Node's own modules, and
  * uses only erasable TypeScript.
  *
@@ -18,7 +21,7 @@
  * process group, and the runtime still reads and writes while it stops.
  */
 import S3rver from 's3rver';
-import { conditionalWrites } from './s3-conditional.mts';
+import { atomicWrites, conditionalWrites } from './s3-semantics.mts';
 
 interface S3ProcessOptions {
   directory: string;
@@ -43,6 +46,7 @@ const server = new S3rver({
   directory: options.directory,
   configureBuckets: [{ name: options.bucket, configs: [options.cors] }],
 });
+atomicWrites(server);
 conditionalWrites(server);
 
 // s3rver reports a busy port as an 'error' event, not a rejection.

@@ -1,5 +1,14 @@
 /**
- * S3's conditional writes on s3rver, which has none: a PutObject with `If-None-Match: *` (create it only if no
+ * What S3 guarantees and s3rver does not, added in the embedded S3's process (runtime/s3-process.mts); plain Node
+ * strips the types.
+ *
+ * 1. Read-after-write: s3rver answers a PutObject once its hash has seen the last byte, before the file is on
+ *    disk, and writes over the old file in place, so a GET right after (or during) it can read a cut-off body.
+ *    `atomicWrites` writes each object to a file beside it and renames it into place before answering: a
+ *    reader sees the old object or the new one, whole. The ETag (s3rver's .md5 file) is written after the
+ *    rename and read before the body, so a reader never pairs an old body with a new ETag.
+ *
+ * 2. Conditional writes, which s3rver has none of: a PutObject with `If-None-Match: *` (create it only if no
  * object has the key) or `If-Match: <ETag>` (replace only the version read) answers 412 PreconditionFailed when
  * the condition does not hold, as S3 does (conditional writes, 2024). core/library.ts keeps the library's index
  * object current from concurrent Summarize steps with them; the same code runs against S3 and this.
@@ -7,10 +16,52 @@
  * Conditional writes to one key pass one at a time, so a check and the write it allows cannot be split by another
  * conditional write (S3 answers 409 to such a conflict; here the second one waits and then sees the first's ETag).
  * An unconditional write is not held back: last writer wins, as in S3.
- * Runs in the embedded S3's process (runtime/s3-process.mts); plain Node strips the types.
  */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type S3rver from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
+
+/** The parts of s3rver's FilesystemStore that a write uses. */
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  putObject(object: { bucket: string; key: string; content: Buffer | Readable; metadata: unknown }): Promise<{ size: number; md5: string }>;
+}
+
+export function atomicWrites(server: S3rver): void {
+  const store = (server as unknown as { store: FilesystemStore }).store;
+  let written = 0;
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    // Beside the object, so the rename stays on one file system; s3rver's listing skips names not ending in its suffix.
+    const partial = `${objectPath}.partial-${process.pid}-${++written}`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, hashing, createWriteStream(partial));
+      await rename(partial, objectPath);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
 
 interface KoaContext {
   method: string;

@@ -4,7 +4,10 @@
  */
 import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
+import { keys } from '#core/contract';
+import { addToLibraryIndex, type LibraryEntry, type LibrarySnapshot } from '#core/library';
 import { startEmbeddedS3, type EmbeddedS3 } from '#runtime/s3';
+import { s3IndexObjects } from '../functions/shared/library-store.ts';
 import type { S3EventLike } from '../functions/start/start.ts';
 import { tempDir } from './helpers/audio.ts';
 
@@ -74,6 +77,18 @@ describe('the embedded S3', () => {
     expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason.name)).toEqual(
       Array(7).fill('PreconditionFailed'),
     );
+  });
+
+  it("keeps every run of twenty writers updating the library's index object at once (as concurrent Summarize steps do)", async () => {
+    const store = s3IndexObjects(client, 'bucket');
+    const entryOf = (i: number): LibraryEntry => ({
+      version: 1, id: `run-${i}`, fileName: `song ${i}.mp3`, createdAt: new Date().toISOString(), durationSec: 60, bpm: 100 + i, key: 'C major', meter: '4/4',
+      loudnessLufs: -12, spectralCentroidHz: 1500, percussiveRatio: 0.3, onsetsPerSec: 3, crestDb: 12, loudnessRangeLu: 5, centroidSpreadOctaves: 0.2, summary: '', captionText: '',
+    });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => addToLibraryIndex(store, entryOf(i))));
+    const stored = await store.readVersioned(keys.librarySnapshot);
+    const ids = (JSON.parse(stored!.text) as LibrarySnapshot).entries.map((entry) => entry.id).sort();
+    expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `run-${i}`).sort());
   });
 
   it('reports a new object as an S3 event with its key URL-encoded as S3 does', async () => {

@@ -8,7 +8,8 @@
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { keys } from '#core/contract';
-import type { LibraryPage } from '#core/library';
+import type { LibraryPage, LibrarySnapshot } from '#core/library';
+import { s3IndexObjects } from '../functions/shared/library-store.ts';
 import { makeSong, tempDir } from './helpers/audio.ts';
 import { bootRuntime, type TestRuntime } from './helpers/runtime.ts';
 import { deleteRunInBucket } from '../runtime/delete-run.ts';
@@ -46,6 +47,14 @@ afterAll(async () => {
 });
 
 const search = (query: string): Promise<LibraryPage> => site.searchLibrary(new URLSearchParams(query));
+
+describe('the index object', () => {
+  it('holds every finished run, put there by Summarize, so a fresh site answers from one read', async () => {
+    const stored = await s3IndexObjects(runtime.s3, runtime.bucket).readVersioned(keys.librarySnapshot);
+    const ids = (JSON.parse(stored!.text) as LibrarySnapshot).entries.map((entry) => entry.id).sort();
+    expect(ids).toEqual(Object.values(RUNS).map((run) => run.id).sort());
+  });
+});
 
 describe('GET /api/runs?…', () => {
   it('finds runs by words of their file names in any case, filters by tempo and loudness, sorts by tempo', async () => {
@@ -111,6 +120,8 @@ describe('DELETE /api/runs/{id}', () => {
     expect(deleted).toEqual(expect.arrayContaining([keys.result(RUNS.steady.id), keys.libraryEntry(RUNS.steady.id), `uploads/${RUNS.steady.id}/${RUNS.steady.name}`]));
     const left = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.bucket, Prefix: keys.libraryPrefix }));
     expect((left.Contents ?? []).map((object) => object.Key)).not.toContain(keys.libraryEntry(RUNS.steady.id));
+    const stored = await s3IndexObjects(runtime.s3, runtime.bucket).readVersioned(keys.librarySnapshot);
+    expect((JSON.parse(stored!.text) as LibrarySnapshot).entries.map((entry) => entry.id)).not.toContain(RUNS.steady.id);
     expect(await deleteRunInBucket(runtime.s3, runtime.bucket, RUNS.steady.id)).toEqual([]);
   });
 });

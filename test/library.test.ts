@@ -1,6 +1,7 @@
 /** The library's core: entries from result documents, the descriptor vector, neighbours and their reasons, filters, backfill, deletion. */
 import { keys, type ResultDocument } from '#core/contract';
 import {
+  addToLibraryIndex,
   deleteRun,
   descriptorVector,
   distance,
@@ -8,9 +9,11 @@ import {
   InvalidLibraryQuery,
   LibraryCache,
   LibraryIndex,
+  LibraryIndexContended,
   parseLibraryQuery,
   refreshLibrary,
   similarityReason,
+  updateLibraryIndexObject,
   type LibraryEntry,
 } from '#core/library';
 
@@ -155,9 +158,23 @@ describe('LibraryIndex.query', () => {
 
 function memoryStore(initial: Record<string, string> = {}) {
   const objects = new Map(Object.entries(initial));
+  // S3's ETag, as a counter of writes: what the index object's conditional writes compare.
+  const versions = new Map<string, number>();
+  let writes = 0;
   return {
     objects,
     bucket: 'test',
+    async readVersioned(key: string) {
+      const text = objects.get(key);
+      return text === undefined ? undefined : { text, version: String(versions.get(key) ?? 0) };
+    },
+    async putIfVersion(key: string, body: string, version: string | undefined) {
+      const current = objects.has(key) ? String(versions.get(key) ?? 0) : undefined;
+      if (current !== version) return false;
+      objects.set(key, body);
+      versions.set(key, ++writes);
+      return true;
+    },
     async list(prefix: string) {
       return [...objects.keys()].filter((key) => key.startsWith(prefix)).sort();
     },
@@ -167,6 +184,7 @@ function memoryStore(initial: Record<string, string> = {}) {
     },
     async put(key: string, body: Buffer | string) {
       objects.set(key, body.toString());
+      versions.set(key, ++writes);
     },
     async remove(removed: string[]) {
       for (const key of removed) objects.delete(key);
@@ -212,15 +230,15 @@ describe('refreshLibrary', () => {
       [keys.result('failed')]: JSON.stringify({ id: 'failed', status: 'FAILED', error: { name: 'InvalidAudio', message: 'x', step: 'Preprocess' }, createdAt: '2026-11-27T10:00:00Z' }),
     });
     const index = new LibraryIndex();
-    expect(await refreshLibrary(store, index)).toEqual({ read: 1, backfilled: 1, removed: 0 });
+    expect(await refreshLibrary(store, index)).toEqual({ read: 1, backfilled: 1, removed: 0, removedIds: [] });
     expect(index.ids().sort()).toEqual(['listed', 'older']);
     expect(store.objects.has(keys.libraryEntry('older'))).toBe(true);
     expect(store.objects.has(keys.libraryEntry('failed'))).toBe(false);
 
-    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0, removed: 0 });
+    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0, removed: 0, removedIds: [] });
     store.objects.delete(keys.libraryEntry('listed'));
     store.objects.delete(keys.result('listed'));
-    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0, removed: 1 });
+    expect(await refreshLibrary(store, index)).toEqual({ read: 0, backfilled: 0, removed: 1, removedIds: ['listed'] });
     expect(index.ids()).toEqual(['older']);
   });
 });
@@ -262,6 +280,69 @@ describe('LibraryCache', () => {
     expect(store.entryReads).toBe(1);
     const snapshot = JSON.parse(store.objects.get(keys.librarySnapshot)!) as { entries: LibraryEntry[] };
     expect(snapshot.entries.map((e) => e.id).sort()).toEqual(['b', 'c', 'd']);
+  });
+});
+
+describe('the index object (updateLibraryIndexObject)', () => {
+  it('re-reads and re-applies a change when another writer came first, so neither loses its run', async () => {
+    // Prepare: a store where, once, another Summarize writes its run between this one's read and write.
+    const store = memoryStore();
+    await addToLibraryIndex(store, entry({ id: 'first' }));
+    const read = store.readVersioned.bind(store);
+    let interleaved = false;
+    store.readVersioned = async (key: string) => {
+      const answer = await read(key);
+      if (!interleaved) {
+        interleaved = true;
+        await addToLibraryIndex({ readVersioned: read, putIfVersion: store.putIfVersion }, entry({ id: 'other' }));
+      }
+      return answer;
+    };
+
+    // Act
+    await addToLibraryIndex(store, entry({ id: 'mine' }));
+
+    // Assess: all three runs are in the object.
+    const snapshot = JSON.parse(store.objects.get(keys.librarySnapshot)!) as { entries: LibraryEntry[] };
+    expect(snapshot.entries.map((e) => e.id).sort()).toEqual(['first', 'mine', 'other']);
+  });
+
+  it('gives up with LibraryIndexContended when every try meets a newer version', async () => {
+    const store = memoryStore();
+    store.putIfVersion = async () => false;
+    await expect(updateLibraryIndexObject(store, () => true, () => 0)).rejects.toThrow(LibraryIndexContended);
+  });
+});
+
+describe('LibraryCache without an index object', () => {
+  it('answers within its wait over the runs read so far, says how far it got, and is whole once read', async () => {
+    // Prepare: 200 runs from before the index object, each read taking 40 ms (32 at a time: about 250 ms in all).
+    const store = memoryStore(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [keys.libraryEntry(`run-${i}`), JSON.stringify(entry({ id: `run-${i}` }))])));
+    const getJson = store.getJson.bind(store);
+    store.getJson = async <T,>(key: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return getJson<T>(key);
+    };
+    const cache = new LibraryCache(store, { firstWaitMs: 60 });
+
+    // Act
+    const started = Date.now();
+    const early = await cache.query(parseLibraryQuery({}));
+    const waited = Date.now() - started;
+
+    // Assess: an answer within the wait, over part of the library, saying so ...
+    expect(waited).toBeLessThan(200);
+    expect(early.loading).toBeDefined();
+    expect(early.loading!.listed).toBe(200);
+    expect(early.loading!.read).toBeLessThan(200);
+    expect(early.total).toBe(cache.index.size);
+    // ... and the whole library, with no loading note, once read; the index object written for the next process.
+    while (cache.loading) await new Promise((resolve) => setTimeout(resolve, 20));
+    const whole = await cache.query(parseLibraryQuery({}));
+    expect(whole.loading).toBeUndefined();
+    expect(whole.total).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((JSON.parse(store.objects.get(keys.librarySnapshot)!) as { entries: LibraryEntry[] }).entries).toHaveLength(200);
   });
 });
 

@@ -1,7 +1,7 @@
 /** The store core/library.ts needs, on S3 (real S3 in AWS, s3rver on one machine): a BlobStore that can also delete. */
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import type { BlobStore } from '#core/blob-store';
-import type { Remover } from '#core/library';
+import type { IndexObjectStore, Remover } from '#core/library';
 import { createS3Store } from './s3-store.ts';
 
 /** S3's DeleteObjects, up to 1000 keys a call (deleteRun batches); any key S3 could not delete fails the call, named. */
@@ -16,6 +16,38 @@ export function s3Remover(s3: S3Client, bucket: string): Remover {
   };
 }
 
-export function s3LibraryStore(s3: S3Client, bucket: string): BlobStore & Remover {
-  return { ...createS3Store(s3, bucket), ...s3Remover(s3, bucket) };
+const statusOf = (error: unknown) => (error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined);
+
+/**
+ * The index object with S3's conditional writes: GetObject's ETag is the version, and PutObject with If-Match
+ * (or If-None-Match: * when there was none) is refused with 412 PreconditionFailed when another writer came
+ * first, or 409 ConditionalRequestConflict while one is writing; both mean "read again".
+ */
+export function s3IndexObjects(s3: S3Client, bucket: string): IndexObjectStore {
+  return {
+    async readVersioned(key) {
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return { text: await object.Body!.transformToString('utf8'), version: object.ETag! };
+      } catch (error) {
+        if (statusOf(error) === 404 || (error as Error).name === 'NoSuchKey') return undefined;
+        throw error;
+      }
+    },
+    async putIfVersion(key, body, version) {
+      try {
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', ...(version === undefined ? { IfNoneMatch: '*' } : { IfMatch: version }) }),
+        );
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 412 || statusOf(error) === 409) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+export function s3LibraryStore(s3: S3Client, bucket: string): BlobStore & Remover & IndexObjectStore {
+  return { ...createS3Store(s3, bucket), ...s3Remover(s3, bucket), ...s3IndexObjects(s3, bucket) };
 }

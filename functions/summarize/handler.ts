@@ -2,6 +2,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadSummarizeConfig } from '../shared/config.ts';
 import { lambdaLogger, logInvocations } from '../shared/lambda-log.ts';
 import { createOpenAiWriter } from '../shared/openai.ts';
+import { s3IndexObjects } from '../shared/library-store.ts';
 import { createS3Client, storesFor } from '../shared/s3-store.ts';
 import { createSummarizeHandler } from './summarize.ts';
 
@@ -22,5 +23,9 @@ const writer = apiKey().then((key) =>
 // A failed read surfaces in the first invocation, not as an unhandled rejection at load.
 writer.catch(() => undefined);
 
-const { logger } = lambdaLogger('summarize');
-export const handler = logInvocations(logger, createSummarizeHandler({ storeFor: storesFor(createS3Client(config)), writer: () => writer }));
+const s3 = createS3Client(config);
+const { logger, log } = lambdaLogger('summarize');
+export const handler = logInvocations(
+  logger,
+  createSummarizeHandler({ storeFor: storesFor(s3), writer: () => writer, indexFor: (bucket) => s3IndexObjects(s3, bucket), log }),
+);

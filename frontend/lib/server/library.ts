@@ -37,7 +37,7 @@ export async function searchLibrary(params: URLSearchParams): Promise<LibraryPag
     if (error instanceof InvalidLibraryQuery) throw new BadRequest(error.message);
     throw error;
   }
-  return (await library().current()).query(query);
+  return library().query(query);
 }
 
 /** `GET /api/runs/{id}/similar`: the nearest runs with their reasons. */
