@@ -80,6 +80,7 @@ describe('the packaged preprocess Lambda', () => {
       cwd: task,
       env: {
         PATH: process.env.PATH,
+        NODE_ENV: 'production',
         NODE_PATH: nodePath,
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'S3RVER',
@@ -97,6 +98,6 @@ describe('the packaged preprocess Lambda', () => {
     expect(Math.abs(manifest.tags.bpm! / 120 - 1)).toBeLessThanOrEqual(0.03);
     expect(manifest.tags.key).toMatch(/^A minor|^C major/);
     expect(manifest.analysis.beats.length).toBeGreaterThan(30);
-    expect(manifest.sections.length).toBeGreaterThan(0);
+    expect(manifest.sections?.length).toBeGreaterThan(0);
   }, 300_000); // packaging waits its turn (test/helpers/sls.ts)
 });
