@@ -178,6 +178,59 @@ describe('one ffmpeg process, the stream split', () => {
     expect(b.truePeakDbtp).toBeCloseTo(a.truePeakDbtp, 9);
     expect(Array.from(b.momentaryLufs)).toEqual(Array.from(a.momentaryLufs));
   });
+  it('measures stereo (its own one-pass loop) as the general path measures the same two channels beside a silent third', () => {
+    // Bursts of noise at changing levels: the true-peak screen oversamples some blocks and skips others.
+    const frames = 44100 * 3;
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const stereo = new Int16Array(frames * 2);
+    const three = new Int16Array(frames * 3);
+    for (let i = 0; i < frames; i++) {
+      const level = 2000 + 14000 * Math.abs(Math.sin((2 * Math.PI * i) / 30000));
+      const left = Math.round(level * random());
+      const right = Math.round(0.5 * level * Math.sin((2 * Math.PI * 9000 * i) / 44100) + 0.3 * level * random());
+      stereo[2 * i] = left;
+      stereo[2 * i + 1] = right;
+      three[3 * i] = left;
+      three[3 * i + 1] = right;
+    }
+    const pair = new FileLoudnessMeter(44100, 2, [1, 1]);
+    // Pieces of 7 frames: runs shorter than the true-peak filter's 11-sample history.
+    for (let at = 0; at < stereo.length; at += 14 * (1 + (at % 5))) pair.push(stereo.subarray(at, Math.min(stereo.length, at + 14 * (1 + (at % 5)))), 2 / 32768);
+    const general = new FileLoudnessMeter(44100, 3, [1, 1, 0]);
+    general.push(three, 2 / 32768);
+    const a = pair.finish();
+    const b = general.finish();
+    expect(a.integratedLufs).toBeCloseTo(b.integratedLufs!, 9);
+    expect(a.rangeLu).toBeCloseTo(b.rangeLu, 9);
+    expect(a.truePeakDbtp).toBeCloseTo(b.truePeakDbtp, 12);
+    for (let i = 0; i < a.shortTermLufs.length; i++) expect(a.shortTermLufs[i]).toBeCloseTo(b.shortTermLufs[i], 4);
+  });
+
+  it('reads a NaN in float stereo samples as silence', () => {
+    const frames = 44100;
+    const clean = new Float32Array(frames * 2);
+    for (let i = 0; i < frames; i++) {
+      clean[2 * i] = 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 44100);
+      clean[2 * i + 1] = 0.5 * Math.sin((2 * Math.PI * 1500 * i) / 44100);
+    }
+    const holed = clean.slice();
+    for (let i = 1000; i < 1100; i++) {
+      holed[i] = Number.NaN;
+      clean[i] = 0;
+    }
+    const measure = (samples: Float32Array) => {
+      const meter = new FileLoudnessMeter(44100, 2);
+      meter.push(samples);
+      return meter.finish();
+    };
+    const a = measure(holed);
+    const b = measure(clean);
+    expect(a.integratedLufs).not.toBeNull();
+    expect(a.integratedLufs).toBe(b.integratedLufs);
+    expect(a.truePeakDbtp).toBe(b.truePeakDbtp);
+  });
+
   it("measures ffmpeg's 16-bit bytes the same whether a read holds whole frames or splits them at any byte", () => {
     const frames = 44100 * 2;
     const bytes = new Uint8Array(frames * 4);
