@@ -5,15 +5,21 @@
  * Parallel Computations, Academic Press), its butterflies vectorised four lanes wide; the real transform is
  * FFTPACK's rfftf/rfftb, and pffft_transform_ordered returns bins in natural order, DC and Nyquist first.
  *
- * Chosen by measurement (`npx tsx bench/fft.ts`, 3 minutes of 16 kHz audio on the 2-core dev machine): the
- * frames' 512-point power spectra, the timbre's and the chroma's 8192-point spectra took ≈ 140 ms per 3 minutes
- * with our own float64 two-for-one radix-2² FFT in JS (the largest single item in preprocess's CPU profile) and
- * ≈ 50 ms with PFFFT's SIMD build; fft.js (a radix-4 complex FFT in JS) was slower still. Single precision is
- * ample here: the inputs are float32 samples, and every consumer takes logs, peaks or sums of the spectrum.
+ * Chosen by measurement on the 2-core dev machine (the frames' real call patterns over 3 minutes of 16 kHz audio,
+ * best of 15, old and new interleaved in one process; `npx tsx bench/fft.ts` times the current one): 512-point power
+ * spectra every 10 ms 77 → 35 ms, the timbre's 512-point frames 7 → 3 ms, the chroma's 8192-point spectra
+ * 29 → 10 ms; 113 → 48 ms in all (2.4×) against our own float64 two-for-one radix-2² FFT in JS, which had been
+ * the largest single item in preprocess's CPU profile. The tempo and beat autocorrelations (72 blocks of 1000
+ * frames) went from 10 ms with fft.js (a radix-4 complex FFT in JS) to 0.9 ms. About half of what is left per
+ * short frame is JS: windowing the frame into the WebAssembly heap and the power of each bin.
+ * Single precision is ample here: the inputs are float32 samples, and every consumer takes logs, peaks or sums
+ * of the spectrum (the tests hold each bin to 1e-6 of the frame's total magnitude against a direct DFT).
  *
  * The WebAssembly module is embedded as base64 (core/descriptors/pffft-wasm.ts, written by
- * scripts/embed-pffft.ts) and compiled synchronously on first use, so RealFft works wherever the descriptors run:
- * tsx, jest, the preprocess Lambda's esbuild bundle and the site's server bundle, without an async start-up.
+ * scripts/embed-pffft.ts) and compiled synchronously on first use, so RealFft works wherever the descriptors run
+ * (tsx, jest's CommonJS sandbox, the preprocess Lambda's esbuild bundle: test/preprocess-package.test.ts) with no
+ * .wasm file to locate and no async start-up; code that only imports the descriptors (the site's server, for
+ * key names) never compiles it.
  */
 import { PFFFT_EXPORTS, PFFFT_IMPORT_MODULE, PFFFT_IMPORTS, PFFFT_WASM_BASE64 } from './pffft-wasm.ts';
 
