@@ -3,8 +3,12 @@
  *
  * It writes N synthetic library entries (default 10 000: tempos, keys, meters, loudness, brightness and
  * captions drawn from a seeded generator) into the embedded S3 as library/{id}.json, exactly as Summarize
- * writes them, then times what the site does per request (core/library.ts's LibraryCache over the S3 store):
- *   - the first request of a fresh process (reads the whole library);
+ * writes them, and the index object as N Summarize steps leave it, then times what the site does per request
+ * (core/library.ts's LibraryCache over the S3 store):
+ *   - what one more Summarize step spends putting its run into the index object of N runs;
+ *   - the first request of a fresh process (reads the index object), several fresh processes;
+ *   - the first request of a process on a bucket with no index object (runs from before it): an answer over
+ *     the runs read so far within the wait, and how long until the whole library is read;
  *   - searches, filters, tempo sort and deep pages, and "similar songs", on the loaded library — once with the
  *     site's settings (a background refresh every 30 s) and once with a refresh always under way (the worst
  *     case: the embedded S3 lists 10 000 keys in the site's own process);
@@ -20,7 +24,8 @@ import { parseArgs } from 'node:util';
 import { keys } from '../core/contract.ts';
 import { PITCH_NAMES } from '../core/descriptors/key.ts';
 import type { Meter } from '../core/descriptors/types.ts';
-import { LibraryCache, parseLibraryQuery, refreshLibrary, LibraryIndex, type LibraryEntry } from '../core/library.ts';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { addToLibraryIndex, LibraryCache, parseLibraryQuery, refreshLibrary, LibraryIndex, updateLibraryIndexObject, type LibraryEntry } from '../core/library.ts';
 import { createS3Client } from '../functions/shared/s3-store.ts';
 import { startRuntime } from '../runtime/main.ts';
 import { s3LibraryStore } from '../functions/shared/library-store.ts';
@@ -131,11 +136,43 @@ async function main() {
       return worst;
     };
 
-    const siteCache = new LibraryCache(store);
-    const [, coldMs] = await timed(() => siteCache.current());
-    console.log(`first request of the first process (reads all ${siteCache.index.size} entries, then writes the snapshot): ${coldMs.toFixed(0)} ms`);
-    const [, snapshotMs] = await timed(() => new LibraryCache(store).current());
-    console.log(`first request of every later fresh process (reads the snapshot): ${snapshotMs.toFixed(0)} ms`);
+    // The index object as N Summarize steps leave it (each adds its run; here all at once).
+    const [, buildMs] = await timed(() =>
+      updateLibraryIndexObject(store, (held) => {
+        for (const entry of entries) held.set(entry.id, entry);
+        return true;
+      }),
+    );
+    const objectBytes = (await store.readVersioned(keys.librarySnapshot))!.text.length;
+    console.log(`index object of ${runs} runs: ${(objectBytes / 1e6).toFixed(1)} MB, written in ${buildMs.toFixed(0)} ms`);
+    const summarizeMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const extra = syntheticEntry(runs + i, random);
+      await client.send(new PutObjectCommand({ Bucket: runtime.bucket, Key: keys.libraryEntry(extra.id), Body: JSON.stringify(extra), ContentType: 'application/json' }));
+      summarizeMs.push((await timed(() => addToLibraryIndex(store, extra)))[1]);
+    }
+    console.log(`one Summarize step putting its run into it: ${stats(summarizeMs)}`);
+
+    const firstMs: number[] = [];
+    let siteCache = new LibraryCache(store);
+    for (let i = 0; i < 5; i++) {
+      siteCache = new LibraryCache(store);
+      const [page, ms] = await timed(() => siteCache.query(parseLibraryQuery(new URLSearchParams(''))));
+      if (page.loading || page.total < runs) throw new Error(`a fresh process answered over ${page.total} runs, not ${runs}`);
+      firstMs.push(ms);
+      // One site process at a time: the next starts once this one's background refresh is over.
+      await siteCache.settled();
+    }
+    console.log(`first request of a fresh process (reads the index object), 5 processes: ${stats(firstMs)}`);
+
+    // A bucket whose runs are older than the index object: the library is read run by run.
+    await client.send(new DeleteObjectCommand({ Bucket: runtime.bucket, Key: keys.librarySnapshot }));
+    const legacy = new LibraryCache(store);
+    const [early, legacyFirstMs] = await timed(() => legacy.query(parseLibraryQuery(new URLSearchParams(''))));
+    const [, wholeMs] = await timed(() => legacy.settled());
+    const shown = early.loading ? `over the ${early.loading.read} runs read so far${early.loading.listed === undefined ? ' (still listing the bucket)' : ` of ${early.loading.listed}`}, saying so` : `over all ${early.total} runs`;
+    console.log(`first request with no index object (runs from before it): ${legacyFirstMs.toFixed(0)} ms, ${shown}; the whole library read ${((legacyFirstMs + wholeMs) / 1000).toFixed(1)} s after it, and the index object written`);
+    const coldMs = Math.max(...firstMs, legacyFirstMs);
     const worstSite = await measure(siteCache, `answers on the loaded library, the site's settings (a background refresh every 30 s), ${rounds} requests each`);
 
     // While a refresh lists the bucket, the embedded S3 shares the process: answers during one are slower.
@@ -150,8 +187,10 @@ async function main() {
     });
     console.log(`one refresh of ${runs} keys (in the background): ${refreshMs.toFixed(0)} ms; building the index in memory: ${indexMs.toFixed(0)} ms`);
     // The verdict is for the site's settings; the refresh-every-request case is printed to show the budget's margin.
-    const worst = worstSite;
-    console.log(`slowest answer with the site's settings ${worst.toFixed(1)} ms against the ${BUDGET_MS} ms budget: ${worst <= BUDGET_MS ? 'within' : 'OVER'} (refreshing on every request: ${worstEager.toFixed(1)} ms)`);
+    const worst = Math.max(worstSite, coldMs);
+    console.log(
+      `slowest answer with the site's settings, first requests included, ${worst.toFixed(1)} ms against the ${BUDGET_MS} ms budget: ${worst <= BUDGET_MS ? 'within' : 'OVER'} (refreshing on every request: ${worstEager.toFixed(1)} ms)`,
+    );
     process.exitCode = worst <= BUDGET_MS ? 0 : 1;
   } finally {
     await runtime.stop();

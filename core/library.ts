@@ -271,8 +271,10 @@ export interface LibraryPage {
 }
 
 export interface LibraryLoading {
+  /** Runs read so far. */
   read: number;
-  listed: number;
+  /** Runs the listing found; absent while the bucket is still being listed. */
+  listed?: number;
 }
 
 export interface SimilarRun {
@@ -593,10 +595,10 @@ function round(value: number, digits: number): number {
  * that run's entry at once (LibraryCache.entry), and deletes leave the index at once.
  *
  * A fresh process starts from the index object (one read), which Summarize keeps current. Only a bucket that has
- * none (runs from before it) is read run by run; a request then waits at most `firstWaitMs` and answers over the
+ * none (runs from before it) is read run by run; a request then waits at most `firstWaitMs` (enough for a small library to be read whole) and answers over the
  * runs read so far, saying so (LibraryPage.loading).
  */
-export const LIBRARY_CACHE_DEFAULTS = { refreshMs: 30_000, waitMs: 0, firstWaitMs: 150 } as const;
+export const LIBRARY_CACHE_DEFAULTS = { refreshMs: 30_000, waitMs: 0, firstWaitMs: 100 } as const;
 
 /** Entries the index object holds that no listing shows and that are older than this were deleted, not just added. */
 const LISTING_GRACE_MS = 60_000;
@@ -641,7 +643,12 @@ export class LibraryCache {
 
   /** While the library is still being read run by run (no index object yet): how far; undefined once whole. */
   get loading(): LibraryLoading | undefined {
-    return this.loaded ? undefined : (this.progress ?? { read: this.index.size, listed: this.index.size });
+    return this.loaded ? undefined : (this.progress ?? { read: this.index.size });
+  }
+
+  /** Resolves once no refresh is under way (a bench or a test waits for the background work to end). */
+  async settled(): Promise<void> {
+    while (this.refreshing) await this.refreshing.catch(() => undefined);
   }
 
   /** The index, as current as the budget allows. */
