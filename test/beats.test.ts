@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from '../core/descriptors/beats.ts';
+import { analyzeRhythm, FramePeriods, tempoBetween, type RhythmAnalysis } from '../core/descriptors/beats.ts';
 import { DRUM_PATTERNS, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
@@ -183,5 +183,20 @@ describe('no steady beat', () => {
     const tiny = rhythmOf(new Float32Array(0.3 * CORPUS_RATE).map((_, i) => Math.sin(i / 5)));
     expect(tiny.bpm).toBeNull();
     expect(tempoBetween(short, 100, 110)).toEqual({ bpm: null, confidence: 0 });
+  });
+});
+
+describe('the local period between segment centres', () => {
+  it('holds the first and last periods outside the centres, moves log-linearly between them, and reads the same in any order', () => {
+    const curve = () => new FramePeriods(Float64Array.of(50, 150, 250), Float64Array.of(40, 50, 45));
+    const periods = curve();
+    expect(periods.at(0)).toBe(40);
+    expect(periods.at(100)).toBeCloseTo(Math.sqrt(40 * 50), 9);
+    expect(periods.at(400)).toBe(45);
+    expect(periods.longest).toBe(50);
+    const frames = Array.from({ length: 300 }, (_, t) => t);
+    const inOrder = frames.map((t) => curve().at(t));
+    const shuffled = curve();
+    for (const t of [...frames].reverse()) expect(shuffled.at(t)).toBe(inOrder[t]);
   });
 });

@@ -261,19 +261,47 @@ function localPeriods(segments: Segments, period: number, minLag: number, maxLag
 }
 
 /**
- * Ellis's dynamic programme with a local period: returns beat frames. `localScore` is the onset strength
- * smoothed by a Gaussian of σ = P/32 (as in Ellis 2007), `period[t]` the local period at frame t.
+ * The local period at every frame, log-linear between segment centres and constant before the first and after the
+ * last: read frame by frame rather than kept as an array (a 60-minute track has 360,000 frames).
  */
-export function trackBeats(localScore: Float64Array, period: Float64Array, tightness: number): number[] {
+export class FramePeriods {
+  private segment = 0;
+  constructor(private readonly centers: Float64Array, private readonly periods: Float64Array) {}
+
+  /** The longest period at any frame. */
+  get longest(): number {
+    let longest = 0;
+    for (let s = 0; s < this.periods.length; s++) if (this.periods[s] > longest) longest = this.periods[s];
+    return longest;
+  }
+
+  /** The period at frame t (fastest when t only grows from one call to the next). */
+  at(t: number): number {
+    const centers = this.centers;
+    if (centers[this.segment] > t) this.segment = 0;
+    while (this.segment < centers.length - 1 && centers[this.segment + 1] <= t) this.segment++;
+    const s = this.segment;
+    if (t <= centers[0] || s >= centers.length - 1) return this.periods[t <= centers[0] ? 0 : s];
+    const f = (t - centers[s]) / (centers[s + 1] - centers[s]);
+    return Math.exp(Math.log(this.periods[s]) * (1 - f) + Math.log(this.periods[s + 1]) * f);
+  }
+}
+
+/**
+ * Ellis's dynamic programme with a local period: returns beat frames. `localScore` is the onset strength
+ * smoothed by a Gaussian of σ = P/32 (as in Ellis 2007), `period` the local period at each frame. The cumulative
+ * score is written over `localScore` (each frame's own score is read just before its cumulative one replaces
+ * it), so a long track needs no second array of its length.
+ */
+export function trackBeats(localScore: Float64Array, period: FramePeriods, tightness: number): number[] {
   const n = localScore.length;
-  let longest = 2;
-  for (let t = 0; t < n; t++) if (period[t] > longest) longest = period[t];
-  const logOf = new Float64Array(Math.ceil(2 * longest) + 2);
+  // +3: an interpolated period may exceed the longest segment's by a rounding error.
+  const logOf = new Float64Array(Math.ceil(2 * Math.max(2, period.longest)) + 3);
   for (let d = 1; d < logOf.length; d++) logOf[d] = Math.log(d);
-  const cumulative = new Float64Array(n);
+  const cumulative = localScore;
   const backlink = new Int32Array(n).fill(-1);
   for (let t = 0; t < n; t++) {
-    const p = period[t];
+    const p = period.at(t);
     const logP = Math.log(p);
     const lo = Math.max(0, Math.floor(t - 2 * p));
     const hi = Math.min(t - 1, Math.ceil(t - p / 2));
@@ -291,7 +319,7 @@ export function trackBeats(localScore: Float64Array, period: Float64Array, tight
     if (arg >= 0 && best > 0) {
       cumulative[t] = localScore[t] + best;
       backlink[t] = arg;
-    } else cumulative[t] = localScore[t];
+    }
   }
   // The last beat: the latest local maximum of the cumulative score that reaches half the median of them
   // (as librosa does), so a weak tail does not pull the path.
@@ -380,19 +408,7 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   const confidence = Math.max(0, Math.min(1, (pulse - RHYTHM.CLARITY_FLOOR) / RHYTHM.CLARITY_SPAN));
   if (confidence < RHYTHM.MIN_CONFIDENCE) return emptyRhythm(confidence);
 
-  // Per-frame period, interpolated between segment centres.
-  const framePeriod = new Float64Array(n);
-  {
-    let s = 0;
-    for (let t = 0; t < n; t++) {
-      while (s < segments.centers.length - 1 && segments.centers[s + 1] <= t) s++;
-      if (t <= segments.centers[0] || s >= segments.centers.length - 1) framePeriod[t] = periods[t <= segments.centers[0] ? 0 : s];
-      else {
-        const f = (t - segments.centers[s]) / (segments.centers[s + 1] - segments.centers[s]);
-        framePeriod[t] = Math.exp(Math.log(periods[s]) * (1 - f) + Math.log(periods[s + 1]) * f);
-      }
-    }
-  }
+  const framePeriod = new FramePeriods(segments.centers, periods);
 
   // Local score: onset strength normalised by its standard deviation, smoothed by a Gaussian of σ = P/32.
   let sq = 0;
@@ -414,15 +430,16 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   const beatFrames = trackBeats(localScore, framePeriod, RHYTHM.TIGHTNESS);
 
   // Drop beats in breaks: where the onset strength around the beat (±2 local periods) is far below the track's typical level.
-  const prefix = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + novelty[i];
+  // (Summed per beat, ±2 periods each: no prefix array of the track's length.)
   const typical = total / n;
   const kept: number[] = [];
   for (const t of beatFrames) {
-    const half = 2 * framePeriod[t];
+    const half = 2 * framePeriod.at(t);
     const lo = Math.max(0, Math.floor(t - half));
     const hi = Math.min(n, Math.ceil(t + half));
-    const level = (prefix[hi] - prefix[lo]) / Math.max(1, hi - lo);
+    let sum = 0;
+    for (let i = lo; i < hi; i++) sum += novelty[i];
+    const level = sum / Math.max(1, hi - lo);
     if (level >= RHYTHM.BREAK_LEVEL * typical) kept.push(t);
   }
   const beats = Float64Array.from(kept, (t) => t / fps);
