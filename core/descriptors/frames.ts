@@ -95,6 +95,10 @@ export class ShortFrameFeatures {
   readonly highBeatFlux = new FloatSeries();
   readonly magnitudeSum = new FloatSeries();
   readonly weightedFrequencySum = new FloatSeries();
+  /**
+   * Percussive and harmonic energy per pair of frames (the split is done on pairs): frame f reads pair f >> 1.
+   * One value per pair rather than the same value twice halves what a long track keeps of them.
+   */
   readonly percussiveEnergy = new FloatSeries();
   readonly harmonicEnergy = new FloatSeries();
   frames = 0;
@@ -236,23 +240,24 @@ export class ShortFrameFeatures {
     while (this.hpssDone + ShortFrameFeatures.HPSS_DELAY < this.pairs) this.splitHarmonicPercussive(this.hpssDone++);
   }
 
-  /** Splits `pair` and records its energies once per frame it covers, so the series stay one value per frame. */
+  /** Splits `pair` and records its energies. */
   private splitHarmonicPercussive(pair: number): void {
     const delay = ShortFrameFeatures.HPSS_DELAY;
     const bands = this.bands;
     const width = this.sortedWidth;
-    // Slide the per-band sorted windows to pairs [pair - delay, pair + delay] (clipped to the stream).
-    const wantHi = Math.min(this.pairs - 1, pair + delay);
-    while (this.windowHi < wantHi) {
-      const row = (++this.windowHi % this.ringFrames) * bands;
-      for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
-      this.windowSize++;
-    }
+    // Slide the per-band sorted windows to pairs [pair - delay, pair + delay] (clipped to the stream). The pair
+    // leaving goes before the one entering, so a window never holds more than its `width` slots.
     const wantLo = Math.max(0, pair - delay);
     while (this.windowLo < wantLo) {
       const row = (this.windowLo++ % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.removeSorted(b * width, this.ring[row + b]);
       this.windowSize--;
+    }
+    const wantHi = Math.min(this.pairs - 1, pair + delay);
+    while (this.windowHi < wantHi) {
+      const row = (++this.windowHi % this.ringFrames) * bands;
+      for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
+      this.windowSize++;
     }
     const n = this.windowSize;
     const row = (pair % this.ringFrames) * bands;
@@ -281,11 +286,8 @@ export class ShortFrameFeatures {
       if (b + 1 + halfWidth < bands) m = insertAscending(across, m, ring[row + b + 1 + halfWidth]);
       if (b - halfWidth >= 0) m = removeAscending(across, m, ring[row + b - halfWidth]);
     }
-    const covered = Math.min(2, this.frames - 2 * pair);
-    for (let i = 0; i < covered; i++) {
-      this.percussiveEnergy.push(percussive);
-      this.harmonicEnergy.push(harmonic);
-    }
+    this.percussiveEnergy.push(percussive);
+    this.harmonicEnergy.push(harmonic);
   }
 
   private insertSorted(base: number, value: number): void {

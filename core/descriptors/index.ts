@@ -298,8 +298,8 @@ export class TrackAnalyzer {
     for (let f = f0; f < f1; f++) {
       magnitudeTotal += magnitudeSum[f];
       weightedTotal += weighted[f];
-      percussiveTotal += percussive[f];
-      harmonicTotal += harmonic[f];
+      percussiveTotal += percussive[f >> 1]; // one value per pair of frames
+      harmonicTotal += harmonic[f >> 1];
     }
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);

@@ -96,12 +96,13 @@ function peakAround(series: Float32Array, t: number, r: number): number {
   return best;
 }
 
-function meanOver(series: Float32Array, from: number, to: number): number {
+/** Mean over frames [from, to) (clipped to `frames`) of a series kept per pair of frames (frame i reads pair i >> 1). */
+function meanOverPairs(pairs: Float32Array, frames: number, from: number, to: number): number {
   const a = Math.max(0, Math.floor(from));
-  const b = Math.min(series.length, Math.ceil(to));
+  const b = Math.min(frames, Math.ceil(to));
   if (b <= a) return 0;
   let s = 0;
-  for (let i = a; i < b; i++) s += series[i];
+  for (let i = a; i < b; i++) s += pairs[i >> 1];
   return s / (b - a);
 }
 
@@ -121,8 +122,8 @@ export function beatAccents(short: ShortFrameFeatures, beatFrames: Float64Array)
     const r = Math.max(2, (next - prev) / 16);
     onset[i] = pairPeakAround(flux, t, r);
     backbeat[i] = pairPeakAround(high, t, r);
-    const before = meanOver(harmonic, prev, t);
-    const after = meanOver(harmonic, t, next);
+    const before = meanOverPairs(harmonic, short.frames, prev, t);
+    const after = meanOverPairs(harmonic, short.frames, t, next);
     // Bounded in [0, 1] and left unnormalised: beats whose harmonic energy barely moves (clicks, a drum
     // solo) give no contrast, rather than their jitter scaled up.
     change[i] = after + before > 1e-12 ? Math.abs(after - before) / (after + before) : 0;
