@@ -77,6 +77,28 @@ function removeAscending(values: Float32Array, count: number, value: number): nu
 }
 
 /**
+ * Replaces one `old` (which must be there) by `value` in the ascending `values[base … base + count)`: one pass
+ * from the old value's place towards the new one's, rather than a removal and an insertion.
+ */
+function replaceAscending(values: Float32Array, base: number, count: number, old: number, value: number): void {
+  let j = base;
+  while (values[j] !== old) j++;
+  const end = base + count;
+  if (value > old) {
+    while (j + 1 < end && values[j + 1] < value) {
+      values[j] = values[j + 1];
+      j++;
+    }
+  } else {
+    while (j > base && values[j - 1] > value) {
+      values[j] = values[j - 1];
+      j--;
+    }
+  }
+  values[j] = value;
+}
+
+/**
  * Short frames (32 ms at 16 kHz, every 10 ms): spectral centroid sums, a band-wise log spectral flux (the
  * onset envelope behind tempo and onset density) and a harmonic/percussive split (median filtering in time
  * vs. across bands, Fitzgerald 2010) done with a few frames of delay.
@@ -248,12 +270,18 @@ export class ShortFrameFeatures {
     // Slide the per-band sorted windows to pairs [pair - delay, pair + delay] (clipped to the stream). The pair
     // leaving goes before the one entering, so a window never holds more than its `width` slots.
     const wantLo = Math.max(0, pair - delay);
+    const wantHi = Math.min(this.pairs - 1, pair + delay);
+    if (this.windowLo + 1 === wantLo && this.windowHi + 1 === wantHi) {
+      // The steady state: one pair leaves and one enters, in one pass per band.
+      const leaving = (this.windowLo++ % this.ringFrames) * bands;
+      const entering = (++this.windowHi % this.ringFrames) * bands;
+      for (let b = 0; b < bands; b++) replaceAscending(this.sorted, b * width, this.windowSize, this.ring[leaving + b], this.ring[entering + b]);
+    }
     while (this.windowLo < wantLo) {
       const row = (this.windowLo++ % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.removeSorted(b * width, this.ring[row + b]);
       this.windowSize--;
     }
-    const wantHi = Math.min(this.pairs - 1, pair + delay);
     while (this.windowHi < wantHi) {
       const row = (++this.windowHi % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
@@ -283,8 +311,11 @@ export class ShortFrameFeatures {
         percussive += (energy * p2) / (h2 + p2);
         harmonic += (energy * h2) / (h2 + p2);
       }
-      if (b + 1 + halfWidth < bands) m = insertAscending(across, m, ring[row + b + 1 + halfWidth]);
-      if (b - halfWidth >= 0) m = removeAscending(across, m, ring[row + b - halfWidth]);
+      const entering = b + 1 + halfWidth < bands;
+      const leaving = b - halfWidth >= 0;
+      if (entering && leaving) replaceAscending(across, 0, m, ring[row + b - halfWidth], ring[row + b + 1 + halfWidth]);
+      else if (entering) m = insertAscending(across, m, ring[row + b + 1 + halfWidth]);
+      else if (leaving) m = removeAscending(across, m, ring[row + b - halfWidth]);
     }
     this.percussiveEnergy.push(percussive);
     this.harmonicEnergy.push(harmonic);
