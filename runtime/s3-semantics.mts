@@ -5,8 +5,9 @@
  * 1. Read-after-write: s3rver answers a PutObject once its hash has seen the last byte, before the file is on
  *    disk, and writes over the old file in place, so a GET right after (or during) it can read a cut-off body.
  *    `atomicWrites` writes each object to a file beside it and renames it into place before answering: a
- *    reader sees the old object or the new one, whole. The ETag (s3rver's .md5 file) is written after the
- *    rename and read before the body, so a reader never pairs an old body with a new ETag.
+ *    reader sees the old object or the new one, whole. The metadata and the ETag (s3rver's .md5 file) are
+ *    replaced the same way after it, the ETag last, and read before the body, so a reader never pairs an old
+ *    body with a new ETag.
  *
  * 2. Conditional writes, which s3rver has none of: a PutObject with `If-None-Match: *` (create it only if no
  * object has the key) or `If-Match: <ETag>` (replace only the version read) answers 412 PreconditionFailed when
@@ -19,12 +20,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type S3rver from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
+import S3Object from 's3rver/lib/models/object.js';
 
 /** The parts of s3rver's FilesystemStore that a write uses. */
 interface FilesystemStore {
@@ -60,6 +62,20 @@ export function atomicWrites(server: S3rver): void {
     const digest = md5.digest('hex');
     await store.putMetadata(object.bucket, object.key, object.metadata, digest);
     return { size, md5: digest };
+  };
+  // s3rver writes an object's metadata and ETag files in place too: a HEAD or GET meanwhile read an empty JSON
+  // file and answered 500. Each is written beside and renamed into place, the ETag last.
+  const replace = async (file: string, text: string) => {
+    const partial = `${file}.partial-${process.pid}-${++written}`;
+    await writeFile(partial, text);
+    await rename(partial, file);
+  };
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    const kept = Object.fromEntries(
+      Object.entries(metadata as Record<string, string>).filter(([name]) => S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')),
+    );
+    await replace(store.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
+    if (md5) await replace(store.getResourcePath(bucket, key, 'object.md5'), md5);
   };
 }
 

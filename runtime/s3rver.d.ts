@@ -23,3 +23,10 @@ declare module 's3rver/lib/models/error.js' {
     constructor(code: string, message: string, detail?: Record<string, string>);
   }
 }
+
+// s3rver's object model: which request headers it keeps as an object's metadata.
+declare module 's3rver/lib/models/object.js' {
+  export default class S3Object {
+    static ALLOWED_METADATA: string[];
+  }
+}
