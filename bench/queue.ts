@@ -2,8 +2,9 @@
  * `npm run bench:queue`: many uploads at once on the embedded runtime, with its fair queue and without it.
  *
  * It times one 3-minute run alone, then N uploads of it at once (default 20) twice: with the queue as
- * configured (MAX_CONCURRENT_RUNS, default the number of cores) and with every run let in at once (the
- * runtime before the queue). It prints when the first run finished, the median and 95th percentile, and
+ * configured (MAX_CONCURRENT_RUNS, default the number of cores; each slot's Preprocess in a process of its own,
+ * the first run's at the normal CPU priority and the others' lower) and with every run let in at once, all in
+ * one process (the runtime before the queue). It prints when the first run finished, the median and 95th percentile, and
  * the time until the last one finished (the throughput), beside issue 12's targets: the first within 2× a run
  * alone, and the whole batch no slower than without the queue.
  *
@@ -26,7 +27,7 @@ import { keys } from '../core/contract.ts';
 import { resolveFfmpeg } from '../core/ffmpeg.ts';
 import { newUploadId } from '../core/ids.ts';
 import { createS3Client } from '../functions/shared/s3-store.ts';
-import { startRuntime, type RuntimeHandle } from '../runtime/main.ts';
+import { startRuntime, type RuntimeHandle, type RuntimeOptions } from '../runtime/main.ts';
 import { makeMusicFiles } from './lib/music.ts';
 
 const TARGET_FIRST_VS_ALONE = 2;
@@ -71,8 +72,12 @@ async function run(runtime: RuntimeHandle, s3: S3Client, file: string, since: nu
   return performance.now() - since;
 }
 
-async function withRuntime<T>(dir: string, maxRuns: number, measure: (runtime: RuntimeHandle, s3: S3Client) => Promise<T>): Promise<T> {
-  const runtime = await startRuntime({ DATA_DIR: path.join(dir, `data-${maxRuns}`), SITE: 'off', PORT: '0', MAX_CONCURRENT_RUNS: String(maxRuns) }, () => undefined);
+async function withRuntime<T>(dir: string, maxRuns: number, measure: (runtime: RuntimeHandle, s3: S3Client) => Promise<T>, options: RuntimeOptions = {}): Promise<T> {
+  const runtime = await startRuntime(
+    { DATA_DIR: path.join(dir, `data-${maxRuns}-${options.preprocessInProcess ? 'here' : 'slots'}`), SITE: 'off', PORT: '0', MAX_CONCURRENT_RUNS: String(maxRuns) },
+    () => undefined,
+    options,
+  );
   const s3 = createS3Client({ AWS_REGION: runtime.region, S3_ENDPOINT: runtime.s3Endpoint });
   try {
     return await measure(runtime, s3);
@@ -89,13 +94,13 @@ interface Batch {
   last: number;
 }
 
-async function batch(dir: string, maxRuns: number, file: string): Promise<Batch> {
+async function batch(dir: string, maxRuns: number, file: string, options: RuntimeOptions = {}): Promise<Batch> {
   return withRuntime(dir, maxRuns, async (runtime, s3) => {
     await run(runtime, s3, file, performance.now()); // warm-up: module init and JIT are not the queue's
     const since = performance.now();
     const times = (await Promise.all(Array.from({ length: runs }, () => run(runtime, s3, file, since)))).sort((a, b) => a - b);
     return { first: times[0], p50: percentile(times, 50), p95: percentile(times, 95), last: times.at(-1)! };
-  });
+  }, options);
 }
 
 /** Wall time of `npm run caption -- <folder> …` in a process of its own, with its own runtime. */
@@ -124,7 +129,8 @@ async function main() {
       return best;
     });
     const queued = await batch(dir, slots, file);
-    const unqueued = await batch(dir, runs, file);
+    // The runtime as it was before the queue: every run at once, all in one process.
+    const unqueued = await batch(dir, runs, file, { preprocessInProcess: true });
 
     const line = (label: string, b: Batch) =>
       `${label.padEnd(26)} first ${s(b.first).padStart(8)}  p50 ${s(b.p50).padStart(8)}  p95 ${s(b.p95).padStart(8)}  all done ${s(b.last).padStart(8)}`;

@@ -8,7 +8,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { AudioLlmSettings } from '#core/audio-llm-captioner';
 import type { SummaryWriter } from '#core/summary';
 import { createCaptionLlmHandler, type AudioLlmSource } from '../functions/caption-llm/caption-llm.ts';
-import { createPreprocessHandler } from '../functions/preprocess/preprocess.ts';
+import { createPreprocessHandler, type PreprocessEvent } from '../functions/preprocess/preprocess.ts';
 import { createRecordFailureHandler } from '../functions/record-failure/record-failure.ts';
 import { s3IndexObjects } from '../functions/shared/library-store.ts';
 import { storesFor } from '../functions/shared/s3-store.ts';
@@ -27,6 +27,8 @@ export interface LocalFunctionsOptions {
   /** The audio-LLM caption backend (CAPTION_BACKEND=audio-llm); without one, that function sends nothing. */
   captionLlm?: { llm: AudioLlmSource; settings: AudioLlmSettings };
   log: Log;
+  /** Where Preprocess runs instead of this process (runtime/preprocess-pool.ts); without it, here. */
+  preprocess?: (event: PreprocessEvent, context?: { signal?: AbortSignal }) => Promise<unknown>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,7 +38,7 @@ export function createLocalFunctions(options: LocalFunctionsOptions) {
   const storeFor = storesFor(options.s3);
   const handlers: Record<LocalFunctionName, AnyHandler> = {
     start: createStartHandler({ sfn: options.sfn, stateMachineArn: options.stateMachineArn, log: options.log }),
-    preprocess: createPreprocessHandler({ storeFor, ffmpeg: options.ffmpeg, limits: options.limits }),
+    preprocess: options.preprocess ?? createPreprocessHandler({ storeFor, ffmpeg: options.ffmpeg, limits: options.limits }),
     summarize: createSummarizeHandler({ storeFor, writer: async () => options.writer, indexFor: (bucket) => s3IndexObjects(options.s3, bucket), log: options.log }),
     recordFailure: createRecordFailureHandler({ storeFor }),
     captionLlm: createCaptionLlmHandler({

@@ -25,6 +25,7 @@ import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { lambdaStates, loadLocalDefinition, localCustom, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './definition.ts';
 import { ExecutionStore, type TaskHandler } from './executions.ts';
 import { createLocalFunctions, type LocalFunctionsOptions } from './lambda.ts';
+import { createPreprocessPool } from './preprocess-pool.ts';
 import { createProcessingRunner, type ProcessingJobRequest } from './processing-runner.ts';
 import { startEmbeddedS3 } from './s3.ts';
 import { RunQueue } from './queue.ts';
@@ -82,7 +83,15 @@ export function runningRuntime(dataDir: string): RuntimeAnnouncement | undefined
 /** The states that decode, measure or caption: the ones the queue lets only MAX_CONCURRENT_RUNS runs into at once. */
 export const HEAVY_STATES: ReadonlySet<string> = new Set(['Preprocess', 'Caption']);
 
-export async function startRuntime(overrides: Partial<Record<string, string>> = {}, log: Log = jsonLog): Promise<RuntimeHandle> {
+export interface RuntimeOptions {
+  /**
+   * Preprocess in this process, as the runtime did before each queue slot had a process of its own: only
+   * bench:queue's "no queue" baseline (the runtime as it was) uses it.
+   */
+  preprocessInProcess?: boolean;
+}
+
+export async function startRuntime(overrides: Partial<Record<string, string>> = {}, log: Log = jsonLog, options: RuntimeOptions = {}): Promise<RuntimeHandle> {
   const config: RuntimeConfig = loadRuntimeConfig({ ...process.env, ...overrides });
   const other = runningRuntime(config.dataDir);
   if (other) {
@@ -118,12 +127,25 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
   const writer = config.OPENAI_API_KEY
     ? createOpenAiWriter({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_MODEL, timeoutMs: config.OPENAI_TIMEOUT_MS })
     : undefined;
+  const limits = { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxDurationSec: config.MAX_DURATION_SEC, minDurationSec: config.MIN_DURATION_SEC };
+  // Each slot of the queue measures in a process of its own, as each Lambda invocation does in AWS.
+  const runQueue = new RunQueue(config.MAX_CONCURRENT_RUNS);
+  const preprocessPool = options.preprocessInProcess ? undefined : createPreprocessPool({
+    size: config.MAX_CONCURRENT_RUNS,
+    region: LOCAL_REGION,
+    s3Endpoint: s3Server.endpoint,
+    ffmpeg,
+    limits,
+    // Called only once runs exist, so after `executions` below is made.
+    isFirstRun: (event) => runQueue.oldest === executions.executionArn(event.id),
+  });
   const functions = createLocalFunctions({
     s3,
     sfn: lazySfnClient,
     stateMachineArn,
     ffmpeg,
-    limits: { maxUploadBytes: config.MAX_UPLOAD_BYTES, maxDurationSec: config.MAX_DURATION_SEC, minDurationSec: config.MIN_DURATION_SEC },
+    limits,
+    preprocess: preprocessPool?.handler,
     writer,
     captionLlm: captionLlmOf(config),
     log,
@@ -144,7 +166,7 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
   for (const { state } of lambdaStates(definition)) handlers[state] = functions.invoke as TaskHandler;
   handlers.Caption = ((input: ProcessingJobRequest, context: { signal: AbortSignal }) => runProcessingJob(input, context.signal)) as TaskHandler;
 
-  const queue = { runs: new RunQueue(config.MAX_CONCURRENT_RUNS), heavyStates: HEAVY_STATES };
+  const queue = { runs: runQueue, heavyStates: HEAVY_STATES };
   const executions = new ExecutionStore({ dataDir: config.dataDir, definition, stateMachineArn, handlers, log, queue });
   const sfnEndpoint = await createSfnEndpoint(executions, stateMachineArn).listen(config.SFN_PORT);
   sfnEndpointUrl = sfnEndpoint.url;
@@ -218,6 +240,7 @@ export async function startRuntime(overrides: Partial<Record<string, string>> = 
       (stopping ??= (async () => {
         await Promise.allSettled(pending);
         await executions.stop();
+        await preprocessPool?.close();
         await site.close();
         await new Promise<void>((resolve) => sfnEndpoint.server.close(() => resolve()));
         await s3Server.close();

@@ -52,6 +52,12 @@ export class RunQueue {
     if (index >= 0) this.line.splice(index, 1);
   }
 
+  /** The run that has held its slot longest: the one the runtime lets go first when runs compete for the CPU. */
+  get oldest(): string | undefined {
+    // A Set iterates in insertion order, which is the order of admission.
+    return this.admitted.values().next().value;
+  }
+
   /** How many runs will be admitted before `key`, or undefined when it is not waiting. */
   ahead(key: string): number | undefined {
     const index = this.line.findIndex((place) => place.key === key);

@@ -42,6 +42,7 @@ export async function startEmbeddedS3(options: { directory: string; port: number
     // notice that type stripping is new.
     execArgv: ['--openssl-legacy-provider', '--disable-warning=ExperimentalWarning'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
