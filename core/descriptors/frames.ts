@@ -199,18 +199,38 @@ export class ShortFrameFeatures {
     const bands = this.bands;
     const binHz = this.binHz;
     const magnitudeScale = this.magnitudeScale;
+    // Two accumulators of each sum (even and odd bins): each addition then waits on the one two bins back, not
+    // on the last, so the square roots of neighbouring bins overlap.
+    let magnitudeOdd = 0;
+    let weightedOdd = 0;
     for (let b = 0; b < bands; b++) {
       let power = 0;
+      let powerOdd = 0;
       const to = edges[b + 1];
-      for (let k = edges[b]; k < to; k++) {
+      let k = edges[b];
+      for (; k + 1 < to; k += 2) {
+        const p = spectrum[k];
+        const q = spectrum[k + 1];
+        power += p;
+        powerOdd += q;
+        const m = Math.sqrt(p);
+        const n = Math.sqrt(q);
+        magnitudeSum += m;
+        magnitudeOdd += n;
+        weightedSum += m * k;
+        weightedOdd += n * (k + 1);
+      }
+      if (k < to) {
         const p = spectrum[k];
         power += p;
         const m = Math.sqrt(p);
         magnitudeSum += m;
         weightedSum += m * k;
       }
-      bandMagnitude[b] = Math.sqrt(power) * magnitudeScale;
+      bandMagnitude[b] = Math.sqrt(power + powerOdd) * magnitudeScale;
     }
+    magnitudeSum += magnitudeOdd;
+    weightedSum += weightedOdd;
     this.magnitudeSum.push(magnitudeSum);
     this.weightedFrequencySum.push(weightedSum * binHz);
 
