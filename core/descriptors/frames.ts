@@ -46,9 +46,16 @@ export function frameSpectrum(
   let source = history;
   let from = offset;
   if (!(start >= 0 && start + size <= end && offset + size <= history.length)) {
-    for (let i = 0; i < size; i++) {
-      const index = start + i;
-      scratch[i] = index >= 0 && index < end ? history[index & mask] : 0;
+    if (start >= 0 && start + size <= end) {
+      // Inside the stream, wrapping around the ring: two block copies (every other 512-ms chroma frame does).
+      const head = history.length - offset;
+      scratch.set(history.subarray(offset), 0);
+      scratch.set(history.subarray(0, size - head), head);
+    } else {
+      for (let i = 0; i < size; i++) {
+        const index = start + i;
+        scratch[i] = index >= 0 && index < end ? history[index & mask] : 0;
+      }
     }
     source = scratch;
     from = 0;
