@@ -18,7 +18,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,6 +72,18 @@ async function run(runtime: RuntimeHandle, s3: S3Client, file: string, since: nu
   return performance.now() - since;
 }
 
+/**
+ * CPU seconds this process and its ended children (the embedded S3, the Preprocess processes, every ffmpeg) have
+ * used, from Linux's /proc/self/stat (utime, stime, cutime, cstime); undefined elsewhere. Read after the runtime
+ * stopped, it is the work a batch cost, whatever share of a shared machine it got.
+ */
+function cpuSeconds(): number | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command name: field 3 is the state, so utime..cstime (fields 14–17) sit at 11–14 here.
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+}
+
 async function withRuntime<T>(dir: string, maxRuns: number, measure: (runtime: RuntimeHandle, s3: S3Client) => Promise<T>, options: RuntimeOptions = {}): Promise<T> {
   const runtime = await startRuntime(
     { DATA_DIR: path.join(dir, `data-${maxRuns}-${options.preprocessInProcess ? 'here' : 'slots'}`), SITE: 'off', PORT: '0', MAX_CONCURRENT_RUNS: String(maxRuns) },
@@ -92,15 +104,20 @@ interface Batch {
   p50: number;
   p95: number;
   last: number;
+  /** CPU seconds the batch (and its runtime's start and stop) cost, when the OS tells. */
+  cpu?: number;
 }
 
 async function batch(dir: string, maxRuns: number, file: string, options: RuntimeOptions = {}): Promise<Batch> {
-  return withRuntime(dir, maxRuns, async (runtime, s3) => {
+  const cpuBefore = cpuSeconds();
+  const measured = await withRuntime(dir, maxRuns, async (runtime, s3) => {
     await run(runtime, s3, file, performance.now()); // warm-up: module init and JIT are not the queue's
     const since = performance.now();
     const times = (await Promise.all(Array.from({ length: runs }, () => run(runtime, s3, file, since)))).sort((a, b) => a - b);
     return { first: times[0], p50: percentile(times, 50), p95: percentile(times, 95), last: times.at(-1)! };
   }, options);
+  const cpuAfter = cpuSeconds();
+  return { ...measured, ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpu: cpuAfter - cpuBefore } : {}) };
 }
 
 /** Wall time of `npm run caption -- <folder> …` in a process of its own, with its own runtime. */
@@ -133,7 +150,8 @@ async function main() {
     const unqueued = await batch(dir, runs, file, { preprocessInProcess: true });
 
     const line = (label: string, b: Batch) =>
-      `${label.padEnd(26)} first ${s(b.first).padStart(8)}  p50 ${s(b.p50).padStart(8)}  p95 ${s(b.p95).padStart(8)}  all done ${s(b.last).padStart(8)}`;
+      `${label.padEnd(26)} first ${s(b.first).padStart(8)}  p50 ${s(b.p50).padStart(8)}  p95 ${s(b.p95).padStart(8)}  all done ${s(b.last).padStart(8)}` +
+      (b.cpu === undefined ? '' : `  CPU ${b.cpu.toFixed(1)} s`);
     console.log(`one run alone              ${s(alone)}`);
     console.log(line(`queue of ${slots}`, queued));
     console.log(line(`no queue (${runs} at once)`, unqueued));
@@ -141,6 +159,12 @@ async function main() {
     const totalRatio = queued.last / unqueued.last;
     console.log(`\n${mark(firstRatio <= TARGET_FIRST_VS_ALONE)} first finished in ${firstRatio.toFixed(2)}× a run alone (target ≤ ${TARGET_FIRST_VS_ALONE}×)`);
     console.log(`${mark(totalRatio <= TARGET_TOTAL_VS_UNQUEUED + 0.05)} all ${runs} done in ${totalRatio.toFixed(2)}× the time without the queue (target ≤ ${TARGET_TOTAL_VS_UNQUEUED}×, ±5 % noise)`);
+    if (queued.cpu !== undefined && unqueued.cpu !== undefined) {
+      // On a machine others are using too, 2 runs' processes get a smaller share of it than 20 runs' 20 ffmpegs do:
+      // the CPU each batch cost tells the work apart from the share.
+      const load = os.loadavg()[0];
+      console.log(`  the queued batch cost ${(queued.cpu / unqueued.cpu).toFixed(2)}× the CPU of the unqueued one (load average now ${load.toFixed(1)} on ${os.availableParallelism()} cores)`);
+    }
 
     if (!values['no-cli']) {
       const folder = path.join(dir, 'folder');
