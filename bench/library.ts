@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { keys } from '../core/contract.ts';
 import { PITCH_NAMES } from '../core/descriptors/key.ts';
 import type { Meter } from '../core/descriptors/types.ts';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { addToLibraryIndex, LibraryCache, parseLibraryQuery, refreshLibrary, LibraryIndex, updateLibraryIndexObject, type LibraryEntry } from '../core/library.ts';
 import { createS3Client } from '../functions/shared/s3-store.ts';
 import { startRuntime } from '../runtime/main.ts';
@@ -144,7 +144,8 @@ async function main() {
       }),
     );
     const objectBytes = (await store.readVersioned(keys.librarySnapshot))!.text.length;
-    console.log(`index object of ${runs} runs: ${(objectBytes / 1e6).toFixed(1)} MB, written in ${buildMs.toFixed(0)} ms`);
+    const storedBytes = (await client.send(new HeadObjectCommand({ Bucket: runtime.bucket, Key: keys.librarySnapshot }))).ContentLength ?? 0;
+    console.log(`index object of ${runs} runs: ${(objectBytes / 1e6).toFixed(1)} MB of JSON, ${(storedBytes / 1e6).toFixed(1)} MB stored (gzip), written in ${buildMs.toFixed(0)} ms`);
     const summarizeMs: number[] = [];
     for (let i = 0; i < 5; i++) {
       const extra = syntheticEntry(runs + i, random);

@@ -288,11 +288,15 @@ export interface SimilarRun {
 
 interface IndexedEntry {
   entry: LibraryEntry;
-  vector: Float64Array;
-  /** File name, summary and captions, lower-cased once. */
-  haystack: string;
+  /** Made on first use (similar songs), not on loading: a fresh process answers its first page sooner. */
+  vector?: Float64Array;
+  /** File name, summary and captions, lower-cased once, on the first search with words. */
+  haystack?: string;
   createdAtMs: number;
 }
+
+const vectorOf = (indexed: IndexedEntry) => (indexed.vector ??= descriptorVector(indexed.entry));
+const haystackOf = (indexed: IndexedEntry) => (indexed.haystack ??= `${indexed.entry.fileName}\n${indexed.entry.summary}\n${indexed.entry.captionText}`.toLowerCase());
 
 const itemOf = ({ captionText: _captions, version: _version, ...item }: LibraryEntry): LibraryItem => item;
 
@@ -322,8 +326,6 @@ export class LibraryIndex {
   upsert(entry: LibraryEntry): void {
     this.entries.set(entry.id, {
       entry,
-      vector: descriptorVector(entry),
-      haystack: `${entry.fileName}\n${entry.summary}\n${entry.captionText}`.toLowerCase(),
       createdAtMs: Date.parse(entry.createdAt) || 0,
     });
   }
@@ -349,7 +351,7 @@ export class LibraryIndex {
       if (query.lufsMin !== undefined && lufs < query.lufsMin) continue;
       if (query.lufsMax !== undefined && lufs > query.lufsMax) continue;
       if (indexed.createdAtMs < fromMs || indexed.createdAtMs > toMs) continue;
-      if (words.length > 0 && !words.every((word) => indexed.haystack.includes(word))) continue;
+      if (words.length > 0 && !words.every((word) => haystackOf(indexed).includes(word))) continue;
       matches.push(indexed);
     }
     matches.sort(comparator(query.sort));
@@ -371,7 +373,7 @@ export class LibraryIndex {
     const nearest: { indexed: IndexedEntry; distance: number }[] = [];
     for (const indexed of this.entries.values()) {
       if (indexed === self) continue;
-      const d = distance(self.vector, indexed.vector);
+      const d = distance(vectorOf(self), vectorOf(indexed));
       if (nearest.length === count && d >= nearest[count - 1].distance) continue;
       // Insertion into a short sorted list: O(n·k) with k ≈ 8 beats sorting all n.
       let at = nearest.length;
