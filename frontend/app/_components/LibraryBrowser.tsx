@@ -17,6 +17,15 @@ const SORTS = [
   ['tempo-desc', 'Fastest first'],
 ] as const;
 const METERS = ['2/4', '3/4', '4/4', '6/8', '12/8'];
+const LOADING_RETRY_MS = 2000;
+
+/** "Still reading the library: 1,200 of 10,000 runs so far." */
+function loadingNotice(loading: NonNullable<LibraryPage['loading']>): string {
+  const read = loading.read.toLocaleString('en');
+  return loading.listed === undefined
+    ? `Still reading the library: ${read} runs so far; the list fills in as it goes.`
+    : `Still reading the library: ${read} of ${loading.listed.toLocaleString('en')} runs so far; the list fills in as it goes.`;
+}
 
 function queryOf(filters: Filters, page: number): string {
   const params = new URLSearchParams();
@@ -61,6 +70,15 @@ export function LibraryBrowser({ initial, keyNames }: { initial: LibraryPage; ke
       controller.abort();
     };
   }, [filters, page, reload]);
+
+  // A partial answer (the site is still reading a library that has no index object yet) is asked again until it
+  // covers every run.
+  const partial = result.loading !== undefined;
+  useEffect(() => {
+    if (!partial) return;
+    const timer = setTimeout(() => setReload((count) => count + 1), LOADING_RETRY_MS);
+    return () => clearTimeout(timer);
+  }, [partial, result]);
 
   const set = (field: Field) => (event: { target: { value: string } }) => {
     setFilters((current) => ({ ...current, [field]: event.target.value }));
@@ -149,6 +167,11 @@ export function LibraryBrowser({ initial, keyNames }: { initial: LibraryPage; ke
         {result.total === 1 ? '1 song' : `${result.total} songs`}
         {result.pages > 1 && ` · page ${result.page} of ${result.pages}`}
       </p>
+      {result.loading && (
+        <p className="muted small" data-testid="library-loading">
+          {loadingNotice(result.loading)}
+        </p>
+      )}
       {result.runs.length === 0 ? (
         <p className="empty">No finished songs match. Upload one above, or loosen the filters.</p>
       ) : (
