@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,9 +28,11 @@ import type S3rver from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
 import S3Object from 's3rver/lib/models/object.js';
 
-/** The parts of s3rver's FilesystemStore that a write uses. */
+/** The parts of s3rver's FilesystemStore that a write and a read use. */
 interface FilesystemStore {
   getResourcePath(bucket: string, key: string, resource: string): string;
+  getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
+  getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown>;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   putObject(object: { bucket: string; key: string; content: Buffer | Readable; metadata: unknown }): Promise<{ size: number; md5: string }>;
 }
@@ -76,6 +78,35 @@ export function atomicWrites(server: S3rver): void {
     );
     await replace(store.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
     if (md5) await replace(store.getResourcePath(bucket, key, 'object.md5'), md5);
+  };
+  // s3rver's GET takes the length from one stat of the object's path and then opens the path again: a rename
+  // between the two served the new body cut to the old length. The body is opened once here and its length
+  // read from that open file, so length and bytes are one version's. (The ETag, read before, is then that
+  // version's or an older one: a conditional write based on it fails and reads again, never overwrites.)
+  store.getObject = async (bucket, key, options) => {
+    let metadata: Record<string, unknown>;
+    let file;
+    try {
+      metadata = await store.getMetadata(bucket, key);
+      file = await open(store.getResourcePath(bucket, key, 'object'), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const stat = await file.stat();
+    const opened = { ...metadata, 'content-length': stat.size, 'last-modified': stat.mtime.toUTCString() };
+    const lastByte = Math.max(0, stat.size - 1);
+    const range = { start: options?.start ?? 0, end: Math.min(options?.end ?? Infinity, lastByte) };
+    const ranged = options !== undefined && (options.start !== undefined || Boolean(options.end));
+    if (range.start < 0 || range.end < range.start) {
+      await file.close();
+      const object = new S3Object(bucket, key, null, opened);
+      if (ranged) object.range = range;
+      return object;
+    }
+    const object = new S3Object(bucket, key, file.createReadStream({ start: range.start, end: range.end, autoClose: true }), opened);
+    if (ranged) object.range = range;
+    return object;
   };
 }
 

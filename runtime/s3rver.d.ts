@@ -24,9 +24,11 @@ declare module 's3rver/lib/models/error.js' {
   }
 }
 
-// s3rver's object model: which request headers it keeps as an object's metadata.
+// s3rver's object model: which request headers it keeps as an object's metadata; what a GET answers with.
 declare module 's3rver/lib/models/object.js' {
   export default class S3Object {
     static ALLOWED_METADATA: string[];
+    constructor(bucket: string, key: string, content: import('node:stream').Readable | null, metadata: Record<string, unknown>);
+    range?: { start: number; end: number };
   }
 }

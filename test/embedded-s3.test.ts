@@ -1,6 +1,7 @@
 /**
  * The embedded S3 (s3rver in its own process) as the SDK sees it: ListObjectsV2 pages past 1000 keys with
- * continuation tokens, conditional writes answer 412 as S3 does, and events arrive with S3's key encoding.
+ * continuation tokens, conditional writes answer 412 as S3 does, a GET during a replacement serves one version
+ * whole, and events arrive with S3's key encoding.
  */
 import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
@@ -89,6 +90,32 @@ describe('the embedded S3', () => {
     const stored = await store.readVersioned(keys.librarySnapshot);
     const ids = (JSON.parse(stored!.text) as LibrarySnapshot).entries.map((entry) => entry.id).sort();
     expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `run-${i}`).sort());
+  });
+
+  it('never serves a body cut to another version\'s length while the object is being replaced', async () => {
+    // Versions of very different lengths, written over one another while readers read: each GET must be one
+    // version, whole (s3rver alone took the length from one version and the bytes from the next).
+    const versions = [Buffer.alloc(300, 'a'), Buffer.alloc(400_000, 'b'), Buffer.alloc(5_000, 'c')];
+    const key = 'torn/object';
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: key, Body: versions[0] }));
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 1; i <= 30; i++) await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: key, Body: versions[i % versions.length] }));
+      writing = false;
+    })();
+    const bad: string[] = [];
+    let reads = 0;
+    const reader = async () => {
+      while (writing) {
+        const answer = await client.send(new GetObjectCommand({ Bucket: 'bucket', Key: key }));
+        const body = Buffer.from(await answer.Body!.transformToByteArray());
+        reads++;
+        if (!versions.some((version) => version.equals(body))) bad.push(`${body.length} bytes starting ${body.subarray(0, 1).toString()}`);
+      }
+    };
+    await Promise.all([writer, reader(), reader(), reader()]);
+    expect(reads).toBeGreaterThan(10);
+    expect(bad).toEqual([]);
   });
 
   it('reports a new object as an S3 event with its key URL-encoded as S3 does', async () => {
