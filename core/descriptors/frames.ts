@@ -294,27 +294,21 @@ export class ShortFrameFeatures {
     const delay = ShortFrameFeatures.HPSS_DELAY;
     const bands = this.bands;
     const width = this.sortedWidth;
-    // Slide the per-band sorted windows to pairs [pair - delay, pair + delay] (clipped to the stream).
-    // Known flaw, kept because the meter (meter.ts) was chosen with it: the entering pair is inserted before the
-    // leaving one is removed, so a full window briefly holds ten values and the tenth lands in the next band's first
-    // slot. It makes steady tones above the lowest bands read about half percussive (a 3 kHz sine 0.58, a sweep
-    // 0.55; true medians: 0) and the real corpus's windows a median 0.90 (99 % "driven by percussion"; true
-    // medians: 0.37, 6 %). Removing first, on the full corpus (bench:descriptors --no-yardsticks, 2026-11-27):
-    // meter 76/76 synthesized but 39/49 real (flawed: 75/76, 43/49; the symmetric harmonic change in meter.ts only
-    // read one 3/4 piece, in three renditions, right through the flaw); with the meter's harmonic change made a
-    // half-wave-rectified rise (over the harmonic or over all energy), 43/49 real but 74/76 synthesized. Tempo, key
-    // and sections were unchanged throughout.
-    const wantHi = Math.min(this.pairs - 1, pair + delay);
-    while (this.windowHi < wantHi) {
-      const row = (++this.windowHi % this.ringFrames) * bands;
-      for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
-      this.windowSize++;
-    }
+    // Slide the per-band sorted windows to pairs [pair - delay, pair + delay] (clipped to the stream). The pair
+    // leaving goes out before the one entering comes in, so a band's window never holds more than its `width`
+    // slots (inserting first put a tenth value into the next band's slots and corrupted every band's median after
+    // the first).
     const wantLo = Math.max(0, pair - delay);
     while (this.windowLo < wantLo) {
       const row = (this.windowLo++ % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.removeSorted(b * width, this.ring[row + b]);
       this.windowSize--;
+    }
+    const wantHi = Math.min(this.pairs - 1, pair + delay);
+    while (this.windowHi < wantHi) {
+      const row = (++this.windowHi % this.ringFrames) * bands;
+      for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
+      this.windowSize++;
     }
     const n = this.windowSize;
     const row = (pair % this.ringFrames) * bands;
