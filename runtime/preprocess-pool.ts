@@ -99,9 +99,11 @@ export function createPreprocessPool(options: PreprocessPoolOptions) {
   }
 
   function acquire(first: boolean): Promise<Worker> {
-    // The first run prefers a process at the normal priority; the others one already lowered.
-    const preferred = idle.findIndex((worker) => (worker.nice === 0) === first);
-    const free = idle.splice(preferred >= 0 ? preferred : 0, 1)[0];
+    // The first run prefers a process at the normal priority; the others one already lowered. Among those, the one
+    // used last: its compiled code is warm, where taking turns would leave every process half warmed up.
+    let preferred = -1;
+    for (let i = idle.length - 1; i >= 0 && preferred < 0; i--) if ((idle[i].nice === 0) === first) preferred = i;
+    const free = idle.splice(preferred >= 0 ? preferred : idle.length - 1, 1)[0];
     if (free) return Promise.resolve(free);
     if (workers.length < options.size) return Promise.resolve(start());
     return new Promise((resolve) => waiting.push(resolve));
