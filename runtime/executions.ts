@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
+import { executionArn } from '#core/run-reader';
 import type { Log } from '../functions/shared/log.ts';
 import type { RunQueue } from './queue.ts';
 
@@ -105,7 +106,7 @@ export class ExecutionStore {
   }
 
   executionArn(name: string): string {
-    return `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    return executionArn(this.options.stateMachineArn, name);
   }
 
   /** StartExecution: the same name and input while running is the same execution, as in AWS. */
