@@ -312,7 +312,7 @@ export class FileLoudnessMeter {
       for (let b = 0; b < count; b++) {
         if (TRUE_PEAK_GAIN * Math.max(blocks[b], blocks[b + 1]) > this.peak) {
           const start = HISTORY + b * SCREEN_BLOCK;
-          this.interpolate(x, start, Math.min(HISTORY + run, start + SCREEN_BLOCK));
+          this.interpolate(x, start, Math.min(HISTORY + run, start + SCREEN_BLOCK) - start);
         }
       }
       blocks[0] = blocks[count];
@@ -337,11 +337,11 @@ export class FileLoudnessMeter {
           const end = Math.min(run, (b + 1) * SCREEN_BLOCK);
           if (first >= 0) {
             // The block and its 11 samples before are all in this run's input: read them where they lie.
-            this.interpolateInterleaved(input, 2 * (from + b * SCREEN_BLOCK) + c, end - b * SCREEN_BLOCK, scale);
+            this.interpolate(input, 2 * (from + b * SCREEN_BLOCK) + c, end - b * SCREEN_BLOCK, 2, scale);
           } else {
             const gathered = this.gathered;
             for (let j = first; j < end; j++) gathered[j - first] = j < 0 ? history[HISTORY + j] : sampleAt(input, 2 * (from + j) + c, scale);
-            this.interpolate(gathered, HISTORY, end - first);
+            this.interpolate(gathered, HISTORY, end - first - HISTORY);
           }
         }
       }
@@ -467,39 +467,18 @@ export class FileLoudnessMeter {
   }
 
   /**
-   * interpolate() on one channel of a stereo input: `count` samples from index `first`, each with the 11 before it
-   * (2 apart), in input units; the filter is linear, so the result is scaled once. The stereo push has replaced
-   * any NaN of a float input by then.
+   * The 4 interpolated values after each of `count` samples of one channel, from index `first` (as newest sample)
+   * and the 11 before it, `stride` apart (1 for a de-interleaved channel, the channel count for interleaved input);
+   * in input units times `scale`: the filter is linear, so the result is scaled once. Callers have replaced any NaN
+   * of a float input by then.
    */
-  private interpolateInterleaved(input: Float32Array | Int16Array, first: number, count: number, scale: number): void {
-    let x1 = input[first - 2], x2 = input[first - 4], x3 = input[first - 6], x4 = input[first - 8], x5 = input[first - 10];
-    let x6 = input[first - 12], x7 = input[first - 14], x8 = input[first - 16], x9 = input[first - 18], x10 = input[first - 20];
-    let x11 = input[first - 22];
+  private interpolate(x: Float64Array | Float32Array | Int16Array, first: number, count: number, stride = 1, scale = 1): void {
+    let x1 = x[first - stride], x2 = x[first - 2 * stride], x3 = x[first - 3 * stride], x4 = x[first - 4 * stride];
+    let x5 = x[first - 5 * stride], x6 = x[first - 6 * stride], x7 = x[first - 7 * stride], x8 = x[first - 8 * stride];
+    let x9 = x[first - 9 * stride], x10 = x[first - 10 * stride], x11 = x[first - 11 * stride];
     let peak = this.peak / scale;
-    const end = first + 2 * count;
-    for (let i = first; i < end; i += 2) {
-      const x0 = input[i];
-      const a0 = x0 + x11, a1 = x1 + x10, a2 = x2 + x9, a3 = x3 + x8, a4 = x4 + x7, a5 = x5 + x6;
-      const e0 = x0 - x11, e1 = x1 - x10, e2 = x2 - x9, e3 = x3 - x8, e4 = x4 - x7, e5 = x5 - x6;
-      const sum0 = S00 * a0 + S01 * a1 + S02 * a2 + S03 * a3 + S04 * a4 + S05 * a5;
-      const dif0 = D00 * e0 + D01 * e1 + D02 * e2 + D03 * e3 + D04 * e4 + D05 * e5;
-      const sum1 = S10 * a0 + S11 * a1 + S12 * a2 + S13 * a3 + S14 * a4 + S15 * a5;
-      const dif1 = D10 * e0 + D11 * e1 + D12 * e2 + D13 * e3 + D14 * e4 + D15 * e5;
-      const m0 = Math.abs(sum0) + Math.abs(dif0);
-      const m1 = Math.abs(sum1) + Math.abs(dif1);
-      if (m0 > peak) peak = m0;
-      if (m1 > peak) peak = m1;
-      x11 = x10; x10 = x9; x9 = x8; x8 = x7; x7 = x6; x6 = x5; x5 = x4; x4 = x3; x3 = x2; x2 = x1; x1 = x0;
-    }
-    this.peak = Math.max(this.peak, peak * scale);
-  }
-
-  /** The 4 interpolated values after each of x[start..end) (as newest sample), from it and the 11 before. */
-  private interpolate(x: Float64Array, start: number, end: number): void {
-    let x1 = x[start - 1], x2 = x[start - 2], x3 = x[start - 3], x4 = x[start - 4], x5 = x[start - 5], x6 = x[start - 6];
-    let x7 = x[start - 7], x8 = x[start - 8], x9 = x[start - 9], x10 = x[start - 10], x11 = x[start - 11];
-    let peak = this.peak;
-    for (let i = start; i < end; i++) {
+    const end = first + stride * count;
+    for (let i = first; i < end; i += stride) {
       const x0 = x[i];
       const a0 = x0 + x11, a1 = x1 + x10, a2 = x2 + x9, a3 = x3 + x8, a4 = x4 + x7, a5 = x5 + x6;
       const e0 = x0 - x11, e1 = x1 - x10, e2 = x2 - x9, e3 = x3 - x8, e4 = x4 - x7, e5 = x5 - x6;
@@ -514,7 +493,7 @@ export class FileLoudnessMeter {
       if (m1 > peak) peak = m1;
       x11 = x10; x10 = x9; x9 = x8; x8 = x7; x7 = x6; x6 = x5; x5 = x4; x4 = x3; x3 = x2; x2 = x1; x1 = x0;
     }
-    this.peak = peak;
+    this.peak = Math.max(this.peak, peak * scale);
   }
 }
 
