@@ -10,23 +10,9 @@ import { loadStartConfig } from '../functions/shared/config.ts';
 import { decodeS3Key } from '../functions/start/start.ts';
 import { explainFailure } from '#core/ffmpeg';
 import { encodeS3EventKey } from '../runtime/s3.ts';
+import { windowTags } from './helpers/tags.ts';
 
-const tags = (over: Partial<WindowTags> = {}): WindowTags => ({
-  bpm: 97,
-  bpmConfidence: 0.8,
-  key: 'A minor',
-  keyConfidence: 0.7,
-  loudnessLufs: -14,
-  shortTermMaxLufs: -12,
-  rmsDbfs: -16,
-  peakDbfs: -1,
-  crestDb: 14,
-  spectralCentroidHz: 900,
-  onsetsPerSec: 2.5,
-  silenceRatio: 0,
-  percussiveRatio: 0.4,
-  ...over,
-});
+const tags = windowTags;
 const track = (over: Partial<TrackTags> = {}): TrackTags => ({ ...tags(), loudnessRangeLu: 8, truePeakDbtp: -1.2, meter: '4/4', meterConfidence: 0.6, ...over });
 const analysis = (over: Partial<TrackAnalysis> = {}): TrackAnalysis => ({
   beats: [],

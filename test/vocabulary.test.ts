@@ -29,23 +29,9 @@ import {
   type WordScale,
 } from '#core/vocabulary';
 import { trackTagWords } from '../frontend/lib/words.ts';
+import { windowTags } from './helpers/tags.ts';
 
-const tags = (over: Partial<WindowTags> = {}): WindowTags => ({
-  bpm: 97,
-  bpmConfidence: 0.8,
-  key: 'A minor',
-  keyConfidence: 0.7,
-  loudnessLufs: -14,
-  shortTermMaxLufs: -12,
-  rmsDbfs: -16,
-  peakDbfs: -1,
-  crestDb: 14,
-  spectralCentroidHz: 900,
-  onsetsPerSec: 2.5,
-  silenceRatio: 0,
-  percussiveRatio: 0.4,
-  ...over,
-});
+const tags = windowTags;
 
 /** A 30-second song whose every window and whole track measure `over`: one measurement, read by three readers. */
 function readings(over: Partial<WindowTags>): { tags: string[]; level: string | undefined; caption: string; summary: string } {
