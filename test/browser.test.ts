@@ -385,13 +385,17 @@ describe('the site in a browser', () => {
   it('opens the file chooser when Enter is pressed on "Choose a file"', async () => {
     // Prepare
     const page = await newPage();
+    // Listening before the page loads: Playwright turns on file-chooser interception without waiting for the
+    // browser to confirm, so a listener added just before the key press can miss a chooser opened at once.
+    const chooserOpened = page.waitForEvent('filechooser', { timeout: 60_000 });
     await page.goto(app.siteUrl);
     await hydrated(page, '.dropzone .button--primary');
     await page.getByRole('button', { name: 'Choose a file' }).focus();
     await page.waitForFunction(() => document.activeElement?.textContent?.trim() === 'Choose a file');
 
     // Act
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 15_000 }), page.keyboard.press('Enter')]);
+    await page.keyboard.press('Enter');
+    const chooser = await chooserOpened;
 
     // Assess
     expect(chooser.isMultiple()).toBe(false);
