@@ -435,6 +435,9 @@ function writeOut(text: string): Promise<void> {
   return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
+/** A second SIGINT this soon after the first is the same keypress relayed by a launcher, not a second Ctrl-C. */
+const RELAYED_SIGNAL_WINDOW_MS = 300;
+
 if (require.main === module) {
   // A server that fails to listen (s3rver on a busy port) emits an 'error' nobody awaits: still one line, exit 1.
   process.on('uncaughtException', (error) => {
@@ -442,9 +445,16 @@ if (require.main === module) {
     process.exit(1);
   });
   // Ctrl-C: no new files, the finished ones written and indexed, then exit 130; a second Ctrl-C exits at once.
+  // A launcher that relays the terminal's SIGINT (`tsx`, when this process has not confirmed it within 30 ms)
+  // delivers the one keypress twice, a few milliseconds apart; no person presses Ctrl-C twice that fast.
   const interrupt = new AbortController();
+  let firstInterruptAt = 0;
   process.on('SIGINT', () => {
-    if (interrupt.signal.aborted) process.exit(130);
+    if (interrupt.signal.aborted) {
+      if (Date.now() - firstInterruptAt < RELAYED_SIGNAL_WINDOW_MS) return;
+      process.exit(130);
+    }
+    firstInterruptAt = Date.now();
     process.stderr.write('\nStopping: finished results are kept; Ctrl-C again to quit at once.\n');
     interrupt.abort();
   });

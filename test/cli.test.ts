@@ -11,7 +11,6 @@ import { resolveFfmpeg } from '#core/ffmpeg';
 import { startRuntime } from '#runtime/main';
 
 const root = path.resolve(__dirname, '..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const ffmpeg = resolveFfmpeg();
 
 interface CliRun {
@@ -25,7 +24,7 @@ const shellEnv = { ...process.env };
 
 function runCli(args: string[], dataDir: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ['runtime/cli.ts', ...args], { cwd: root, env: { ...shellEnv, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', ...args], { cwd: root, env: { ...shellEnv, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
