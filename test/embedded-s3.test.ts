@@ -92,6 +92,24 @@ describe('the embedded S3', () => {
     expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `run-${i}`).sort());
   });
 
+  it("stores the index object gzip-compressed and reads a large one back whole, and still reads one written uncompressed before", async () => {
+    const store = s3IndexObjects(client, 'bucket');
+    // Several MB of text that does not compress to nothing: the inflating stream yields it in many chunks.
+    const words = Array.from({ length: 400_000 }, (_, i) => (i * 2_654_435_761 >>> 0).toString(36)).join(' ');
+    const body = JSON.stringify({ version: 1, entries: [], words });
+    expect(await store.putIfVersion('index/large', body, undefined)).toBe(true);
+    const raw = await client.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'index/large' }));
+    const bytes = await raw.Body!.transformToByteArray();
+    expect(raw.ContentType).toBe('application/gzip');
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    expect(bytes.length).toBeLessThan(body.length);
+    expect((await store.readVersioned('index/large'))!.text).toBe(body);
+
+    await client.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'index/plain', Body: body, ContentType: 'application/json' }));
+    expect((await store.readVersioned('index/plain'))!.text).toBe(body);
+    expect(await store.readVersioned('index/none')).toBeUndefined();
+  });
+
   it('never serves a body cut to another version\'s length while the object is being replaced', async () => {
     // Versions of very different lengths, written over one another while readers read: each GET must be one
     // version, whole (s3rver alone took the length from one version and the bytes from the next).
