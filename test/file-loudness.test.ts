@@ -2,11 +2,12 @@
  * The file's loudness, measured by BS.1770-4 on its own channels at its own rate in the same ffmpeg process that
  * makes the 16 kHz mono windows, held to ffmpeg's own meter (`-af ebur128=peak=true`) on the same file.
  */
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { channelWeights, FileLoudnessMeter, loudnessCurve, windowLoudness, type FileLoudness } from '#core/descriptors/loudness';
 import { decodeAudio, LoudnessSink, type DecodeResult } from '#core/ffmpeg';
 import { ffmpegEbur128 } from '../bench/lib/descriptor-corpus.ts';
+import { LOUDNESS_WASM_FILE, loudnessWasmSource } from '../scripts/embed-loudness-kernel.ts';
 import { FFMPEG, ffmpeg, referenceDecode, tempDir } from './helpers/audio.ts';
 
 const dir = tempDir('file-loudness-');
@@ -178,7 +179,7 @@ describe('one ffmpeg process, the stream split', () => {
     expect(b.truePeakDbtp).toBeCloseTo(a.truePeakDbtp, 9);
     expect(Array.from(b.momentaryLufs)).toEqual(Array.from(a.momentaryLufs));
   });
-  it('measures stereo (its own one-pass loop) as the general path measures the same two channels beside a silent third', () => {
+  it('measures stereo (both channels at once in the SIMD kernel) as the general path measures the same two channels beside a silent third', () => {
     // Bursts of noise at changing levels: the true-peak screen oversamples some blocks and skips others.
     const frames = 44100 * 3;
     let seed = 7;
@@ -263,5 +264,12 @@ describe('one ffmpeg process, the stream split', () => {
       other.shortTermLufs.forEach((value, i) => expect(value).toBeCloseTo(whole.shortTermLufs[i], 4));
     }
     expect(whole.integratedLufs).not.toBeNull();
+  });
+});
+
+describe('the embedded stereo K-weighting kernel', () => {
+  it('is core/descriptors/loudness-kernel.wat as assembled now (rerun scripts/embed-loudness-kernel.ts after editing it)', async () => {
+    // Act / Assess
+    expect(readFileSync(LOUDNESS_WASM_FILE, 'utf8')).toBe(await loudnessWasmSource());
   });
 });
