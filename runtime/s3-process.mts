@@ -10,7 +10,7 @@
  *   and nothing else in the runtime has the legacy ciphers.
  *
  * - Two things S3 guarantees and s3rver does not are added here (runtime/s3-semantics.mts): whole objects
- *   right after a write, and conditional writes.
+ *   right after a write, and conditional writes; and people's uploads are read in turn, oldest first.
  *
  * Plain Node runs this file (type stripping, Node ≥ 22.18): it imports only s3rver and Node's own modules, and
  * uses only erasable TypeScript.
@@ -21,13 +21,14 @@
  * process group, and the runtime still reads and writes while it stops.
  */
 import S3rver from 's3rver';
-import { atomicWrites, conditionalWrites } from './s3-semantics.mts';
+import { atomicWrites, conditionalWrites, uploadsInTurn, type UploadTurns } from './s3-semantics.mts';
 
 interface S3ProcessOptions {
   directory: string;
   port: number;
   bucket: string;
   cors: string;
+  uploadTurns: UploadTurns;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as S3ProcessOptions;
@@ -48,6 +49,7 @@ const server = new S3rver({
 });
 atomicWrites(server);
 conditionalWrites(server);
+uploadsInTurn(server, options.uploadTurns);
 
 // s3rver reports a busy port as an 'error' event, not a rejection.
 server.once('error', (error: NodeJS.ErrnoException) => {

@@ -5,7 +5,16 @@
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
+import { keys } from '../core/contract.ts';
 import type { S3EventLike } from '../functions/start/start.ts';
+import type { UploadTurns } from './s3-semantics.mts';
+
+/**
+ * People's uploads, read two at a time, oldest first (runtime/s3-semantics.mts says why): two keep both of a
+ * small machine's cores busy (the sender's work and the store's) while the first uploads finish at once. A second
+ * is as long as any upload waits for its turn.
+ */
+const UPLOAD_TURNS: UploadTurns = { keyPrefix: keys.uploadPrefix, slots: 2, maxWaitMs: 1000 };
 
 const CORS = `<?xml version="1.0" encoding="UTF-8"?>
 <CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
@@ -36,8 +45,15 @@ export interface EmbeddedS3 {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedS3(options: { directory: string; port: number; bucket: string; onEvent: (event: S3EventLike) => void }): Promise<EmbeddedS3> {
-  const child = fork(path.join(__dirname, 's3-process.mts'), [JSON.stringify({ directory: options.directory, port: options.port, bucket: options.bucket, cors: CORS })], {
+export async function startEmbeddedS3(options: {
+  directory: string;
+  port: number;
+  bucket: string;
+  onEvent: (event: S3EventLike) => void;
+  /** How people's uploads take turns (UPLOAD_TURNS unless a test says otherwise). */
+  uploadTurns?: UploadTurns;
+}): Promise<EmbeddedS3> {
+  const child = fork(path.join(__dirname, 's3-process.mts'), [JSON.stringify({ directory: options.directory, port: options.port, bucket: options.bucket, cors: CORS, uploadTurns: options.uploadTurns ?? UPLOAD_TURNS })], {
     // Plain Node, not the parent's loader: the legacy provider for s3rver's DES continuation tokens, and no
     // notice that type stripping is new.
     execArgv: ['--openssl-legacy-provider', '--disable-warning=ExperimentalWarning'],

@@ -4,6 +4,7 @@
  * whole, and events arrive with S3's key encoding.
  */
 import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import http from 'node:http';
 import path from 'node:path';
 import { keys } from '#core/contract';
 import { addToLibraryIndex, type LibraryEntry, type LibrarySnapshot } from '#core/library';
@@ -142,5 +143,52 @@ describe('the embedded S3', () => {
     const isMine = (event: S3EventLike) => event.Records?.some((record) => record.s3.object.key === 'uploads/id/my+song.mp3');
     while (!events.some(isMine) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(events.some(isMine)).toBe(true);
+  });
+});
+
+describe("the embedded S3's uploads in turn", () => {
+  let s3: EmbeddedS3;
+  const turns = { keyPrefix: 'uploads/', slots: 1, maxWaitMs: 600 };
+
+  beforeAll(async () => {
+    s3 = await startEmbeddedS3({ directory: path.join(tempDir('embedded-s3-turns-'), 's3'), port: 0, bucket: 'bucket', onEvent: () => undefined, uploadTurns: turns });
+  });
+  afterAll(async () => {
+    await s3?.close();
+  });
+
+  /** A PUT whose body arrives in two halves `pauseMs` apart (a person on a slow line); resolves when it is answered. */
+  function put(key: string, pauseMs = 0): Promise<{ status: number; at: number }> {
+    const half = Buffer.alloc(256 * 1024, 7);
+    return new Promise((resolve, reject) => {
+      const request = http.request(`${s3.endpoint}/bucket/${key}`, { method: 'PUT', headers: { 'Content-Length': half.length * 2 } }, (answer) => {
+        answer.resume().on('end', () => resolve({ status: answer.statusCode!, at: performance.now() }));
+      });
+      request.on('error', reject);
+      request.write(half);
+      setTimeout(() => request.end(half), pauseMs);
+    });
+  }
+
+  it('reads people\'s uploads oldest first, while the pipeline\'s own writes go straight through', async () => {
+    const first = put('uploads/a/first.mp3', 300);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [second, window] = [put('uploads/b/second.mp3'), put('chunks/a/windows/00000.npy')];
+    const done = await Promise.all([first, second, window]);
+    expect(done.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    // The second upload waited for the first to be in; the window, under no upload prefix, did not wait.
+    expect(done[1].at).toBeGreaterThanOrEqual(done[0].at);
+    expect(done[2].at).toBeLessThan(done[0].at);
+  });
+
+  it('lets an upload go ahead once it has waited its longest, so a stalled one holds nobody up for more', async () => {
+    const started = performance.now();
+    const stalled = put('uploads/c/stalled.mp3', 2000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const next = await put('uploads/d/next.mp3');
+    expect(next.status).toBe(200);
+    expect(next.at - started).toBeGreaterThanOrEqual(turns.maxWaitMs);
+    expect(next.at - started).toBeLessThan(1900);
+    expect((await stalled).status).toBe(200);
   });
 });
