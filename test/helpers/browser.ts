@@ -48,8 +48,8 @@ export interface StartedApp {
 export async function startApp(env: Record<string, string> = {}, timeoutMs = 240_000): Promise<StartedApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'captioner-web-'));
   let output = '';
-  const tsx = require.resolve('tsx/cli', { paths: [ROOT] });
-  const child: ChildProcess = spawn(process.execPath, [tsx, 'runtime/main.ts'], {
+  // As `npm start` runs it: node with tsx's loader, no relaying launcher between this and the runtime's signals.
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', DATA_DIR: dataDir, FFMPEG_BIN: process.env.FFMPEG_BIN || '/usr/bin/ffmpeg', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
