@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { FftSizeError, normalisedAutocorrelation, RealFft } from '../core/descriptors/fft.ts';
 import { PFFFT_MODULE_FILE, pffftModuleSource } from '../scripts/embed-pffft.ts';
+import { WASM_KERNELS, wasmKernelSource } from '../scripts/embed-wasm-kernels.ts';
 
 /** The textbook O(N²) DFT of x · w, bins 0 … N/2. */
 function directDft(x: Float32Array, offset: number, w: Float32Array): Array<[number, number]> {
@@ -93,6 +94,37 @@ describe('RealFft', () => {
     }
   });
 
+  it('sums the power spectrum in bands: each band\'s RMS magnitude, and the magnitude and bin-weighted magnitude sums', () => {
+    // Prepare: bands of one, two and an odd number of bins, the last one ending with the Nyquist bin.
+    const size = 512;
+    const random = pseudoRandom(21);
+    const source = Float32Array.from({ length: size + 3 }, random);
+    const window = Float32Array.from({ length: size }, random);
+    const edges = Int32Array.of(1, 2, 4, 7, 8, 40, 131, 257);
+    const fft = new RealFft(size);
+    const power = new Float64Array(size / 2 + 1);
+    fft.power(source, 3, window, power);
+    const magnitudes = new Float32Array(edges.length - 1);
+    const sums = new Float64Array(2);
+    // Act
+    fft.powerBands(source, 3, window, edges, 0.25, magnitudes, sums);
+    // Assess
+    let magnitudeSum = 0;
+    let weightedSum = 0;
+    for (let b = 0; b + 1 < edges.length; b++) {
+      let bandPower = 0;
+      for (let k = edges[b]; k < edges[b + 1]; k++) {
+        bandPower += power[k];
+        magnitudeSum += Math.sqrt(power[k]);
+        weightedSum += Math.sqrt(power[k]) * k;
+      }
+      expect(magnitudes[b]).toBeCloseTo(Math.fround(Math.sqrt(bandPower) * 0.25), 5);
+    }
+    expect(sums[0]).toBeCloseTo(magnitudeSum, 8);
+    expect(sums[1]).toBeCloseTo(weightedSum, 6);
+    expect(() => fft.powerBands(source, 0, window, Int32Array.of(1, 258), 1, magnitudes, sums)).toThrow(RangeError);
+  });
+
   it('rejects a size that is not a power of two, or below PFFFT\'s 32 points', () => {
     // Act / Assess
     expect(() => new RealFft(48)).toThrow(FftSizeError);
@@ -157,5 +189,12 @@ describe('the embedded PFFFT module', () => {
   it('is the installed @echogarden/pffft-wasm\'s SIMD build (rerun scripts/embed-pffft.ts after an upgrade)', () => {
     // Act / Assess
     expect(readFileSync(PFFFT_MODULE_FILE, 'utf8')).toBe(pffftModuleSource());
+  });
+});
+
+describe('the embedded spectrum kernel', () => {
+  it('is core/descriptors/spectrum-kernel.wat as assembled now (rerun scripts/embed-wasm-kernels.ts after editing it)', async () => {
+    // Act / Assess
+    expect(readFileSync(WASM_KERNELS.spectrum.module, 'utf8')).toBe(await wasmKernelSource('spectrum'));
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { channelWeights, FileLoudnessMeter, loudnessCurve, windowLoudness, type FileLoudness } from '#core/descriptors/loudness';
 import { decodeAudio, LoudnessSink, type DecodeResult } from '#core/ffmpeg';
 import { ffmpegEbur128 } from '../bench/lib/descriptor-corpus.ts';
-import { LOUDNESS_WASM_FILE, loudnessWasmSource } from '../scripts/embed-loudness-kernel.ts';
+import { WASM_KERNELS, wasmKernelSource } from '../scripts/embed-wasm-kernels.ts';
 import { FFMPEG, ffmpeg, referenceDecode, tempDir } from './helpers/audio.ts';
 
 const dir = tempDir('file-loudness-');
@@ -268,8 +268,8 @@ describe('one ffmpeg process, the stream split', () => {
 });
 
 describe('the embedded stereo K-weighting kernel', () => {
-  it('is core/descriptors/loudness-kernel.wat as assembled now (rerun scripts/embed-loudness-kernel.ts after editing it)', async () => {
+  it('is core/descriptors/loudness-kernel.wat as assembled now (rerun scripts/embed-wasm-kernels.ts after editing it)', async () => {
     // Act / Assess
-    expect(readFileSync(LOUDNESS_WASM_FILE, 'utf8')).toBe(await loudnessWasmSource());
+    expect(readFileSync(WASM_KERNELS.loudness.module, 'utf8')).toBe(await wasmKernelSource('loudness'));
   });
 });

@@ -10,8 +10,10 @@
  * spectra every 10 ms 77 → 35 ms, the timbre's 512-point frames 7 → 3 ms, the chroma's 8192-point spectra
  * 29 → 10 ms; 113 → 48 ms in all (2.4×) against our own float64 two-for-one radix-2² FFT in JS, which had been
  * the largest single item in preprocess's CPU profile. The tempo and beat autocorrelations (72 blocks of 1000
- * frames) went from 10 ms with fft.js (a radix-4 complex FFT in JS) to 0.9 ms. About half of what is left per
- * short frame is JS: windowing the frame into the WebAssembly heap and the power of each bin.
+ * frames) went from 10 ms with fft.js (a radix-4 complex FFT in JS) to 0.9 ms. The work around the transform
+ * (windowing the frame, the power of each bin, the short frames' band sums) runs in a small hand-written SIMD module
+ * on PFFFT's own memory (spectrum-kernel.wat, embedded by scripts/embed-wasm-kernels.ts), with the same arithmetic
+ * as the JavaScript loops it replaced, so the same figures.
  * Single precision is ample here: the inputs are float32 samples, and every consumer takes logs, peaks or sums
  * of the spectrum (the tests hold each bin to 1e-6 of the frame's total magnitude against a direct DFT).
  *
@@ -22,6 +24,7 @@
  * key names) never compiles it.
  */
 import { PFFFT_EXPORTS, PFFFT_IMPORT_MODULE, PFFFT_IMPORTS, PFFFT_WASM_BASE64 } from './pffft-wasm.ts';
+import { SPECTRUM_WASM_BASE64 } from './spectrum-wasm.ts';
 
 export class FftSizeError extends Error {
   override readonly name = 'FftSizeError';
@@ -34,6 +37,13 @@ const PFFFT_REAL = 0;
 const PFFFT_FORWARD = 0;
 const PFFFT_BACKWARD = 1;
 
+/** The per-frame work around the transform, on PFFFT's memory (spectrum-kernel.wat; addresses in bytes). */
+interface SpectrumKernel {
+  applyWindow(frame: number, window: number, count: number): void;
+  power(spectrum: number, out: number, half: number): void;
+  bandSums(power: number, edges: number, bands: number, scale: number, magnitudes: number, sums: number): void;
+}
+
 interface PffftExports {
   memory: WebAssembly.Memory;
   callCtors(): void;
@@ -42,18 +52,30 @@ interface PffftExports {
   transformOrdered(setup: number, input: number, output: number, work: number, direction: number): void;
 }
 
-/** One size's PFFFT setup and its input, output and work buffers, as float indices into the heap. */
+/**
+ * One size's PFFFT setup and its buffers, as float indices into the heap: input, output and work; the window;
+ * the power of each bin (float64: index `power / 2` of the heap as doubles); band edges, band magnitudes and the
+ * two band sums of powerBands.
+ */
 interface Plan {
   setup: number;
   input: number;
   output: number;
   work: number;
+  window: number;
+  power: number;
+  edges: number;
+  magnitudes: number;
+  sums: number;
 }
 
 /** The instantiated PFFFT module: its heap and one plan per size, shared (every call runs to its end before the next). */
 class Pffft {
   private readonly wasm: PffftExports;
+  readonly kernel: SpectrumKernel;
   private heapView: Float32Array;
+  private heapDoubles: Float64Array;
+  private heapIntegers: Int32Array;
   private readonly plans = new Map<number, Plan>();
 
   constructor() {
@@ -73,6 +95,8 @@ class Pffft {
           const missing = (requested >>> 0) - memory!.buffer.byteLength;
           try {
             memory!.grow(Math.ceil(missing / 65536));
+            // Growing detached the old buffer: new views (the memory grows only here, on PFFFT's request).
+            this.refreshViews();
             return 1;
           } catch {
             return 0;
@@ -92,13 +116,33 @@ class Pffft {
     };
     memory = this.wasm.memory;
     this.wasm.callCtors();
+    const kernel = new WebAssembly.Module(Buffer.from(SPECTRUM_WASM_BASE64, 'base64'));
+    this.kernel = new WebAssembly.Instance(kernel, { pffft: { memory } }).exports as unknown as SpectrumKernel;
     this.heapView = new Float32Array(memory.buffer);
+    this.heapDoubles = new Float64Array(memory.buffer);
+    this.heapIntegers = new Int32Array(memory.buffer);
   }
 
-  /** The heap as floats; a new view after the memory grew (growing detaches the old buffer). */
+  /** The heap as floats. */
   heap(): Float32Array {
-    if (this.heapView.buffer !== this.wasm.memory.buffer) this.heapView = new Float32Array(this.wasm.memory.buffer);
     return this.heapView;
+  }
+
+  /** The heap as doubles (index = float index / 2). */
+  doubles(): Float64Array {
+    return this.heapDoubles;
+  }
+
+  /** The heap as 32-bit integers (index = float index). */
+  integers(): Int32Array {
+    return this.heapIntegers;
+  }
+
+  private refreshViews(): void {
+    const buffer = this.wasm.memory.buffer;
+    this.heapView = new Float32Array(buffer);
+    this.heapDoubles = new Float64Array(buffer);
+    this.heapIntegers = new Int32Array(buffer);
   }
 
   /** The plan for a real transform of `size` points, made on first use. */
@@ -107,8 +151,11 @@ class Pffft {
     if (!plan) {
       const setup = this.wasm.newSetup(size, PFFFT_REAL);
       if (setup === 0) throw new FftSizeError(`PFFFT cannot make a real transform of ${size} points`);
-      const buffer = () => this.wasm.alignedMalloc(4 * size) / 4;
-      plan = { setup, input: buffer(), output: buffer(), work: buffer() };
+      const buffer = (floats: number) => this.wasm.alignedMalloc(4 * floats) / 4;
+      plan = {
+        setup, input: buffer(size), output: buffer(size), work: buffer(size), window: buffer(size), power: buffer(size + 2),
+        edges: buffer(size / 2 + 2), magnitudes: buffer(size / 2 + 1), sums: buffer(4),
+      };
       this.plans.set(size, plan);
     }
     return plan;
@@ -165,28 +212,48 @@ export class RealFft {
 
   /** As `transform`, but writes the power |X[k]|² of bins 0 … N/2 into `out` (length N/2 + 1). */
   power(source: Float32Array, offset: number, window: Float32Array, out: Float64Array): void {
-    const heap = this.run(source, offset, window);
-    const { half } = this;
-    const spectrum = this.plan.output;
-    const dc = heap[spectrum];
-    const nyquist = heap[spectrum + 1];
-    out[0] = dc * dc;
-    out[half] = nyquist * nyquist;
-    for (let k = 1; k < half; k++) {
-      const re = heap[spectrum + 2 * k];
-      const im = heap[spectrum + 2 * k + 1];
-      out[k] = re * re + im * im;
-    }
+    this.run(source, offset, window);
+    const { half, plan } = this;
+    pffft().kernel.power(4 * plan.output, 4 * plan.power, half);
+    const doubles = pffft().doubles();
+    out.set(doubles.subarray(plan.power / 2, plan.power / 2 + half + 1));
   }
 
-  /** Windows the frame into PFFFT's input and transforms it; returns the heap holding the ordered spectrum. */
+  /**
+   * The power spectrum summed in bands, for the short frames (frames.ts): band b holds bins edges[b] …
+   * edges[b + 1] − 1 (`edges`: bands + 1 bin indices, ascending, within 0 … N/2). Writes sqrt(Σ |X[k]|²)·scale of
+   * each band into `magnitudes`, and Σ |X[k]| and Σ |X[k]|·k over the bands' bins into `sums[0]` and `sums[1]`.
+   */
+  powerBands(
+    source: Float32Array, offset: number, window: Float32Array, edges: Int32Array, scale: number, magnitudes: Float32Array,
+    sums: Float64Array,
+  ): void {
+    this.run(source, offset, window);
+    const { half, plan } = this;
+    const engine = pffft();
+    const bands = edges.length - 1;
+    if (!(bands >= 1 && bands <= half && edges[0] >= 0 && edges[bands] <= half + 1)) throw new RangeError(`band edges outside 0 … ${half + 1}`);
+    engine.integers().set(edges, plan.edges);
+    engine.kernel.power(4 * plan.output, 4 * plan.power, half);
+    engine.kernel.bandSums(4 * plan.power, 4 * plan.edges, bands, scale, 4 * plan.magnitudes, 4 * plan.sums);
+    magnitudes.set(engine.heap().subarray(plan.magnitudes, plan.magnitudes + bands));
+    const doubles = engine.doubles();
+    sums[0] = doubles[plan.sums / 2];
+    sums[1] = doubles[plan.sums / 2 + 1];
+  }
+
+  /**
+   * Copies the frame and the window into PFFFT's heap, windows it there and transforms it; returns the heap
+   * holding the ordered spectrum.
+   */
   private run(source: Float32Array, offset: number, window: Float32Array): Float32Array {
     const engine = pffft();
     const heap = engine.heap();
     const { size, plan } = this;
-    const input = plan.input;
-    for (let t = 0; t < size; t++) heap[input + t] = source[offset + t] * window[t];
-    engine.run(plan, input, plan.output, PFFFT_FORWARD);
+    heap.set(source.subarray(offset, offset + size), plan.input);
+    heap.set(window.subarray(0, size), plan.window);
+    engine.kernel.applyWindow(4 * plan.input, 4 * plan.window, size);
+    engine.run(plan, plan.input, plan.output, PFFFT_FORWARD);
     return heap;
   }
 }

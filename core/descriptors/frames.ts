@@ -32,19 +32,13 @@ function bandEdges(firstBin: number, lastBin: number, bands: number): Int32Array
 }
 
 /**
- * The spectrum of stream samples [start, start + fft.size), windowed; samples outside [0, end) read as 0.
- * A frame that lies inside the stream and does not wrap around the power-of-two ring is read in place;
- * others (the stream's edges, a wrap) are gathered into `scratch` first.
+ * Where stream samples [start, start + size) can be read from the power-of-two ring `history`: their offset in it
+ * when the frame lies inside the stream and does not wrap around the ring; otherwise (the stream's edges, a wrap)
+ * they are gathered into `scratch`, samples outside [0, end) as 0, and -1 says so.
  */
-export function frameSpectrum(
-  fft: RealFft, history: Float32Array, start: number, end: number, window: Float32Array, scratch: Float32Array,
-  out: Float64Array, lastBin?: number, power = false,
-): void {
-  const size = fft.size;
+function frameOffset(history: Float32Array, start: number, end: number, size: number, scratch: Float32Array): number {
   const mask = history.length - 1;
   const offset = start & mask;
-  let source = history;
-  let from = offset;
   if (!(start >= 0 && start + size <= end && offset + size <= history.length)) {
     if (start >= 0 && start + size <= end) {
       // Inside the stream, wrapping around the ring: two block copies (every other 512-ms chroma frame does).
@@ -57,9 +51,19 @@ export function frameSpectrum(
         scratch[i] = index >= 0 && index < end ? history[index & mask] : 0;
       }
     }
-    source = scratch;
-    from = 0;
+    return -1;
   }
+  return offset;
+}
+
+/** The spectrum of stream samples [start, start + fft.size), windowed; samples outside [0, end) read as 0. */
+export function frameSpectrum(
+  fft: RealFft, history: Float32Array, start: number, end: number, window: Float32Array, scratch: Float32Array,
+  out: Float64Array, lastBin?: number, power = false,
+): void {
+  const offset = frameOffset(history, start, end, fft.size, scratch);
+  const source = offset >= 0 ? history : scratch;
+  const from = Math.max(0, offset);
   if (power) fft.power(source, from, window, out);
   else fft.transform(source, from, window, out, lastBin);
 }
@@ -135,7 +139,8 @@ export class ShortFrameFeatures {
   private readonly fft: RealFft;
   private readonly window: Float32Array;
   private readonly input: Float32Array;
-  private readonly spectrum: Float64Array;
+  /** Σ magnitude and Σ magnitude × bin of the frame (powerBands). */
+  private readonly sums = new Float64Array(2);
   private readonly binHz: number;
   private readonly edges: Int32Array;
   private readonly bands: number;
@@ -170,7 +175,6 @@ export class ShortFrameFeatures {
     this.fft = new RealFft(this.size);
     this.window = hann(this.size);
     this.input = new Float32Array(this.size);
-    this.spectrum = new Float64Array(this.size / 2 + 1); // power per bin
     this.binHz = sampleRate / this.size;
     this.edges = bandEdges(1, this.size / 2 + 1, 32);
     this.bands = this.edges.length - 1;
@@ -196,50 +200,15 @@ export class ShortFrameFeatures {
 
   /** Analyses the frame of `size` samples starting at stream position `start` (outside [0, end) reads as 0). */
   process(history: Float32Array, start: number, end: number): void {
-    const { input, window, spectrum } = this;
-    frameSpectrum(this.fft, history, start, end, window, input, spectrum, undefined, true);
-
-    let magnitudeSum = 0;
-    let weightedSum = 0;
+    const { input, window, sums } = this;
     const bandMagnitude = this.bandMagnitude;
-    const edges = this.edges;
     const bands = this.bands;
-    const binHz = this.binHz;
-    const magnitudeScale = this.magnitudeScale;
-    // Two accumulators of each sum (even and odd bins): each addition then waits on the one two bins back, not
-    // on the last, so the square roots of neighbouring bins overlap.
-    let magnitudeOdd = 0;
-    let weightedOdd = 0;
-    for (let b = 0; b < bands; b++) {
-      let power = 0;
-      let powerOdd = 0;
-      const to = edges[b + 1];
-      let k = edges[b];
-      for (; k + 1 < to; k += 2) {
-        const p = spectrum[k];
-        const q = spectrum[k + 1];
-        power += p;
-        powerOdd += q;
-        const m = Math.sqrt(p);
-        const n = Math.sqrt(q);
-        magnitudeSum += m;
-        magnitudeOdd += n;
-        weightedSum += m * k;
-        weightedOdd += n * (k + 1);
-      }
-      if (k < to) {
-        const p = spectrum[k];
-        power += p;
-        const m = Math.sqrt(p);
-        magnitudeSum += m;
-        weightedSum += m * k;
-      }
-      bandMagnitude[b] = Math.sqrt(power + powerOdd) * magnitudeScale;
-    }
-    magnitudeSum += magnitudeOdd;
-    weightedSum += weightedOdd;
-    this.magnitudeSum.push(magnitudeSum);
-    this.weightedFrequencySum.push(weightedSum * binHz);
+    // The power spectrum summed in bands (each band's RMS magnitude, scaled to read as an amplitude), and the
+    // magnitude sum and its frequency-weighted sum over every bin: one pass in WebAssembly SIMD (fft.ts).
+    const offset = frameOffset(history, start, end, this.size, input);
+    this.fft.powerBands(offset >= 0 ? history : input, Math.max(0, offset), window, this.edges, this.magnitudeScale, bandMagnitude, sums);
+    this.magnitudeSum.push(sums[0]);
+    this.weightedFrequencySum.push(sums[1] * this.binHz);
 
     // Two onset envelopes from the same bands. For onsets, strong log compression makes the flux respond to
     // relative change, so a quiet note still marks an attack. For tempo, mild compression keeps loudness in

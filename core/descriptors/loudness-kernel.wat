@@ -2,7 +2,7 @@
 ;; once, one in each lane of a 128-bit f64x2 vector (WebAssembly SIMD), with the mean-square energy of the
 ;; K-weighted samples and the largest |sample| of each 16-frame block (the true-peak screen's input).
 ;;
-;; Assembled by scripts/embed-loudness-kernel.ts (wabt) into core/descriptors/loudness-wasm.ts; FileLoudnessMeter
+;; Assembled by scripts/embed-wasm-kernels.ts (wabt) into core/descriptors/loudness-wasm.ts; FileLoudnessMeter
 ;; (core/descriptors/loudness.ts) calls it for each 100-ms run of a stereo file. Every lane does exactly the
 ;; arithmetic of the scalar loop it replaced, in the same order and in double precision (WebAssembly fuses no
 ;; multiply-add), so the figures are the same to the last bit; it is about 2.5 times faster than that loop,

@@ -205,7 +205,7 @@ interface KernelExports {
 
 /**
  * The stereo K-weighting in WebAssembly SIMD (both channels in the lanes of one f64x2 vector), compiled
- * synchronously on first use from the bytes embedded in loudness-wasm.ts (scripts/embed-loudness-kernel.ts says
+ * synchronously on first use from the bytes embedded in loudness-wasm.ts (scripts/embed-wasm-kernels.ts says
  * why they are embedded). One instance serves every meter: each call runs to its end before the next, and a meter
  * hands it its own state and coefficients with each run.
  */
