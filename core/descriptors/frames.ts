@@ -268,12 +268,19 @@ export class ShortFrameFeatures {
     // slots (inserting first put a tenth value into the next band's slots and corrupted every band's median after
     // the first).
     const wantLo = Math.max(0, pair - delay);
+    const wantHi = Math.min(this.pairs - 1, pair + delay);
+    // Once the window is full, one pair leaves as one enters: each band's value is replaced in one pass (the
+    // same sorted values as removing, then inserting).
+    while (this.windowLo < wantLo && this.windowHi < wantHi) {
+      const leaving = (this.windowLo++ % this.ringFrames) * bands;
+      const entering = (++this.windowHi % this.ringFrames) * bands;
+      for (let b = 0; b < bands; b++) replaceAscending(this.sorted, b * width, this.windowSize, this.ring[leaving + b], this.ring[entering + b]);
+    }
     while (this.windowLo < wantLo) {
       const row = (this.windowLo++ % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.removeSorted(b * width, this.ring[row + b]);
       this.windowSize--;
     }
-    const wantHi = Math.min(this.pairs - 1, pair + delay);
     while (this.windowHi < wantHi) {
       const row = (++this.windowHi % this.ringFrames) * bands;
       for (let b = 0; b < bands; b++) this.insertSorted(b * width, this.ring[row + b]);
