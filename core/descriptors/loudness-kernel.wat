@@ -5,7 +5,7 @@
 ;; Assembled by scripts/embed-wasm-kernels.ts (wabt) into core/descriptors/loudness-wasm.ts; FileLoudnessMeter
 ;; (core/descriptors/loudness.ts) calls it for each 100-ms run of a stereo file. Every lane does exactly the
 ;; arithmetic of the scalar loop it replaced, in the same order and in double precision (WebAssembly fuses no
-;; multiply-add), so the figures are the same to the last bit; it is about 2.5 times faster than that loop,
+;; multiply-add), so the figures are the same to the last bit; it is about 3 times faster than that loop,
 ;; because one vector instruction does both channels' work and the samples need no bounds checks.
 ;;
 ;; Memory (bytes):
@@ -48,7 +48,9 @@
         (loop $frame
           ;; Two 16-bit samples → two i32 lanes → two f64 lanes.
           (local.set $x (f64x2.convert_low_i32x4_s (i32x4.extend_low_i16x8_s (v128.load32_zero (local.get $input)))))
-          (local.set $blockMax (f64x2.max (local.get $blockMax) (f64x2.abs (local.get $x))))
+          ;; pmax (b > a ? b : a) rather than max: the same for magnitudes, which are never NaN, and a single
+          ;; instruction where max's NaN and ±0 rules cost V8 several (the whole loop ran 30 % slower with max).
+          (local.set $blockMax (f64x2.pmax (local.get $blockMax) (f64x2.abs (local.get $x))))
           ;; Both stages in transposed direct form II (Oppenheim & Schafer §6.4), as the scalar loop did:
           ;; y = b0·x + s1; s1 = b1·x + s2 − a1·y; s2 = b2·x − a2·y; then k = y + s3; s3 = s4 − 2·y − h1·k; s4 = y − h2·k.
           (local.set $y (f64x2.add (f64x2.mul (local.get $b0) (local.get $x)) (local.get $s1)))
@@ -64,7 +66,7 @@
           (local.set $input (i32.add (local.get $input) (local.get $stride)))
           (br_if $frame (i32.lt_u (local.get $input) (local.get $blockEnd))))
         (v128.store (local.get $block) (local.get $blockMax))
-        (local.set $runMax (f64x2.max (local.get $runMax) (local.get $blockMax)))
+        (local.set $runMax (f64x2.pmax (local.get $runMax) (local.get $blockMax)))
         (local.set $block (i32.add (local.get $block) (i32.const 16)))
         (br $blocks)))
     (v128.store offset=0 (i32.const 0) (local.get $s1))
@@ -75,7 +77,7 @@
     (v128.store offset=80 (i32.const 0) (local.get $runMax)))
 
   ;; The same for 32-bit float samples: the two channels are the two floats at each frame's address. NaN must
-  ;; have been replaced by the caller (f64x2.max would carry it into the block maxima).
+  ;; have been replaced by the caller (the filters would carry it on).
   (func (export "pairFloat32") (param $input i32) (param $frames i32) (param $stride i32)
     (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $s4 v128)
     (local $energy v128) (local $blockMax v128) (local $runMax v128)
@@ -103,7 +105,7 @@
         (loop $frame
           ;; Two floats → two f64 lanes.
           (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $input))))
-          (local.set $blockMax (f64x2.max (local.get $blockMax) (f64x2.abs (local.get $x))))
+          (local.set $blockMax (f64x2.pmax (local.get $blockMax) (f64x2.abs (local.get $x))))
           (local.set $y (f64x2.add (f64x2.mul (local.get $b0) (local.get $x)) (local.get $s1)))
           (local.set $s1 (f64x2.sub (f64x2.add (f64x2.mul (local.get $b1) (local.get $x)) (local.get $s2))
                                     (f64x2.mul (local.get $a1) (local.get $y))))
@@ -116,7 +118,7 @@
           (local.set $input (i32.add (local.get $input) (local.get $stride)))
           (br_if $frame (i32.lt_u (local.get $input) (local.get $blockEnd))))
         (v128.store (local.get $block) (local.get $blockMax))
-        (local.set $runMax (f64x2.max (local.get $runMax) (local.get $blockMax)))
+        (local.set $runMax (f64x2.pmax (local.get $runMax) (local.get $blockMax)))
         (local.set $block (i32.add (local.get $block) (i32.const 16)))
         (br $blocks)))
     (v128.store offset=0 (i32.const 0) (local.get $s1))
