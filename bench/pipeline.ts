@@ -9,7 +9,8 @@
  *                                                                                     target ≤ 2 × floor
  *   memory      peak RSS of preprocess on a 60-minute file, in a process of its own   target ≤ 150 MB
  *
- * Then where preprocess spends its time: each stage alone on the 3-minute file.
+ * Then where preprocess spends its time: each stage alone on the 3-minute file, its wall time and Node's own CPU
+ * time (ffmpeg runs beside Node on the other core, so on a shared machine CPU time is the steadier figure).
  * Options: --keep (keep the temporary folder), --json <file> (write the figures).
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -23,7 +24,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { keys, SAMPLE_RATE } from '../core/contract.ts';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { decodeArguments, decodeAudio, resolveFfmpeg } from '../core/ffmpeg.ts';
+import { channelWeights, FileLoudnessMeter } from '../core/descriptors/loudness.ts';
+import { decodeArguments, decodeAudio, decodeWithLoudnessArguments, LOUDNESS_SAMPLE_SCALE, resolveFfmpeg } from '../core/ffmpeg.ts';
 import { newUploadId, safeFileName } from '../core/ids.ts';
 import { encodeNpyFloat32 } from '../core/npy.ts';
 import { preprocessUpload, type PreprocessLimits } from '../core/preprocess.ts';
@@ -83,6 +85,16 @@ function ffmpegIntoPipe(ffmpeg: string, file: string): Promise<number> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(bytes) : reject(new Error(`ffmpeg exited ${code}`))));
   });
+}
+
+/** The file's own channels as the loudness output of the decode carries them (fd 3: 16-bit, 6 dB down). */
+async function fileChannelsOf(ffmpeg: string, file: string): Promise<Int16Array> {
+  const args = decodeWithLoudnessArguments(file);
+  // Only the second output, to stdout: the arguments after the first output's 'pipe:1'.
+  const second = args.slice(args.indexOf('pipe:1') + 1).map((arg) => (arg === 'pipe:3' ? 'pipe:1' : arg));
+  const { stdout } = await promisify(execFile)(ffmpeg, ['-hide_banner', '-nostdin', '-i', file, ...second], { encoding: 'buffer', maxBuffer: 1 << 30 });
+  // A copy of its own, so the samples start on an even byte whatever buffer execFile joined them into.
+  return new Int16Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + (stdout.length & ~1)));
 }
 
 async function decodeAll(ffmpeg: string, input: Parameters<typeof decodeAudio>[0]['input'], each?: (chunk: Float32Array) => void) {
@@ -209,11 +221,21 @@ async function main() {
     const preprocess = await bestOf(3, () => preprocessUpload({ id: `bench-preprocess-${round++}`, key: uploadKey }, { store, ffmpeg, limits }));
 
     // ------------------------------------------------------------------ where the time goes
-    const stages: Array<[string, number]> = [];
-    const stage = async (label: string, measure: () => Promise<unknown>) => stages.push([label, (await bestOf(3, measure)).ms]);
+    const stages: Array<[string, number, number]> = [];
+    const stage = async (label: string, measure: () => Promise<unknown>) => {
+      const best = await bestOf(3, measure);
+      stages.push([label, best.ms, best.cpuMs]);
+    };
     await stage('ffmpeg → Node pipe, bytes dropped', () => ffmpegIntoPipe(ffmpeg, files.threeMinutes));
     await stage('decodeAudio from the file (+ int16 → float32)', () => decodeAll(ffmpeg, files.threeMinutes));
     await stage('decodeAudio from the S3 stream', async () => decodeAll(ffmpeg, await store.getStream(uploadKey)));
+    // The file's own channels as ffmpeg's second output gives them to the meter (16-bit, 6 dB down), in 64-KB pieces.
+    const fileChannels = await fileChannelsOf(ffmpeg, files.threeMinutes);
+    await stage('  FileLoudnessMeter alone, in memory (44.1 kHz stereo)', async () => {
+      const meter = new FileLoudnessMeter(44_100, 2, channelWeights('stereo', 2));
+      for (let at = 0; at < fileChannels.length; at += 32_768) meter.push(fileChannels.subarray(at, at + 32_768), LOUDNESS_SAMPLE_SCALE);
+      meter.finish();
+    });
     const decoded: Float32Array[] = [];
     await decodeAll(ffmpeg, files.threeMinutes, (chunk) => decoded.push(chunk));
     const totalSamples = decoded.reduce((sum, chunk) => sum + chunk.length, 0);
@@ -267,15 +289,17 @@ async function main() {
     for (const [label, value, note] of rows) console.log(`  ${label.padEnd(width)}  ${value.padEnd(valueWidth)}  ${note}`);
     console.log('\nWhere preprocess time goes (3-minute file, best of 3; ffmpeg runs beside Node on another core):');
     const stageWidth = Math.max(...stages.map(([label]) => label.length));
-    for (const [label, ms] of stages) console.log(`  ${label.padEnd(stageWidth)}  ${s(ms)}  ${(ms / floor).toFixed(2)}× floor`);
-    console.log(`  ${'whole preprocessUpload'.padEnd(stageWidth)}  ${s(preprocess.ms)}  ${preprocessRatio.toFixed(2)}× floor`);
+    const stageRow = (label: string, ms: number, cpuMs: number) =>
+      console.log(`  ${label.padEnd(stageWidth)}  ${s(ms)}  ${(ms / floor).toFixed(2)}× floor   Node CPU ${s(cpuMs)}`);
+    for (const [label, ms, cpuMs] of stages) stageRow(label, ms, cpuMs);
+    stageRow('whole preprocessUpload', preprocess.ms, preprocess.cpuMs);
 
     if (jsonFile) {
       await writeFile(jsonFile, JSON.stringify({
         floorMs: floor, preprocessMs: preprocess.ms, preprocessNodeCpuMs: preprocess.cpuMs, preprocessRatio,
         wholeRun3MinMs: long!.ms, wholeRun3SecMs: short!.ms, extraMs: extra, extraRatio,
         steps3Min: long!.steps, steps3Sec: short!.steps,
-        memory, stages: Object.fromEntries(stages),
+        memory, stages: Object.fromEntries(stages.map(([label, ms, cpuMs]) => [label, { ms, cpuMs }])),
       }, null, 2));
     }
     s3.destroy();
