@@ -1,6 +1,7 @@
 ;; The K-weighting of ITU-R BS.1770-4 (a high shelf, then the RLB high-pass: two biquads) over two channels at
 ;; once, one in each lane of a 128-bit f64x2 vector (WebAssembly SIMD), with the mean-square energy of the
-;; K-weighted samples and the largest |sample| of each 16-frame block (the true-peak screen's input).
+;; K-weighted samples and the largest |sample| of each 16-frame block (the true-peak screen's input); and the
+;; true peak of BS.1770-4 Annex 2 (4× oversampling by a 48-tap polyphase filter) of the blocks the screen keeps.
 ;;
 ;; Assembled by scripts/embed-wasm-kernels.ts (wabt) into core/descriptors/loudness-wasm.ts; FileLoudnessMeter
 ;; (core/descriptors/loudness.ts) calls it for each 100-ms run of a stereo file. Every lane does exactly the
@@ -14,7 +15,9 @@
 ;;   80   out: the largest |sample| of this call, f64x2
 ;;   96   in: the coefficients, 7 × f64: the shelf's b0, b1, b2, a1, a2 (y = b0·x + b1·x1 + b2·x2 − a1·y1 − a2·y2),
 ;;        then the high-pass's a1, a2 (its b are 1, −2, 1)
-;;   160  out: the largest |sample| of each block of 16 frames (the last one may be shorter), f64x2 per block
+;;   160  in: the true-peak interpolator's folded coefficients, 4 × 6 f64: the sums and differences of phase 0's
+;;        mirrored taps (S0, D0), then phase 1's (S1, D1) (see TRUE_PEAK_PHASE_0 in loudness.ts)
+;;   352  out: the largest |sample| of each block of 16 frames (the last one may be shorter), f64x2 per block
 ;;   the caller's samples wherever it put them (see the exports' `input` and `stride` parameters)
 (module
   (memory (export "memory") 1)
@@ -37,7 +40,7 @@
     (local.set $s4 (v128.load offset=48 (i32.const 0)))
     (local.set $energy (v128.const i64x2 0 0))
     (local.set $runMax (v128.const i64x2 0 0))
-    (local.set $block (i32.const 160))
+    (local.set $block (i32.const 352))
     (local.set $end (i32.add (local.get $input) (i32.mul (local.get $frames) (local.get $stride))))
     (block $done
       (loop $blocks
@@ -94,7 +97,7 @@
     (local.set $s4 (v128.load offset=48 (i32.const 0)))
     (local.set $energy (v128.const i64x2 0 0))
     (local.set $runMax (v128.const i64x2 0 0))
-    (local.set $block (i32.const 160))
+    (local.set $block (i32.const 352))
     (local.set $end (i32.add (local.get $input) (i32.mul (local.get $frames) (local.get $stride))))
     (block $done
       (loop $blocks
@@ -127,4 +130,99 @@
     (v128.store offset=48 (i32.const 0) (local.get $s4))
     (v128.store offset=64 (i32.const 0) (local.get $energy))
     (v128.store offset=80 (i32.const 0) (local.get $runMax)))
+
+  ;; The true peak of `frames` frames from byte `input` (`stride` bytes apart, 16-bit samples or, with `float`,
+  ;; 32-bit floats; the 11 frames before `input` must be there too): the largest magnitude of the 4 interpolated
+  ;; values after each sample, over both channels, in input units. As the scalar loop (interpolate in
+  ;; loudness.ts): phases 0 and 3 are s0 ± d0, phases 1 and 2 s1 ± d1 of the folded sums of x[k] ± x[11−k], and
+  ;; the larger magnitude of s ± d is |s| + |d|.
+  (func (export "truePeak") (param $input i32) (param $frames i32) (param $stride i32) (param $float i32) (result f64)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $x4 v128) (local $x5 v128)
+    (local $x6 v128) (local $x7 v128) (local $x8 v128) (local $x9 v128) (local $x10 v128) (local $x11 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128)
+    (local $e0 v128) (local $e1 v128) (local $e2 v128) (local $e3 v128) (local $e4 v128) (local $e5 v128)
+    (local $peak v128) (local $end i32) (local $at i32)
+    ;; The 11 frames before the first.
+    (local.set $at (i32.sub (local.get $input) (local.get $stride)))
+    (local.set $x1 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x2 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x3 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x4 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x5 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x6 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x7 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x8 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x9 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x10 (call $frame (local.get $at) (local.get $float)))
+    (local.set $at (i32.sub (local.get $at) (local.get $stride)))
+    (local.set $x11 (call $frame (local.get $at) (local.get $float)))
+    (local.set $peak (v128.const i64x2 0 0))
+    (local.set $end (i32.add (local.get $input) (i32.mul (local.get $frames) (local.get $stride))))
+    (loop $each
+      (local.set $x0 (if (result v128) (local.get $float)
+        (then (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $input))))
+        (else (f64x2.convert_low_i32x4_s (i32x4.extend_low_i16x8_s (v128.load32_zero (local.get $input)))))))
+      (local.set $a0 (f64x2.add (local.get $x0) (local.get $x11)))
+      (local.set $a1 (f64x2.add (local.get $x1) (local.get $x10)))
+      (local.set $a2 (f64x2.add (local.get $x2) (local.get $x9)))
+      (local.set $a3 (f64x2.add (local.get $x3) (local.get $x8)))
+      (local.set $a4 (f64x2.add (local.get $x4) (local.get $x7)))
+      (local.set $a5 (f64x2.add (local.get $x5) (local.get $x6)))
+      (local.set $e0 (f64x2.sub (local.get $x0) (local.get $x11)))
+      (local.set $e1 (f64x2.sub (local.get $x1) (local.get $x10)))
+      (local.set $e2 (f64x2.sub (local.get $x2) (local.get $x9)))
+      (local.set $e3 (f64x2.sub (local.get $x3) (local.get $x8)))
+      (local.set $e4 (f64x2.sub (local.get $x4) (local.get $x7)))
+      (local.set $e5 (f64x2.sub (local.get $x5) (local.get $x6)))
+      ;; |s0| + |d0| and |s1| + |d1|, each sum taken term by term from the first, as the scalar loop does (written
+      ;; out: V8 does not inline a call here).
+      (local.set $peak (f64x2.pmax (local.get $peak) (f64x2.add
+        (f64x2.abs (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.mul (v128.load64_splat offset=160 (i32.const 0)) (local.get $a0))
+          (f64x2.mul (v128.load64_splat offset=168 (i32.const 0)) (local.get $a1)))
+          (f64x2.mul (v128.load64_splat offset=176 (i32.const 0)) (local.get $a2)))
+          (f64x2.mul (v128.load64_splat offset=184 (i32.const 0)) (local.get $a3)))
+          (f64x2.mul (v128.load64_splat offset=192 (i32.const 0)) (local.get $a4)))
+          (f64x2.mul (v128.load64_splat offset=200 (i32.const 0)) (local.get $a5))))
+        (f64x2.abs (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.mul (v128.load64_splat offset=208 (i32.const 0)) (local.get $e0))
+          (f64x2.mul (v128.load64_splat offset=216 (i32.const 0)) (local.get $e1)))
+          (f64x2.mul (v128.load64_splat offset=224 (i32.const 0)) (local.get $e2)))
+          (f64x2.mul (v128.load64_splat offset=232 (i32.const 0)) (local.get $e3)))
+          (f64x2.mul (v128.load64_splat offset=240 (i32.const 0)) (local.get $e4)))
+          (f64x2.mul (v128.load64_splat offset=248 (i32.const 0)) (local.get $e5)))))))
+      (local.set $peak (f64x2.pmax (local.get $peak) (f64x2.add
+        (f64x2.abs (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.mul (v128.load64_splat offset=256 (i32.const 0)) (local.get $a0))
+          (f64x2.mul (v128.load64_splat offset=264 (i32.const 0)) (local.get $a1)))
+          (f64x2.mul (v128.load64_splat offset=272 (i32.const 0)) (local.get $a2)))
+          (f64x2.mul (v128.load64_splat offset=280 (i32.const 0)) (local.get $a3)))
+          (f64x2.mul (v128.load64_splat offset=288 (i32.const 0)) (local.get $a4)))
+          (f64x2.mul (v128.load64_splat offset=296 (i32.const 0)) (local.get $a5))))
+        (f64x2.abs (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.add (f64x2.mul (v128.load64_splat offset=304 (i32.const 0)) (local.get $e0))
+          (f64x2.mul (v128.load64_splat offset=312 (i32.const 0)) (local.get $e1)))
+          (f64x2.mul (v128.load64_splat offset=320 (i32.const 0)) (local.get $e2)))
+          (f64x2.mul (v128.load64_splat offset=328 (i32.const 0)) (local.get $e3)))
+          (f64x2.mul (v128.load64_splat offset=336 (i32.const 0)) (local.get $e4)))
+          (f64x2.mul (v128.load64_splat offset=344 (i32.const 0)) (local.get $e5)))))))
+      (local.set $x11 (local.get $x10)) (local.set $x10 (local.get $x9)) (local.set $x9 (local.get $x8))
+      (local.set $x8 (local.get $x7)) (local.set $x7 (local.get $x6)) (local.set $x6 (local.get $x5))
+      (local.set $x5 (local.get $x4)) (local.set $x4 (local.get $x3)) (local.set $x3 (local.get $x2))
+      (local.set $x2 (local.get $x1)) (local.set $x1 (local.get $x0))
+      (local.set $input (i32.add (local.get $input) (local.get $stride)))
+      (br_if $each (i32.lt_u (local.get $input) (local.get $end))))
+    (f64.max (f64x2.extract_lane 0 (local.get $peak)) (f64x2.extract_lane 1 (local.get $peak))))
+
+  ;; One frame's two samples as f64x2: 16-bit integers, or with `float` 32-bit floats.
+  (func $frame (param $at i32) (param $float i32) (result v128)
+    (if (result v128) (local.get $float)
+      (then (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $at))))
+      (else (f64x2.convert_low_i32x4_s (i32x4.extend_low_i16x8_s (v128.load32_zero (local.get $at)))))))
+
 )

@@ -195,12 +195,14 @@ const KERNEL_STATE = 0;
 const KERNEL_ENERGY = 64;
 const KERNEL_RUN_MAX = 80;
 const KERNEL_COEFFICIENTS = 96;
-const KERNEL_BLOCKS = 160;
+const KERNEL_TRUE_PEAK = 160;
+const KERNEL_BLOCKS = 352;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   pairInt16(input: number, frames: number, stride: number): void;
   pairFloat32(input: number, frames: number, stride: number): void;
+  truePeak(input: number, frames: number, stride: number, float: number): number;
 }
 
 /**
@@ -211,7 +213,7 @@ interface KernelExports {
  */
 class StereoKernel {
   readonly exports: KernelExports;
-  /** The memory as doubles: state, energies, run maxima, coefficients, block maxima (see KERNEL_*). */
+  /** The memory as doubles: state, energies, run maxima, coefficients, true-peak coefficients, block maxima (see KERNEL_*). */
   f64: Float64Array;
   private i16: Int16Array;
   private f32: Float32Array;
@@ -220,6 +222,7 @@ class StereoKernel {
     const module = new WebAssembly.Module(Buffer.from(LOUDNESS_WASM_BASE64, 'base64'));
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
     [this.f64, this.i16, this.f32] = this.views();
+    this.f64.set([S00, S01, S02, S03, S04, S05, D00, D01, D02, D03, D04, D05, S10, S11, S12, S13, S14, S15, D10, D11, D12, D13, D14, D15], KERNEL_TRUE_PEAK / 8);
   }
 
   /**
@@ -373,7 +376,7 @@ export class FileLoudnessMeter {
     if (channels === 2) {
       const frameBytes = 2 * input.BYTES_PER_ELEMENT;
       this.measurePair(input instanceof Int16Array, kernelAt + from * frameBytes, frameBytes, run, scale);
-      this.screenPair(input, from, run, scale);
+      this.screenPair(input, from, run, scale, kernelAt, frameBytes);
       return;
     }
     for (let c = 0; c < channels; c++) {
@@ -399,40 +402,54 @@ export class FileLoudnessMeter {
   }
 
   /**
-   * The true-peak screen of a stereo run, on the block maxima the kernel left in its memory. The samples stay where
-   * they are in the interleaved input: only a block that could raise the true peak (rare, once the loud parts have
-   * begun) is gathered, with the 11 samples before it, into a small buffer and oversampled; the last 11 samples of
-   * each channel are kept for the next run. A run none of whose blocks can raise it is passed over whole.
+   * The true-peak screen of a stereo run, on the block maxima the kernel left in its memory: only a block that
+   * could raise the true peak (rare, once the loud parts have begun) is oversampled, both channels at once by the
+   * kernel from its copy of the push, where the 11 frames before the block lie too. Only a push's first block,
+   * whose history lies in the previous push, is gathered here with the last 11 samples of each channel and
+   * oversampled by the scalar loop. A run none of whose blocks can raise the true peak is passed over whole.
    */
-  private screenPair(input: Float32Array | Int16Array, from: number, run: number, scale: number): void {
+  private screenPair(input: Float32Array | Int16Array, from: number, run: number, scale: number, kernelAt: number, frameBytes: number): void {
     const count = Math.ceil(run / SCREEN_BLOCK);
-    const kernel = stereoKernel!.f64;
+    const kernel = stereoKernel!;
+    const memory = kernel.f64;
     const blocks = KERNEL_BLOCKS / 8;
-    for (let c = 0; c < 2; c++) {
-      const history = this.scratch[c];
-      const lastBlock = this.blockMax[c];
-      // Each comparison is the per-block one below, on the largest block maximum of the run.
-      if (TRUE_PEAK_GAIN * Math.max(lastBlock[0], kernel[KERNEL_RUN_MAX / 8 + c] * scale) > this.peak) {
-        let before = lastBlock[0];
-        for (let b = 0; b < count; b++) {
-          const blockMax = kernel[blocks + 2 * b + c] * scale;
-          if (TRUE_PEAK_GAIN * Math.max(before, blockMax) > this.peak) {
-            const first = b * SCREEN_BLOCK - HISTORY;
-            const end = Math.min(run, (b + 1) * SCREEN_BLOCK);
-            if (first >= 0) {
-              // The block and its 11 samples before are all in this run's input: read them where they lie.
-              this.interpolate(input, 2 * (from + b * SCREEN_BLOCK) + c, end - b * SCREEN_BLOCK, 2, scale);
-            } else {
-              const gathered = this.gathered;
-              for (let j = first; j < end; j++) gathered[j - first] = j < 0 ? history[HISTORY + j] : sampleAt(input, 2 * (from + j) + c, scale);
-              this.interpolate(gathered, HISTORY, end - first - HISTORY);
+    const [lastLeft, lastRight] = this.blockMax;
+    // Each comparison is the per-block one below, on the largest block maximum of the run.
+    if (TRUE_PEAK_GAIN * Math.max(lastLeft[0], memory[KERNEL_RUN_MAX / 8] * scale) > this.peak
+      || TRUE_PEAK_GAIN * Math.max(lastRight[0], memory[KERNEL_RUN_MAX / 8 + 1] * scale) > this.peak) {
+      let beforeLeft = lastLeft[0];
+      let beforeRight = lastRight[0];
+      for (let b = 0; b < count; b++) {
+        const maxLeft = memory[blocks + 2 * b] * scale;
+        const maxRight = memory[blocks + 2 * b + 1] * scale;
+        const left = TRUE_PEAK_GAIN * Math.max(beforeLeft, maxLeft) > this.peak;
+        const right = TRUE_PEAK_GAIN * Math.max(beforeRight, maxRight) > this.peak;
+        if (left || right) {
+          const start = from + b * SCREEN_BLOCK;
+          const frames = Math.min(run, (b + 1) * SCREEN_BLOCK) - b * SCREEN_BLOCK;
+          if (start >= HISTORY) {
+            const peak = kernel.exports.truePeak(kernelAt + start * frameBytes, frames, frameBytes, input instanceof Int16Array ? 0 : 1);
+            this.peak = Math.max(this.peak, peak * scale);
+          } else {
+            // The block starts the run (b = 0): its 11 samples before are the previous run's last ones.
+            const gathered = this.gathered;
+            for (let c = 0; c < 2; c++) {
+              if (!(c === 0 ? left : right)) continue;
+              const history = this.scratch[c];
+              for (let j = -HISTORY; j < frames; j++) gathered[j + HISTORY] = j < 0 ? history[HISTORY + j] : sampleAt(input, 2 * (from + j) + c, scale);
+              this.interpolate(gathered, HISTORY, frames);
             }
           }
-          before = blockMax;
         }
+        beforeLeft = maxLeft;
+        beforeRight = maxRight;
       }
-      lastBlock[0] = kernel[blocks + 2 * (count - 1) + c] * scale;
-      // The last 11 samples become the next run's history.
+    }
+    lastLeft[0] = memory[blocks + 2 * (count - 1)] * scale;
+    lastRight[0] = memory[blocks + 2 * (count - 1) + 1] * scale;
+    // The last 11 samples of each channel become the next run's history.
+    for (let c = 0; c < 2; c++) {
+      const history = this.scratch[c];
       if (run >= HISTORY) {
         for (let k = 0; k < HISTORY; k++) history[k] = sampleAt(input, 2 * (from + run - HISTORY + k) + c, scale);
       } else {
