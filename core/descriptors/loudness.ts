@@ -7,8 +7,9 @@
  * of the ffmpeg process that decodes the 16 kHz mono windows (core/ffmpeg.ts); it agrees with ffmpeg's
  * `ebur128=peak=true` within a few hundredths of an LU and about 0.1 dB of true peak (test/file-loudness.test.ts).
  * Windows and the level curve read its 100-ms momentary and short-term series (windowLoudness, loudnessCurve).
- * A stereo file's K-weighting runs in WebAssembly SIMD (loudness-kernel.wat), both channels in one vector: the same
- * arithmetic as the scalar loop of the other layouts, so the same figures, at about 2.5 times its speed.
+ * A stereo file's K-weighting, and the oversampling of the blocks the true-peak screen keeps, run in WebAssembly SIMD
+ * (loudness-kernel.wat), both channels in one vector: the same arithmetic as the scalar loops of the other layouts,
+ * so the same figures, at about three times their speed.
  */
 
 import { LOUDNESS_WASM_BASE64 } from './loudness-wasm.ts';
@@ -206,7 +207,8 @@ interface KernelExports {
 }
 
 /**
- * The stereo K-weighting in WebAssembly SIMD (both channels in the lanes of one f64x2 vector), compiled
+ * The stereo K-weighting and true-peak oversampling in WebAssembly SIMD (both channels in the lanes of one f64x2
+ * vector), compiled
  * synchronously on first use from the bytes embedded in loudness-wasm.ts (scripts/embed-wasm-kernels.ts says
  * why they are embedded). One instance serves every meter: each call runs to its end before the next, and a meter
  * hands it its own state and coefficients with each run.
@@ -230,8 +232,7 @@ class StereoKernel {
    * growing it as needed; returns `at`.
    */
   load(samples: Int16Array | Float32Array, at: number): number {
-    // 8 bytes of slack: the last frame's load may read past its own two values.
-    const needed = at + samples.byteLength + 8;
+    const needed = at + samples.byteLength;
     const memory = this.exports.memory;
     if (memory.buffer.byteLength < needed) {
       memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
