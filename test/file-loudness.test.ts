@@ -211,6 +211,36 @@ describe('one ffmpeg process, the stream split', () => {
     }
   });
 
+  it('measures two stereo files pushed in turn as each alone (the kernel they share keeps no meter\'s state between pushes)', () => {
+    // Prepare: two files at different rates and levels, as two runs decoding at once in one process would push them.
+    const make = (rate: number, seconds: number, amplitude: number, hz: number) => {
+      const frames = rate * seconds;
+      const samples = new Int16Array(2 * frames);
+      for (let i = 0; i < frames; i++) {
+        samples[2 * i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * i) / rate)));
+        samples[2 * i + 1] = Math.round(0.7 * amplitude * Math.sin((2 * Math.PI * 1.5 * hz * i) / rate));
+      }
+      return samples;
+    };
+    const first = make(44_100, 5, 9000, 440);
+    const second = make(48_000, 4, 20_000, 3000);
+    const alone = (samples: Int16Array, rate: number) => {
+      const meter = new FileLoudnessMeter(rate, 2, [1, 1]);
+      for (let at = 0; at < samples.length; at += 4096) meter.push(samples.subarray(at, at + 4096), 2 / 32768);
+      return meter.finish();
+    };
+    // Act
+    const a = new FileLoudnessMeter(44_100, 2, [1, 1]);
+    const b = new FileLoudnessMeter(48_000, 2, [1, 1]);
+    for (let at = 0; at < Math.max(first.length, second.length); at += 4096) {
+      if (at < first.length) a.push(first.subarray(at, at + 4096), 2 / 32768);
+      if (at < second.length) b.push(second.subarray(at, at + 4096), 2 / 32768);
+    }
+    // Assess
+    expect(a.finish()).toEqual(alone(first, 44_100));
+    expect(b.finish()).toEqual(alone(second, 48_000));
+  });
+
   it('reads a NaN in float stereo samples as silence', () => {
     const frames = 44100;
     const clean = new Float32Array(frames * 2);
