@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PREPROCESS_V8_FLAGS } from '../runtime/preprocess-pool.ts';
 import { OUTPUT_NAMES } from '../scripts/lib/stack.ts';
 import { slsPackage } from './helpers/sls.ts';
 
@@ -119,6 +120,9 @@ describe('serverless package', () => {
     const maxUpload = Number(preprocess.Environment.Variables.MAX_UPLOAD_BYTES);
     expect(preprocess.EphemeralStorage.Size).toBe(512);
     expect(Number(preprocess.Environment.Variables.MAX_DURATION_SEC)).toBe(3600);
+    // The same V8 flags as the embedded runtime's Preprocess processes (and the bench's memory figure).
+    const nodeOptions = String(preprocess.Environment.Variables.NODE_OPTIONS).split(/\s+/);
+    expect(nodeOptions).toEqual(expect.arrayContaining(['--enable-source-maps', ...PREPROCESS_V8_FLAGS]));
     // the site refuses what preprocess would refuse
     const site = resources.WebEnvironment.Properties.OptionSettings.find((s: Json) => s.OptionName === 'MAX_UPLOAD_BYTES');
     expect(Number(site.Value)).toBe(maxUpload);
