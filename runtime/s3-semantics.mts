@@ -22,7 +22,7 @@
  *    S3 takes twenty people's uploads as fast as one person's, while here one JavaScript thread hashes and
  *    writes them all. Taken all at once they share it evenly and all finish together, so the first person's run
  *    cannot start until the twentieth's upload is in (20 three-minute mp3s: the first done after 0.9–1.4 s,
- *    against 0.09 s alone). Uploads are let in oldest first, a few at a time; the others are not read meanwhile
+ *    against 0.09 s alone). Uploads are let in oldest first, one or a few at a time; the others are not read meanwhile
  *    (TCP holds their bytes back). One that has waited `maxWaitMs` goes ahead anyway, so a slow uploader (a
  *    phone on a bad line) holds nobody up for longer than that.
  */

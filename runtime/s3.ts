@@ -10,11 +10,13 @@ import type { S3EventLike } from '../functions/start/start.ts';
 import type { UploadTurns } from './s3-semantics.mts';
 
 /**
- * People's uploads, read two at a time, oldest first (runtime/s3-semantics.mts says why): two keep both of a
- * small machine's cores busy (the sender's work and the store's) while the first uploads finish at once. A second
- * is as long as any upload waits for its turn.
+ * People's uploads, read one at a time, oldest first (runtime/s3-semantics.mts says why): the store has one thread,
+ * and reading one upload whole before the next finishes each as soon as it can be. In `npm run bench:queue` the
+ * first of 20 uploads' runs finished at 1.55–1.77× a run alone (six runs) with one at a time and up to 3 s of
+ * waiting, against 1.52–2.41× (nine runs) with two at a time and 1 s, where the uploads still waiting all went at
+ * once while the first run was measuring. Three seconds is the longest any upload waits behind a slow one.
  */
-const UPLOAD_TURNS: UploadTurns = { keyPrefix: keys.uploadPrefix, slots: 2, maxWaitMs: 1000 };
+const UPLOAD_TURNS: UploadTurns = { keyPrefix: keys.uploadPrefix, slots: 1, maxWaitMs: 3000 };
 
 const CORS = `<?xml version="1.0" encoding="UTF-8"?>
 <CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
