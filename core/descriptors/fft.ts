@@ -67,6 +67,12 @@ interface Plan {
   edges: number;
   magnitudes: number;
   sums: number;
+  /**
+   * The window and band edges now in the heap: an analyser's are made once and never changed, so they are copied
+   * in when another array comes, not with every frame (the short frames come every 10 ms).
+   */
+  loadedWindow?: Float32Array;
+  loadedEdges?: Int32Array;
 }
 
 /** The instantiated PFFFT module: its heap and one plan per size, shared (every call runs to its end before the next). */
@@ -233,7 +239,10 @@ export class RealFft {
     const engine = pffft();
     const bands = edges.length - 1;
     if (!(bands >= 1 && bands <= half && edges[0] >= 0 && edges[bands] <= half + 1)) throw new RangeError(`band edges outside 0 … ${half + 1}`);
-    engine.integers().set(edges, plan.edges);
+    if (plan.loadedEdges !== edges) {
+      engine.integers().set(edges, plan.edges);
+      plan.loadedEdges = edges;
+    }
     engine.kernel.power(4 * plan.output, 4 * plan.power, half);
     engine.kernel.bandSums(4 * plan.power, 4 * plan.edges, bands, scale, 4 * plan.magnitudes, 4 * plan.sums);
     magnitudes.set(engine.heap().subarray(plan.magnitudes, plan.magnitudes + bands));
@@ -243,15 +252,18 @@ export class RealFft {
   }
 
   /**
-   * Copies the frame and the window into PFFFT's heap, windows it there and transforms it; returns the heap
-   * holding the ordered spectrum.
+   * Copies the frame (and the window, when it is not there yet) into PFFFT's heap, windows it there and transforms
+   * it; returns the heap holding the ordered spectrum.
    */
   private run(source: Float32Array, offset: number, window: Float32Array): Float32Array {
     const engine = pffft();
     const heap = engine.heap();
     const { size, plan } = this;
     heap.set(source.subarray(offset, offset + size), plan.input);
-    heap.set(window.subarray(0, size), plan.window);
+    if (plan.loadedWindow !== window) {
+      heap.set(window.subarray(0, size), plan.window);
+      plan.loadedWindow = window;
+    }
     engine.kernel.applyWindow(4 * plan.input, 4 * plan.window, size);
     engine.run(plan, plan.input, plan.output, PFFFT_FORWARD);
     return heap;
