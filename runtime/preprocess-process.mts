@@ -14,6 +14,7 @@
  */
 import { createPreprocessHandler, type PreprocessEvent } from '../functions/preprocess/preprocess.ts';
 import { createS3Client, storesFor } from '../functions/shared/s3-store.ts';
+import { childOfRuntime } from './child-process.mts';
 
 interface PreprocessProcessOptions {
   region: string;
@@ -24,14 +25,7 @@ interface PreprocessProcessOptions {
 
 type FromParent = { type: 'run'; id: number; event: PreprocessEvent } | { type: 'abort'; id: number } | { type: 'close' };
 
-const options = JSON.parse(process.argv[2] ?? '{}') as PreprocessProcessOptions;
-const send = (message: unknown) => {
-  if (process.connected) process.send?.(message);
-};
-
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => undefined);
-process.on('disconnect', () => process.exit(0));
+const { options, send } = childOfRuntime<PreprocessProcessOptions>();
 
 const handler = createPreprocessHandler({
   storeFor: storesFor(createS3Client({ AWS_REGION: options.region, S3_ENDPOINT: options.s3Endpoint })),

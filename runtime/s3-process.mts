@@ -12,7 +12,7 @@
  * - Two things S3 guarantees and s3rver does not are added here (runtime/s3-semantics.mts): whole objects
  *   right after a write, and conditional writes; and people's uploads are read in turn, oldest first.
  *
- * Plain Node runs this file (type stripping, Node ≥ 22.18): it imports only s3rver and Node's own modules, and
+ * Plain Node runs this file (type stripping, Node ≥ 22.18): it imports only s3rver, Node's own modules and its sibling .mts files, and
  * uses only erasable TypeScript.
  *
  * Messages to the parent: { type: 'listening', port } once, { type: 'failed', message } instead if it cannot
@@ -22,6 +22,7 @@
  */
 import S3rver from 's3rver';
 import { atomicWrites, conditionalWrites, uploadsInTurn, type UploadTurns } from './s3-semantics.mts';
+import { childOfRuntime } from './child-process.mts';
 
 interface S3ProcessOptions {
   directory: string;
@@ -31,14 +32,7 @@ interface S3ProcessOptions {
   uploadTurns: UploadTurns;
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as S3ProcessOptions;
-const send = (message: unknown) => {
-  if (process.connected) process.send?.(message);
-};
-
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => undefined);
-process.on('disconnect', () => process.exit(0));
+const { options, send } = childOfRuntime<S3ProcessOptions>();
 
 const server = new S3rver({
   address: '127.0.0.1',
