@@ -127,6 +127,12 @@ interface KoaContext {
 }
 type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 
+/** The bucket and key a request names, path-style (every client of the embedded S3 uses it): /bucket/key. */
+function objectOf(ctx: KoaContext): { bucket: string; key: string } | undefined {
+  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  return match ? { bucket: decodeURIComponent(match[1]), key: decodeURIComponent(match[2]) } : undefined;
+}
+
 const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 export function conditionalWrites(server: S3rver): void {
@@ -135,13 +141,11 @@ export function conditionalWrites(server: S3rver): void {
   const middleware: Middleware = async (ctx, next) => {
     const ifMatch = ctx.headers['if-match'];
     const ifNoneMatch = ctx.headers['if-none-match'];
-    // Path-style requests only (every client of the embedded S3 uses them): /bucket/key.
-    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-    const isObjectPut = ctx.method === 'PUT' && match && !('partNumber' in ctx.query) && !('uploadId' in ctx.query);
+    const object = objectOf(ctx);
+    const isObjectPut = ctx.method === 'PUT' && object && !('partNumber' in ctx.query) && !('uploadId' in ctx.query);
     if (!isObjectPut || (typeof ifMatch !== 'string' && typeof ifNoneMatch !== 'string')) return next();
 
-    const bucket = decodeURIComponent(match[1]);
-    const key = decodeURIComponent(match[2]);
+    const { bucket, key } = object;
     const lockKey = `${bucket}/${key}`;
     const before = writing.get(lockKey) ?? Promise.resolve();
     let release = () => undefined as void;
@@ -216,8 +220,7 @@ export function uploadsInTurn(server: S3rver, turns: UploadTurns): void {
 
   /** A request that carries an upload's bytes: a PUT under the prefix (whole, or one part), or a browser's form POST. */
   const isUpload = (ctx: KoaContext) => {
-    const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-    if (ctx.method === 'PUT') return match !== null && decodeURIComponent(match[2]).startsWith(turns.keyPrefix);
+    if (ctx.method === 'PUT') return objectOf(ctx)?.key.startsWith(turns.keyPrefix) ?? false;
     // The site's presigned POST goes to the bucket itself, its key inside the form; DeleteObjects is POST ?delete.
     return ctx.method === 'POST' && /^\/[^/]+\/?$/.test(ctx.path) && !('delete' in ctx.query);
   };
