@@ -17,7 +17,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { Upload } from '@aws-sdk/lib-storage';
 import { build } from 'esbuild';
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,7 @@ import { PREPROCESS_V8_FLAGS } from '../runtime/preprocess-pool.ts';
 import { startEmbeddedS3 } from '../runtime/s3.ts';
 import type { ChildReport } from './lib/preprocess-child.ts';
 import { makeMusicFiles } from './lib/music.ts';
+import { processCpuSeconds } from './lib/proc-cpu.ts';
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
@@ -52,27 +53,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 const mark = (ok: boolean) => (ok ? '✓' : '✗');
 
-/**
- * CPU milliseconds so far, from Linux's /proc (undefined elsewhere): of the child processes this one has waited for
- * (ffmpeg, once it ended: cutime + cstime of /proc/self/stat), and of those still running (the embedded S3, the
- * runtime's idle preprocess processes: utime + stime of each /proc/<pid>/stat whose parent is this process).
- */
+/** CPU milliseconds so far of the child processes this one has waited for (ffmpeg, once it ended) and of those still running (the embedded S3). */
 function childrenCpuMs(): { ended: number; running: number } | undefined {
-  if (!existsSync('/proc/self/stat')) return undefined;
-  // After the command name: field 3 is the state, so ppid (field 4) sits at 1 and utime..cstime (14–17) at 11–14.
-  const fieldsOf = (file: string) => readFileSync(file, 'utf8').replace(/^.*\) /, '').split(' ');
-  const ticks = (fields: string[], from: number) => Number(fields[from]) + Number(fields[from + 1]);
-  let running = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = fieldsOf(`/proc/${entry}/stat`);
-      if (Number(fields[1]) === process.pid) running += ticks(fields, 11);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return { ended: ticks(fieldsOf('/proc/self/stat'), 13) * 10, running: running * 10 };
+  const cpu = processCpuSeconds();
+  return cpu && { ended: cpu.endedChildren * 1000, running: cpu.runningChildren * 1000 };
 }
 
 interface Timed<T> {

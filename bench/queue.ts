@@ -18,7 +18,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import { newUploadId } from '../core/ids.ts';
 import { createS3Client } from '../functions/shared/s3-store.ts';
 import { startRuntime, type RuntimeHandle, type RuntimeOptions } from '../runtime/main.ts';
 import { makeMusicFiles } from './lib/music.ts';
+import { processCpuSeconds } from './lib/proc-cpu.ts';
 
 const TARGET_FIRST_VS_ALONE = 2;
 const TARGET_TOTAL_VS_UNQUEUED = 1;
@@ -81,15 +81,13 @@ async function run(runtime: RuntimeHandle, s3: S3Client, file: string, since: nu
 }
 
 /**
- * CPU seconds this process and its ended children (the embedded S3, the Preprocess processes, every ffmpeg) have
- * used, from Linux's /proc/self/stat (utime, stime, cutime, cstime); undefined elsewhere. Read after the runtime
- * stopped, it is the work a batch cost, whatever share of a shared machine it got.
+ * CPU seconds this process and its ended children (the embedded S3, the Preprocess processes, every ffmpeg and
+ * curl) have used; undefined off Linux. Read after the runtime stopped, it is the work a batch cost, whatever
+ * share of a shared machine it got.
  */
 function cpuSeconds(): number | undefined {
-  if (!existsSync('/proc/self/stat')) return undefined;
-  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
-  // After the command name: field 3 is the state, so utime..cstime (fields 14–17) sit at 11–14 here.
-  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+  const cpu = processCpuSeconds();
+  return cpu && cpu.own + cpu.endedChildren;
 }
 
 async function withRuntime<T>(dir: string, maxRuns: number, measure: (runtime: RuntimeHandle, s3: S3Client) => Promise<T>, options: RuntimeOptions = {}): Promise<T> {
