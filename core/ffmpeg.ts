@@ -8,12 +8,13 @@
  * oversamples to 192 kHz in double precision inside ffmpeg's one filtering thread: 3.2× ffmpeg's CPU for the
  * decode alone; the second output costs ffmpeg about 1.1×, and the measuring runs on Node's side, beside it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SAMPLE_RATE } from './contract.ts';
 import { channelWeights, FileLoudnessMeter, type FileLoudness } from './descriptors/loudness.ts';
 import { AudioTooLong, ConfigError, InvalidAudio, NoAudioStream } from './errors.ts';
+import { openOutputSocket, READ_BUFFER_BYTES } from './output-socket.ts';
 
 /** ffmpeg's path: FFMPEG_BIN, then ffmpeg-static's binary, then a clear error. */
 export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
@@ -59,8 +60,8 @@ export interface DecodeOptions {
   /** Measure the file's loudness in the same pass (default true). */
   measureLoudness?: boolean;
   /**
-   * Yield every chunk in one reused buffer, valid only until the next is asked for (a consumer that copies the
-   * samples, as preprocess does): a 60-minute file then leaves no 230 MB of spent chunks for the GC.
+   * Yield the chunks in two buffers taken in turn, each valid only until the next chunk is asked for (a consumer
+   * that copies the samples, as preprocess does): a 60-minute file then leaves no 230 MB of spent chunks for the GC.
    */
   reuseChunks?: boolean;
 }
@@ -122,8 +123,9 @@ export function decodeWithLoudnessArguments(input: string): string[] {
 }
 
 /**
- * Decodes to 16 kHz mono float32, yielding chunks as ffmpeg produces them. Backpressure is real: ffmpeg
- * waits while the consumer is busy. Throws the pipeline's named errors for input it cannot use.
+ * Decodes to 16 kHz mono float32, yielding chunks as ffmpeg produces them. Backpressure is real: once 4 s of
+ * samples wait for a busy consumer, reading stops and ffmpeg waits. Throws the pipeline's named errors for input
+ * it cannot use. Both outputs arrive through local sockets read into reused buffers (core/output-socket.ts).
  *
  * The file's loudness is measured on this thread as ffmpeg's fd-3 bytes arrive. (A worker thread for the measuring
  * was tried: on two cores ffmpeg already has one, so it finished no sooner, and its second copy of the bundle cost
@@ -134,14 +136,58 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
   const measure = options.measureLoudness ?? true;
   options.signal?.throwIfAborted();
   const inputArgument = fromStream ? 'pipe:0' : (options.input as string);
-  const child = spawn(options.ffmpeg, measure ? decodeWithLoudnessArguments(inputArgument) : decodeArguments(inputArgument), {
-    stdio: [fromStream ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(measure ? (['pipe'] as const) : [])],
-    signal: options.signal,
-    killSignal: 'SIGKILL',
-  });
   let log = '';
   let info: SourceInfo | undefined;
   const loudness = measure ? new LoudnessTap() : undefined;
+  const samples = new SampleQueue();
+  let readerEnded = false;
+  let readerError: Error | undefined;
+  /** Wakes the loop below when samples, the end or an error arrive. */
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
+  };
+
+  /** Reading stopped because enough samples wait for the consumer; ffmpeg waits meanwhile (backpressure). */
+  let paused = false;
+  const output = await openOutputSocket((bytes) => {
+    samples.append(bytes);
+    wakeUp();
+    paused = samples.length >= SampleQueue.HIGH_WATER;
+    return !paused;
+  });
+  const tap = loudness ? await openOutputSocket((bytes) => {
+    loudness.push(bytes);
+    return true;
+  }).catch((error: Error) => {
+    output.reader.destroy();
+    output.childEnd.destroy();
+    throw error;
+  }) : undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(options.ffmpeg, measure ? decodeWithLoudnessArguments(inputArgument) : decodeArguments(inputArgument), {
+      stdio: [fromStream ? 'pipe' : 'ignore', output.childEnd, 'pipe', ...(tap ? [tap.childEnd] : [])],
+      signal: options.signal,
+      killSignal: 'SIGKILL',
+    });
+  } finally {
+    // ffmpeg holds its own copies now; with these closed, each reader ends when ffmpeg closes its output.
+    output.childEnd.destroy();
+    tap?.childEnd.destroy();
+  }
+  output.reader.on('end', () => {
+    readerEnded = true;
+    wakeUp();
+  });
+  output.reader.on('error', (error: Error) => {
+    readerError = error;
+    wakeUp();
+  });
+  tap?.reader.on('error', () => undefined);
+  const tapEnded = tap ? new Promise<void>((resolve) => tap.reader.once('close', () => resolve())) : Promise.resolve();
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {
     if (log.length < 64_000) log += text;
@@ -153,13 +199,13 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
       }
     }
   });
-  if (loudness) {
-    const tap = child.stdio[3] as Readable;
-    tap.on('data', (piece: Buffer) => loudness.push(piece));
-    tap.on('error', () => undefined);
-  }
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
+    child.on('error', (error) => {
+      reject(error);
+      // No process, so no end will come on its outputs.
+      readerError ??= error;
+      wakeUp();
+    });
     child.on('close', (code) => resolve(code));
   });
   // A reader that stops early (the runtime stopping mid-run aborts the decode) never awaits `exited`; the
@@ -177,44 +223,37 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
 
   const maxSamples = options.maxDurationSec === undefined ? Infinity : Math.ceil(options.maxDurationSec * SAMPLE_RATE);
   let total = 0;
-  /** The low byte of a sample split between two pieces, or -1. */
-  let odd = -1;
-  let reused = new Float32Array(0);
+  let readToTheEnd = false;
   try {
-    for await (const piece of child.stdout! as AsyncIterable<Buffer>) {
+    for (;;) {
+      if (samples.length === 0) {
+        if (readerError || readerEnded) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
       if (info?.declaredDurationSec !== undefined && options.maxDurationSec !== undefined && info.declaredDurationSec > options.maxDurationSec + 1) {
         throw tooLong(info.declaredDurationSec, options.maxDurationSec);
       }
-      if (piece.length === 0) continue;
-      const count = (piece.length + (odd >= 0 ? 1 : 0)) >> 1;
-      if (options.reuseChunks && reused.length < count) reused = new Float32Array(Math.max(count, 32_768));
-      const samples = options.reuseChunks ? reused.subarray(0, count) : new Float32Array(count);
-      let at = 0;
-      let n = 0;
-      if (odd >= 0) {
-        samples[n++] = (((odd | (piece[0] << 8)) << 16) >> 16) / 32768;
-        odd = -1;
-        at = 1;
+      const chunk = samples.take();
+      if (paused) {
+        paused = false;
+        output.reader.resume();
       }
-      const pairs = (piece.length - at) >> 1;
-      if (((piece.byteOffset + at) & 1) === 0) {
-        const pcm = new Int16Array(piece.buffer, piece.byteOffset + at, pairs);
-        for (let i = 0; i < pairs; i++) samples[n + i] = pcm[i] / 32768;
-      } else {
-        for (let i = 0, j = at; i < pairs; i++, j += 2) samples[n + i] = (((piece[j] | (piece[j + 1] << 8)) << 16) >> 16) / 32768;
-      }
-      n += pairs;
-      if (at + 2 * pairs < piece.length) odd = piece[piece.length - 1];
-      total += n;
+      total += chunk.length;
       if (total > maxSamples) throw tooLong(total / SAMPLE_RATE, options.maxDurationSec!);
-      if (n > 0) yield n === samples.length ? samples : samples.subarray(0, n);
+      yield options.reuseChunks ? chunk : chunk.slice();
     }
+    readToTheEnd = !readerError;
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+    output.reader.destroy();
+    // Stopped early: the file's loudness is not wanted any more. Otherwise its last bytes are still to be read.
+    if (!readToTheEnd) tap?.reader.destroy();
   }
   const code = await exited.catch((error: Error) => {
     throw error.name === 'AbortError' ? error : new InvalidAudio(`ffmpeg could not run: ${error.message}`);
   });
+  await tapEnded;
   options.signal?.throwIfAborted();
   info ??= parseSourceInfo(log);
   if (code !== 0) throw explainFailure(log, fromStream);
@@ -222,6 +261,60 @@ export async function* decodeAudio(options: DecodeOptions): AsyncGenerator<Float
     throw new InvalidAudio('No audio could be decoded from the file: it holds no sound ffmpeg can read.');
   }
   return { info, loudness: loudness ? loudness.finish() : null };
+}
+
+/**
+ * ffmpeg's 16-bit little-endian samples, as they arrive, turned into float32 (÷ 32768, LP-MusicCaps' scaling) in
+ * one buffer while the consumer works on the other: what `take` returns stays valid until the next `take`.
+ */
+class SampleQueue {
+  /** Samples held before the socket is paused: 4 s of 16 kHz audio. */
+  static readonly HIGH_WATER = 65_536;
+  /** Room for a read that arrives just under the high-water mark. */
+  private static readonly CAPACITY = SampleQueue.HIGH_WATER + READ_BUFFER_BYTES / 2 + 1;
+  private filling = new Float32Array(SampleQueue.CAPACITY);
+  private spare = new Float32Array(SampleQueue.CAPACITY);
+  length = 0;
+  /** The low byte of a sample split between two reads, or -1. */
+  private odd = -1;
+
+  append(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    const needed = this.length + ((bytes.length + 1) >> 1);
+    if (needed > this.filling.length) {
+      const grown = new Float32Array(Math.max(needed, 2 * this.filling.length));
+      grown.set(this.filling.subarray(0, this.length));
+      this.filling = grown;
+    }
+    const out = this.filling;
+    let n = this.length;
+    let at = 0;
+    if (this.odd >= 0) {
+      out[n++] = (((this.odd | (bytes[0] << 8)) << 16) >> 16) / 32768;
+      this.odd = -1;
+      at = 1;
+    }
+    const pairs = (bytes.length - at) >> 1;
+    if (((bytes.byteOffset + at) & 1) === 0) {
+      const pcm = new Int16Array(bytes.buffer, bytes.byteOffset + at, pairs);
+      for (let i = 0; i < pairs; i++) out[n + i] = pcm[i] / 32768;
+    } else {
+      for (let i = 0, j = at; i < pairs; i++, j += 2) out[n + i] = (((bytes[j] | (bytes[j + 1] << 8)) << 16) >> 16) / 32768;
+    }
+    n += pairs;
+    if (at + 2 * pairs < bytes.length) this.odd = bytes[bytes.length - 1];
+    this.length = n;
+  }
+
+  /** The samples so far; the buffer they lie in is filled again only after the next `take`. */
+  take(): Float32Array {
+    const full = this.filling;
+    this.filling = this.spare;
+    this.spare = full;
+    const taken = full.subarray(0, this.length);
+    this.length = 0;
+    return taken;
+  }
 }
 
 /** The layout of ffmpeg's fd-3 output: the file's own channels at its own rate. */
@@ -257,7 +350,8 @@ class LoudnessTap {
   push(piece: Buffer): void {
     if (this.failed) return;
     if (!this.started) {
-      this.waiting.push(piece);
+      // A copy: the reader's buffer is read into again.
+      this.waiting.push(Buffer.from(piece));
       // ffmpeg names its input before it writes a sample; if it somehow did not, do without a measurement.
       if (this.waiting.length > 64) this.fail();
       return;
@@ -296,9 +390,10 @@ export class LoudnessSink {
     const total = this.carry.length + bytes.length;
     const whole = total - (total % this.frameBytes);
     if (whole > 0 && this.carry.length === 0 && (bytes.byteOffset & 1) === 0) {
-      // The usual case, a pipe read of whole frames: measure the bytes where they lie, without copying them.
+      // The usual case, a read of whole frames: measure the bytes where they lie, without copying them.
       this.meter!.push(new Int16Array(bytes.buffer, bytes.byteOffset, whole / 2), LOUDNESS_SAMPLE_SCALE);
-      this.carry = bytes.slice(whole);
+      // A copy of the partial frame (a Buffer's slice would be a view): the reader's buffer is read into again.
+      this.carry = new Uint8Array(bytes.subarray(whole));
     } else if (whole > 0) {
       const count = whole / 2;
       if (this.samples.length < count) this.samples = new Int16Array(Math.max(count, 2 * this.samples.length));
@@ -306,7 +401,7 @@ export class LoudnessSink {
       target.set(this.carry);
       target.set(bytes.subarray(0, whole - this.carry.length), this.carry.length);
       this.meter!.push(this.samples.subarray(0, count), LOUDNESS_SAMPLE_SCALE);
-      this.carry = bytes.slice(whole - this.carry.length);
+      this.carry = new Uint8Array(bytes.subarray(whole - this.carry.length));
     } else {
       const joined = new Uint8Array(total);
       joined.set(this.carry);

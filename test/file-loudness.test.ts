@@ -146,6 +146,28 @@ describe('one ffmpeg process, the stream split', () => {
     expect(Buffer.from(samples.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
   });
 
+  it('yields the same samples to a consumer slower than ffmpeg: reading waits for it, in two buffers it reuses', async () => {
+    const file = make('long.mp3', "aevalsrc='0.3*sin(2*PI*220*t)+0.2*random(0)':s=44100:d=40");
+    const stream = decodeAudio({ ffmpeg: FFMPEG, input: file, reuseChunks: true });
+    const copies: Float32Array[] = [];
+    const buffers: ArrayBufferLike[] = [];
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) break;
+      copies.push(next.value.slice());
+      buffers.push(next.value.buffer);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    const samples = new Float32Array(copies.reduce((n, c) => n + c.length, 0));
+    copies.reduce((at, c) => (samples.set(c, at), at + c.length), 0);
+    const reference = referenceDecode(file);
+    expect(Buffer.from(samples.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
+    // While the consumer slept, samples gathered up to the point where reading stops (4 s of audio)...
+    expect(Math.max(...copies.map((c) => c.length))).toBeGreaterThanOrEqual(65_536);
+    // ...in two buffers, taken in turn.
+    expect(new Set(buffers).size).toBe(2);
+  });
+
   it('measures the same from stdin (the fallback when ffmpeg cannot fetch the URL) as from the path', async () => {
     const file = make('piped.flac', 'anoisesrc=color=pink:amplitude=0.3:r=44100:d=12:seed=9', ['-ac', '2']);
     const fromPath = await decode(file);
@@ -276,12 +298,13 @@ describe('one ffmpeg process, the stream split', () => {
     const measure = (pieceBytes: number, offset: number) => {
       const sink = new LoudnessSink();
       sink.start({ sampleRate: 44100, channels: 2, channelLayout: 'stereo' });
-      // Each piece sits `offset` bytes into a buffer of its own, as a read into a pooled or odd-aligned buffer would.
+      // Every piece is read into one buffer, `offset` bytes in, which the next read overwrites, as the socket
+      // reader's reads do (core/output-socket.ts): what the sink keeps of a piece must be its own copy.
+      const holder = Buffer.alloc(offset + pieceBytes);
       for (let at = 0; at < bytes.length; at += pieceBytes) {
         const piece = bytes.subarray(at, Math.min(bytes.length, at + pieceBytes));
-        const holder = new Uint8Array(offset + piece.length);
         holder.set(piece, offset);
-        sink.push(holder.subarray(offset));
+        sink.push(holder.subarray(offset, offset + piece.length));
       }
       return sink.finish()!;
     };
