@@ -103,6 +103,17 @@ describe('MIDI reader', () => {
     const v = parseMidi(encodeMidi(TPQ, [[meta.tempo(0, 100), meta.tempo(TPQ * 40, 90)], scaleNotes(C_MAJOR_TUNE, 0, 48)]));
     expect(midiTruth(v).tempo).toMatchObject({ bpm: 100, constant: false });
   });
+
+  it('leaves out a tempo that only the silence before the first note is held at', () => {
+    // As MMA writes its songs: 120 BPM at tick 0, the song's 180 BPM one beat later, where the first note starts.
+    const leadIn = parseMidi(encodeMidi(TPQ, [[meta.tempo(0, 120), meta.tempo(TPQ, 180)], scaleNotes(C_MAJOR_TUNE, TPQ, 48)]));
+    expect(midiTruth(leadIn).tempo).toMatchObject({ bpm: 180, constant: true, map: [{ atSec: 0.5, bpm: 180 }] });
+    // A tempo under which a note sounds, however briefly, stays; a chart's (not pitched) lead-in stays too.
+    const early = parseMidi(encodeMidi(TPQ, [[meta.tempo(0, 120), meta.tempo(TPQ, 180)], scaleNotes(C_MAJOR_TUNE, TPQ / 2, 48)]));
+    expect(midiTruth(early).tempo.constant).toBe(false);
+    expect(midiTruth(early).tempoChanges).toBe(1);
+    expect(midiTruth(leadIn, { pitched: false }).tempoChanges).toBe(1);
+  });
 });
 
 describe('key signature against the notes', () => {

@@ -161,6 +161,10 @@ export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth
     map.segments.map((s) => ({ atSec: s.sec, value: 60e6 / s.usPerQuarter, key: String(s.usPerQuarter) })),
     endSec,
   );
+  // A tempo that only the silence before the first note is held at is nobody's tempo: MMA, for one, writes
+  // 120 BPM at tick 0 and the song's tempo a beat later, where its first note starts. (Not for charts: their
+  // first button can come long after the recording's music has started.)
+  if (options.pitched !== false) while (tempoPoints.length > 1 && tempoPoints[1].atSec <= firstNoteSec) tempoPoints.shift();
   const dominantTempo = dominant(tempoPoints, endSec)!;
   const bpm = dominantTempo.value;
   const constant = tempoPoints.every((p) => Math.abs(p.value / bpm - 1) <= 0.02);
