@@ -8,7 +8,10 @@
  * with the yardsticks that this machine has on the real corpus (librosa, aubio, bpm-tools; see
  * bench/lib/yardsticks.ts) and mir_eval cross-checking the scores. One table: tempo exact (±4 %) and with ×2/×½,
  * meter exact, key exact and MIREX-weighted, loudness / range / true peak against `ffmpeg -af ebur128=peak=true`,
- * adjacent-window tempo jumps and key changes; issue 9's targets beside the figures. Then the sections (issue 10):
+ * adjacent-window tempo jumps and key changes; issue 9's targets beside the figures. The real corpus's held-out
+ * pieces ("heldOut": true: packages no threshold was chosen on) get their own column and their own table against
+ * the yardsticks, so that out-of-sample figures are never mixed into the tuned ones; the targets and the exit code
+ * are judged on the whole real corpus, as before the held-out pieces came. Then the sections (issue 10):
  * test pieces of known structure cut from the real corpus (bench/lib/eval-structure.ts), boundary hit rate within
  * ±3 s, spurious boundaries per minute, repeats sharing a label, pairwise label F. Then the budget: all
  * descriptors on a 3-minute track, × real time on one core. Scoring rules: bench/lib/real-corpus.ts.
@@ -33,7 +36,7 @@ import {
   type KeyItem, type TempoItem,
 } from './lib/descriptor-corpus.ts';
 import {
-  TARGETS, ebur128Reference, hasFittingKey, inParallel, isConstantTempo, keyWeightedScore, loadRealCorpus, measureWithProduct,
+  TARGETS, ebur128Reference, hasFittingKey, inParallel, isConstantTempo, isHeldOut, keyWeightedScore, loadRealCorpus, measureWithProduct,
   parseKey, scorePiece, summarize, tempoScore, toScoredPiece, truthKey,
   type Estimate, type KeyTruth, type PieceScore, type Ratio, type ScoreRow, type ScoredPiece, type Spread, type TempoTruth,
 } from './lib/real-corpus.ts';
@@ -61,6 +64,7 @@ interface BenchPiece {
   truth: ScoredPiece;
   durationSec: number;
   label: string;
+  heldOut?: boolean;
 }
 
 interface Measured {
@@ -449,7 +453,9 @@ async function main() {
         console.log(`real corpus: ${corpus.missing.length} piece(s) of the truth table have no audio (run \`npm run corpus:real${sliceOnly ? ' -- --slice' : ''}\`): `
           + corpus.missing.slice(0, 8).map((p) => p.id).join(', ') + (corpus.missing.length > 8 ? ', …' : ''));
       }
-      const pieces: BenchPiece[] = corpus.pieces.map((p) => ({ id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: p.id }));
+      const pieces: BenchPiece[] = corpus.pieces.map((p) => ({
+        id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: isHeldOut(p) ? `${p.id} [held out]` : p.id, heldOut: isHeldOut(p),
+      }));
       const started = performance.now();
       const real = await measureProduct(pieces);
       console.log(`real corpus${sliceOnly ? ' (CI slice)' : ''}: ${real.length} files through preprocess in ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -457,10 +463,22 @@ async function main() {
       for (const note of yardsticks.notes) console.log(`note: ${note}`);
       for (const m of real) if (verbose || isMiss(m.scores.ours)) console.log(pieceLine(m, yardsticks.names));
       realOurs = summarize(real.map((m) => m.scores.ours));
-      columns.push({ title: `real: ours (${real.length})`, row: realOurs });
+      const heldOut = real.filter((m) => m.piece.heldOut);
+      const inSample = real.filter((m) => !m.piece.heldOut);
+      const rowOf = (measured: Measured[], name: string) => summarize(measured.map((m) => m.scores[name]).filter((s): s is PieceScore => s !== undefined));
       const rows: Record<string, ScoreRow> = { ours: realOurs };
+      if (heldOut.length) {
+        // The targets are judged on the whole corpus (first column); the tuned and the held-out pieces apart beside it.
+        columns.push({ title: `real: ours, all (${real.length})`, row: realOurs });
+        rows.oursInSample = rowOf(inSample, 'ours');
+        rows.oursHeldOut = rowOf(heldOut, 'ours');
+        columns.push({ title: `in-sample: ours (${inSample.length})`, row: rows.oursInSample });
+        columns.push({ title: `held out: ours (${heldOut.length})`, row: rows.oursHeldOut });
+      } else {
+        columns.push({ title: `real: ours (${real.length})`, row: realOurs });
+      }
       for (const name of yardsticks.names) {
-        const row = summarize(real.map((m) => m.scores[name]).filter((s): s is PieceScore => s !== undefined));
+        const row = rowOf(real, name);
         rows[name] = row;
         yardstickRows.push(row);
         columns.push({ title: `real: ${name === 'librosa' ? 'librosa / librosa-KS' : name}`, row });
@@ -469,6 +487,7 @@ async function main() {
       if (!real.length) missed.push('real corpus has no audio');
       report.real = {
         truthFile: corpus.truthFile, slice: sliceOnly, missingAudio: corpus.missing.map((p) => p.id), rows,
+        heldOut: heldOut.map((m) => m.piece.id),
         yardsticks: { names: yardsticks.names, notes: yardsticks.notes, librosa: yardsticks.python?.librosa ?? null, mirEval: yardsticks.python?.mir_eval ?? null },
         mirEvalCrossCheck: yardsticks.crossCheck ?? null,
         pieces: real.map((m) => ({ id: m.piece.id, truth: m.piece.truth, estimates: m.estimates, scores: m.scores })),
@@ -476,8 +495,23 @@ async function main() {
       console.log('');
       const verdicts = printTable(columns, realOurs, yardstickRows);
       report.beatsYardsticks = verdicts;
-      const beatsAll = verdicts.length > 0 && verdicts.every((v) => v.endsWith('yes'));
-      console.log(`beats yardsticks: ${verdicts.length ? (beatsAll ? 'yes' : `no (${verdicts.filter((v) => !v.endsWith('yes')).map((v) => v.split(':')[0]).join(', ')})`) : 'n/a (no yardstick ran)'}`);
+      const beatsLine = (v: string[]) => (v.length ? (v.every((x) => x.endsWith('yes')) ? 'yes' : `no (${v.filter((x) => !x.endsWith('yes')).map((x) => x.split(':')[0]).join(', ')})`) : 'n/a (no yardstick ran)');
+      console.log(`beats yardsticks: ${beatsLine(verdicts)}`);
+      if (heldOut.length) {
+        const packages = [...new Set(corpus.pieces.filter(isHeldOut).map((p) => p.source?.package ?? '?'))].join(', ');
+        console.log(`\nheld out (no threshold, key profile or other choice was made on these; from ${packages}): ${heldOut.map((m) => m.piece.id).join(' ')}`);
+        const heldOutColumns = [{ title: `held out: ours (${heldOut.length})`, row: rows.oursHeldOut }];
+        const heldOutYardsticks: ScoreRow[] = [];
+        for (const name of yardsticks.names) {
+          const row = rowOf(heldOut, name);
+          rows[`${name}HeldOut`] = row;
+          heldOutYardsticks.push(row);
+          heldOutColumns.push({ title: `held out: ${name}`, row });
+        }
+        const heldOutVerdicts = printTable(heldOutColumns, rows.oursHeldOut, heldOutYardsticks);
+        report.heldOutBeatsYardsticks = heldOutVerdicts;
+        console.log(`held out, beats yardsticks: ${beatsLine(heldOutVerdicts)} (the held-out column is reported, not a target)`);
+      }
       if (yardsticks.crossCheck) {
         const c = yardsticks.crossCheck;
         console.log(`mir_eval ${c.mirEval} cross-check of the bench's scoring: ${c.checked - c.disagreements.length}/${c.checked} scores agree`);
@@ -487,7 +521,9 @@ async function main() {
         + 'window tempo jumps on constant-tempo pieces, window key changes on pieces without a key change.');
     }
     if (!corpus) printTable(columns, null, []);
-    if (corpus?.pieces.length) await structure(corpus.pieces, dir, report, missed);
+    // Sections are cut from the tuned pieces only: adding the held-out ones would change which excerpts are used.
+    const sectionSources = corpus?.pieces.filter((p) => !isHeldOut(p)) ?? [];
+    if (sectionSources.length) await structure(sectionSources, dir, report, missed);
 
     if (!realOnly) {
       const figures = await speed(dir);

@@ -7,7 +7,10 @@
  * Krumhansl–Kessler profiles: bench/lib/key-yardstick.py).
  *
  *   npx tsx bench/lib/eval-key.ts [--truth bench/real-corpus/truth.json] [--audio .corpus/real] [--no-yardstick]
- *                                  [--sweep] [--verbose]
+ *                                  [--sweep] [--verbose] [--held-out]
+ *
+ * A tuning tool: it leaves out the held-out pieces ("heldOut": true, see bench/real-corpus/README.md) unless
+ * --held-out asks for those alone, to look at, never to choose a setting on.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,7 +25,7 @@ const PITCHES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'
 const ALIASES: Record<string, string> = { Db: 'C#', 'D#': 'Eb', Gb: 'F#', 'G#': 'Ab', 'A#': 'Bb', Cb: 'B', Fb: 'E', 'E#': 'F', 'B#': 'C' };
 
 interface TruthKey { tonic: string; mode: 'major' | 'minor'; fitsNotes: boolean }
-interface Piece { id: string; file: string; kind?: string; durationSec?: number; key: TruthKey | null; keyChanges?: number | Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }>; keyMap?: Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }> }
+interface Piece { id: string; file: string; kind?: string; heldOut?: boolean; durationSec?: number; key: TruthKey | null; keyChanges?: number | Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }>; keyMap?: Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }> }
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -133,7 +136,9 @@ function windowTruth(piece: Piece, trackRef: string, analysis: KeyAnalysis, dura
 function main(): void {
   const truthPath = arg('--truth', 'bench/real-corpus/truth.json');
   const audioDir = arg('--audio', '.corpus/real');
-  const truth = JSON.parse(readFileSync(truthPath, 'utf8')) as { pieces: Piece[] };
+  const all = JSON.parse(readFileSync(truthPath, 'utf8')) as { pieces: Piece[] };
+  const truth = { pieces: all.pieces.filter((p) => !!p.heldOut === flag('--held-out')) };
+  if (flag('--held-out')) console.log('held-out pieces only: figures to look at, not to tune on');
   const pieces = truth.pieces.filter((p) => p.key && p.key.fitsNotes);
   const resolve = (p: Piece) => (path.isAbsolute(p.file) ? p.file : existsSync(path.join(audioDir, p.file)) ? path.join(audioDir, p.file) : path.join(path.dirname(truthPath), p.file));
   const present = pieces.filter((p) => existsSync(resolve(p)));

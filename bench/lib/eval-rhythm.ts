@@ -2,7 +2,10 @@
  * Rhythm figures on the real-music corpus: the beat tracker (core/descriptors/beats.ts) and, with
  * --librosa, librosa.beat.beat_track on the same files as a yardstick (never a dependency of the product).
  *
- *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json]
+ *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json] [--held-out]
+ *
+ * A tuning tool: it leaves out the held-out pieces ("heldOut": true, see bench/real-corpus/README.md) unless
+ * --held-out asks for those alone, to look at, never to choose a setting on.
  *
  * Definitions (as mir_eval's tempo and the field use them):
  *   tempo exact:   |ours / truth − 1| ≤ 4 %, truth = the piece's beat tempo (dotted quarter for 6/8, 12/8)
@@ -25,11 +28,12 @@ interface TruthPiece {
   durationSec?: number;
   tempo: { bpm: number; constant: boolean; map?: Array<{ atSec: number; bpm: number }>; beatBpm?: number } | null;
   meter: string | null;
+  heldOut?: boolean;
 }
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-const truthFile = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--verbose'))
+const truthFile = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && !['--verbose', '--held-out'].includes(args[i - 1])))
   ?? 'bench/real-corpus/truth.json';
 const python = flag('--librosa');
 const verbose = args.includes('--verbose');
@@ -93,7 +97,9 @@ function windowsFromBeats(beats: number[], duration: number): Array<number | nul
 
 async function main() {
   const truth = JSON.parse(readFileSync(truthFile, 'utf8')) as { pieces: TruthPiece[] };
-  const listed = truth.pieces.filter((p) => p.tempo || p.meter);
+  const heldOutOnly = args.includes('--held-out');
+  if (heldOutOnly) console.log('held-out pieces only: figures to look at, not to tune on');
+  const listed = truth.pieces.filter((p) => (p.tempo || p.meter) && !!p.heldOut === heldOutOnly);
   // Pieces whose audio is not (yet) built are left out, and said so.
   const pieces = listed.filter((p) => existsSync(resolveAudio(p.file)));
   if (pieces.length < listed.length) console.log(`(${listed.length - pieces.length} of ${listed.length} pieces have no audio yet: left out)`);

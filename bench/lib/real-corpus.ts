@@ -59,6 +59,11 @@ export interface TruthPiece {
   key: KeyTruth | null;
   keyChanges: number | unknown[];
   ci: boolean;
+  /**
+   * From a package no threshold was chosen on (scripts/corpus-real.ts, HELD_OUT): the bench scores these apart
+   * and the tuning tools (bench/lib/eval-*.ts) leave them out, so their figures stay out-of-sample.
+   */
+  heldOut?: boolean;
 }
 
 /** A truth piece with its audio file resolved to an absolute path. */
@@ -97,6 +102,9 @@ export function loadRealCorpus(options: { slice?: boolean; truthFile?: string; a
   }
   return { pieces, missing, truthFile };
 }
+
+/** The pieces no threshold was chosen on, and the rest. */
+export const isHeldOut = (piece: Pick<TruthPiece, 'heldOut'>) => piece.heldOut === true;
 
 export const keyChangeCount = (piece: Pick<TruthPiece, 'keyChanges'>) =>
   Array.isArray(piece.keyChanges) ? piece.keyChanges.length : Number(piece.keyChanges ?? 0) || 0;
