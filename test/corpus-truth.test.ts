@@ -1,5 +1,7 @@
 // The real-music corpus's truth comes from MIDI events (scripts/lib/midi-file.ts, scripts/lib/midi-truth.ts):
 // these build small MIDI files whose tempo, meter and key are known and check what the reader makes of them.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeMidi, meta, parseMidi, type RawEvent, TempoMap, ticksAt, truncateMidi } from '../scripts/lib/midi-file.ts';
 import { keyFitsNotes, keySignatureTonic, midiTruth, PITCH_NAMES } from '../scripts/lib/midi-truth.ts';
 
@@ -167,5 +169,24 @@ describe('truncateMidi', () => {
     expect(hex).toContain('b37b00'); // all notes off, channel 4
     expect(hex).toContain('b37800'); // all sound off
     expect(parseMidi(cut).notes).toEqual([{ tick: 0, endTick: TPQ * 4, channel: 3, pitch: 60, velocity: 100 }]);
+  });
+});
+
+describe('the committed truth table (bench/real-corpus/truth.json)', () => {
+  const pieces = (JSON.parse(readFileSync(join(__dirname, '../bench/real-corpus/truth.json'), 'utf8')) as {
+    pieces: Array<{ id: string; ci: boolean; heldOut?: boolean; variantOf?: string; source: { package: string } }>;
+  }).pieces;
+  const heldOut = pieces.filter((p) => p.heldOut);
+  const tuned = pieces.filter((p) => !p.heldOut);
+
+  it('keeps the held-out pieces out of the CI slice, out of the variants, and after every tuned piece', () => {
+    expect(heldOut.length).toBeGreaterThanOrEqual(15);
+    expect(heldOut.filter((p) => p.ci || p.variantOf || tuned.some((t) => t.variantOf === p.id))).toEqual([]);
+    expect(pieces.findIndex((p) => p.heldOut)).toBe(tuned.length);
+  });
+
+  it('draws the held-out pieces from packages none of the tuned pieces comes from', () => {
+    const tunedPackages = new Set(tuned.map((p) => p.source.package));
+    expect(heldOut.filter((p) => tunedPackages.has(p.source.package)).map((p) => p.id)).toEqual([]);
   });
 });
