@@ -16,13 +16,16 @@
  * Held-out pieces (`"heldOut": true`, the HELD_OUT catalogue below) come from packages on which no threshold,
  * key profile or other choice of core/descriptors/ was ever made: the bench prints their figures apart, and the
  * tuning tools (bench/lib/eval-*.ts) leave them out. Their MIDI is read as it ships, gunzipped (.mid.gz), or
- * made from the score by the package's own converter (abc2midi for ABC, MuseScore 3 for .mscx/.mscz).
+ * made from the score by the package's own converter (abc2midi for ABC, MuseScore 3 for .mscx/.mscz). A second
+ * held-out group of another kind, produced electronic and pop songs (kind "lmms-render"), is LMMS's demo
+ * projects rendered by LMMS itself (`lmms render`, cached in .corpus/real/.lmms-render/: the truth's duration is
+ * the render's), tempo and meter from the project file (scripts/lib/lmms-project.ts), no key.
  *
  * Idempotent: a file already in .corpus/real/ is kept. Needs (Debian): ffmpeg fluidsynth fluid-soundfont-gm
  * planetblupi-music-midi openttd-openmsx simutrans-data liquidwar-data kobodeluxe-data
  * fretsonfire-songs-muldjord fretsonfire-songs-sectoid, and for the held-out pieces freedink-data mma playmidi
- * pianobooster abcmidi musescore3. FFMPEG_BIN, FLUIDSYNTH_BIN, SOUNDFONT, ABC2MIDI_BIN and MSCORE_BIN override
- * the tools' paths.
+ * pianobooster abcmidi musescore3 lmms lmms-common. FFMPEG_BIN, FLUIDSYNTH_BIN, SOUNDFONT, ABC2MIDI_BIN,
+ * MSCORE_BIN and LMMS_BIN override the tools' paths.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,6 +35,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { parseMidi, TempoMap, ticksAt, truncateMidi } from './lib/midi-file.ts';
 import { type KeyTruth, type Meter, midiTruth, type TempoTruth } from './lib/midi-truth.ts';
+import { lmmsProjectXml, lmmsTruth } from './lib/lmms-project.ts';
 import { parseCommandLine } from '#core/command-line';
 
 const run = promisify(execFile);
@@ -45,6 +49,9 @@ const FLUIDSYNTH = process.env.FLUIDSYNTH_BIN || 'fluidsynth';
 const SOUNDFONT = process.env.SOUNDFONT || '/usr/share/sounds/sf2/FluidR3_GM.sf2';
 const ABC2MIDI = process.env.ABC2MIDI_BIN || 'abc2midi';
 const MSCORE = process.env.MSCORE_BIN || 'mscore3';
+const LMMS = process.env.LMMS_BIN || 'lmms';
+/** LMMS's renders, kept between runs: the truth's duration is read from them, and the build finishes them. */
+const LMMS_RENDER_DIR = join(OUT_DIR, '.lmms-render');
 
 /** Pieces are cut at this length (and fade out over the last FADE_SEC seconds when cut). */
 const MAX_SEC = 240;
@@ -191,6 +198,31 @@ export const HELD_OUT: MidiSource[] = [
     .map((f) => heldOut(`musescore-${slug(f.replace(/\.msc[xz]$/, ''))}`, 'musescore3', `/usr/share/mscore3-3.2/demos/${f}`, { via: 'mscore3' })),
 ];
 
+// Held out, a second kind: produced electronic and pop songs, LMMS's own demo projects (lmms-common; the
+// authors' licences are in /usr/share/doc/lmms-common/copyright), rendered by LMMS 1.2 itself. Every demo project
+// is here but those listed in LMMS_LEFT_OUT, each with the reason (failed to render, silence, or under 30 s).
+const LMMS_DEMOS = '/usr/share/lmms/projects/demos';
+export interface LmmsSource {
+  id: string;
+  package: string;
+  /** The .mmp or .mmpz project. */
+  path: string;
+  heldOut: true;
+}
+const lmmsSource = (file: string): LmmsSource => ({
+  id: `lmms-${slug(file.split('/').pop()!.replace(/\.mmpz?$/, ''))}`, package: 'lmms-common', path: `${LMMS_DEMOS}/${file}`, heldOut: true,
+});
+export const LMMS_LEFT_OUT: Record<string, string> = {};
+export const LMMS_SOURCES: LmmsSource[] = [
+  'Alf42red-Mauiwowi.mmpz', 'CapDan/CapDan-ReggaeTry.mmpz', 'CapDan/CapDan-ReggaetonTry.mmpz', 'CapDan/CapDan-TwilightArea-OriginalByAlf42red.mmpz',
+  'CapDan/CapDan-ZeroSumGame-OriginalByZakarra.mmpz', 'EsoXLB-CPU.mmpz', 'Impulslogik-Zen.mmpz', 'Jousboxx-BuzzerBeater.mmpz', 'Momo64-esp.mmpz',
+  'Oglsdl-Dr8v2.mmpz', 'Oglsdl-PpTrip.mmpz', 'Saber-FinalStep.mmpz', 'Settel-InnerRecreation.mmpz', 'Shovon-ProgressiveHousePluckDemo.mmpz',
+  'Skiessi/Skiessi-C64.mmpz', 'Skiessi/Skiessi-Onion.mmpz', 'Socceroos-Progress.mmpz', 'StrictProduction-DearJonDoe.mmp', 'TameAnderson-MakeMe.mmpz',
+  'Thomasso-AxeFromThe80s.mmpz',
+]
+  .map(lmmsSource)
+  .filter((s) => !(s.id in LMMS_LEFT_OUT));
+
 export const CHART_SOURCES: ChartSource[] = [
   fof('muldjord', 'armygeddon'),
   fof('muldjord', 'chaos_god'),
@@ -217,7 +249,7 @@ export interface Piece {
   id: string;
   file: string;
   source: { package: string; path: string; audio?: string[]; via?: ScoreConversion['via']; tune?: number };
-  kind: 'midi-render' | 'recording-with-chart';
+  kind: 'midi-render' | 'recording-with-chart' | 'lmms-render';
   durationSec: number;
   channels: number;
   tempo: TempoTruth | null;
@@ -329,6 +361,52 @@ async function chartPieceTruth(src: ChartSource): Promise<Piece> {
   };
 }
 
+/** LMMS renders `project` to a 32-bit float WAV at 44.1 kHz (kept in LMMS_RENDER_DIR), once. */
+async function lmmsRender(src: LmmsSource, scratch: string): Promise<string> {
+  const wav = join(LMMS_RENDER_DIR, `${src.id}.wav`);
+  if (existsSync(wav) && statSync(wav).size > 0) return wav;
+  mkdirSync(LMMS_RENDER_DIR, { recursive: true });
+  const partial = join(LMMS_RENDER_DIR, `.${src.id}.partial.wav`);
+  // A writable HOME for the settings file LMMS writes on start; no display (offscreen Qt); --allowroot because
+  // the corpus is built as root in CI (LMMS refuses root without it).
+  const home = join(scratch, 'lmms-home');
+  mkdirSync(home, { recursive: true });
+  await run(LMMS, ['--allowroot', 'render', src.path, '-f', 'wav', '-a', '-s', String(SAMPLE_RATE), '-o', partial], {
+    env: { ...process.env, HOME: home, QT_QPA_PLATFORM: 'offscreen' },
+    maxBuffer: 64 << 20,
+    timeout: LMMS_RENDER_TIMEOUT_MS,
+  });
+  if (!existsSync(partial)) throw new Error(`${src.id}: lmms rendered no file from ${src.path}`);
+  renameSync(partial, wav);
+  return wav;
+}
+/** A demo song that takes LMMS longer than this to render is left out (the longest render seen took ~60 s). */
+const LMMS_RENDER_TIMEOUT_MS = 300_000;
+
+async function lmmsPieceTruth(src: LmmsSource, scratch: string): Promise<Piece> {
+  const t = lmmsTruth(lmmsProjectXml(readFileSync(src.path)));
+  const renderedSec = await probeDuration(await lmmsRender(src, scratch));
+  return {
+    id: src.id,
+    file: `${src.id}.flac`,
+    source: { package: src.package, path: src.path },
+    kind: 'lmms-render',
+    durationSec: round3(Math.min(MAX_SEC, renderedSec)),
+    channels: 2,
+    tempo: t.tempo,
+    tempoChanges: 0,
+    meter: t.meter,
+    meterRaw: t.meterRaw,
+    meterChanges: 0,
+    key: null,
+    keyChanges: 0,
+    keyScaleShare: null,
+    trimmed: renderedSec > MAX_SEC,
+    ci: false,
+    heldOut: true,
+  };
+}
+
 function variantTruth(v: VariantSource, base: Piece): Piece {
   const id = variantId(v);
   return {
@@ -351,7 +429,8 @@ async function computeTruth(scratch: string, ids?: Set<string>): Promise<Piece[]
   const midis = MIDI_SOURCES.filter((s) => need(s.id));
   const heldOut = HELD_OUT.filter((s) => need(s.id));
   const charts = CHART_SOURCES.filter((s) => need(s.id));
-  const missing = [...[...midis, ...heldOut].map((s) => ({ p: s.package, f: s.path })), ...charts.map((s) => ({ p: s.package, f: join(s.dir, 'notes.mid') }))]
+  const lmms = LMMS_SOURCES.filter((s) => need(s.id));
+  const missing = [...[...midis, ...heldOut, ...lmms].map((s) => ({ p: s.package, f: s.path })), ...charts.map((s) => ({ p: s.package, f: join(s.dir, 'notes.mid') }))]
     .filter((s) => !existsSync(s.f));
   if (missing.length) {
     const packages = [...new Set(missing.map((m) => m.p))].join(' ');
@@ -374,6 +453,12 @@ async function computeTruth(scratch: string, ids?: Set<string>): Promise<Piece[]
     }),
     // Last in the table, so that adding them left every tuned piece's entry where it was.
     ...(await truthOf(heldOut)),
+    // The LMMS group after the MIDI one, for the same reason; one render at a time (LMMS uses both cores).
+    ...(await (async () => {
+      const pieces: Piece[] = [];
+      for (const src of lmms) pieces.push(await lmmsPieceTruth(src, scratch));
+      return pieces;
+    })()),
   ];
 }
 
@@ -453,6 +538,15 @@ async function mixRecording(piece: Piece, out: string): Promise<Levels> {
   return parseLevels(stderr);
 }
 
+/** LMMS's float render (made with the truth), brought to the corpus's peak, length, fade and format. */
+async function finishLmms(piece: Piece, out: string): Promise<Levels> {
+  const wav = join(LMMS_RENDER_DIR, `${piece.id}.wav`);
+  if (!existsSync(wav)) throw new Error(`${piece.id}: no LMMS render at ${wav} (it is made with the truth)`);
+  const gain = await peakGuard(piece, ['-i', wav], '');
+  const stderr = await ffmpeg(['-i', wav, '-af', `${gain}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
+  return parseLevels(stderr);
+}
+
 const VARIANT_FILTER: Record<VariantKind, string> = {
   mono: 'pan=mono|c0=0.5*c0+0.5*c1',
   '51': 'pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0*c0|BL=0.7*c0|BR=0.7*c1',
@@ -474,7 +568,9 @@ async function build(piece: Piece, scratch: string): Promise<{ levels: Levels; s
     ? await makeVariant(piece, join(OUT_DIR, `${piece.variantOf}.flac`), tmp)
     : piece.kind === 'recording-with-chart'
       ? await mixRecording(piece, tmp)
-      : await renderMidi(piece, tmp, scratch);
+      : piece.kind === 'lmms-render'
+        ? await finishLmms(piece, tmp)
+        : await renderMidi(piece, tmp, scratch);
   // Real music, not silence (the inverted variant's mean level is its channels', not their sum's).
   if (!(levels.meanDb > -45)) throw new Error(`${piece.id}: mean level ${levels.meanDb} dB — silent render?`);
   const sec = await probeDuration(tmp);
@@ -547,7 +643,7 @@ async function buildCorpus(scratch: string, jobs: number, only: string[] | undef
     if (!flag('build')) return;
   }
 
-  const catalogue = [...MIDI_SOURCES, ...CHART_SOURCES, ...HELD_OUT].map((s) => ({ id: s.id, ci: !!s.ci, heldOut: 'heldOut' in s && !!s.heldOut }));
+  const catalogue = [...MIDI_SOURCES, ...CHART_SOURCES, ...HELD_OUT, ...LMMS_SOURCES].map((s) => ({ id: s.id, ci: 'ci' in s && !!s.ci, heldOut: 'heldOut' in s && !!s.heldOut }));
   catalogue.push(...VARIANT_SOURCES.map((v) => ({ id: variantId(v), ci: !!v.ci, heldOut: false })));
   let wanted: Set<string> | undefined;
   if (flag('slice')) wanted = new Set(catalogue.filter((p) => p.ci).map((p) => p.id));

@@ -46,7 +46,7 @@ export interface MidiTruth {
   lastNoteSec: number;
 }
 
-const METERS: Record<string, Meter> = { '2/4': '2/4', '3/4': '3/4', '4/4': '4/4', '6/8': '6/8', '12/8': '12/8' };
+export const METERS: Record<string, Meter> = { '2/4': '2/4', '3/4': '3/4', '4/4': '4/4', '6/8': '6/8', '12/8': '12/8' };
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** Key-signature meta event → tonic pitch class: n sharps is n fifths above C; minor is the relative minor. */
