@@ -65,6 +65,8 @@ interface BenchPiece {
   durationSec: number;
   label: string;
   heldOut?: boolean;
+  /** How the audio was made (truth.json's kind): the held-out figures are also printed per kind. */
+  kind?: string;
 }
 
 interface Measured {
@@ -454,7 +456,7 @@ async function main() {
           + corpus.missing.slice(0, 8).map((p) => p.id).join(', ') + (corpus.missing.length > 8 ? ', …' : ''));
       }
       const pieces: BenchPiece[] = corpus.pieces.map((p) => ({
-        id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: isHeldOut(p) ? `${p.id} [held out]` : p.id, heldOut: isHeldOut(p),
+        id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: isHeldOut(p) ? `${p.id} [held out]` : p.id, heldOut: isHeldOut(p), kind: p.kind,
       }));
       const started = performance.now();
       const real = await measureProduct(pieces);
@@ -511,6 +513,17 @@ async function main() {
         const heldOutVerdicts = printTable(heldOutColumns, rows.oursHeldOut, heldOutYardsticks);
         report.heldOutBeatsYardsticks = heldOutVerdicts;
         console.log(`held out, beats yardsticks: ${beatsLine(heldOutVerdicts)} (the held-out column is reported, not a target)`);
+        // The held-out kinds apart (MIDI renders through FluidSynth; produced songs rendered by LMMS), so that one
+        // kind's figures are not hidden in the other's.
+        const kinds = [...new Set(heldOut.map((m) => m.piece.kind ?? '?'))];
+        const byKind: Record<string, ScoreRow> = {};
+        for (const kind of kinds) {
+          const row = rowOf(heldOut.filter((m) => (m.piece.kind ?? '?') === kind), 'ours');
+          byKind[kind] = row;
+          console.log(`held out, ${kind} (${heldOut.filter((m) => (m.piece.kind ?? '?') === kind).length}): tempo exact ${ratioCell(row.tempoExact)}, `
+            + `tempo ×2/×½ ${ratioCell(row.tempoOctave)}, meter exact ${ratioCell(row.meterExact)}, key ${ratioCell(row.keyExact)}`);
+        }
+        report.heldOutByKind = byKind;
       }
       if (yardsticks.crossCheck) {
         const c = yardsticks.crossCheck;

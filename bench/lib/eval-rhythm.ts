@@ -109,6 +109,8 @@ async function main() {
   const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0, spurious: 0, varying: 0, varyingFound: 0, noBeat: 0 };
   const lib = { n: 0, exact: 0, octave: 0, pairs: 0, jumps: 0 };
   const confusion = new Map<string, number>();
+  // The same figures per kind of audio (truth.json's kind: MIDI render, LMMS render, recording with chart).
+  const byKind = new Map<string, { n: number; exact: number; octave: number; meterN: number; meterExact: number }>();
   const files = pieces.map((p) => resolveAudio(p.file));
 
   let librosa: Record<string, { bpm: number; beats: number[] }> = {};
@@ -141,13 +143,19 @@ async function main() {
     const windows: Array<number | null> = [];
     for (let s = 0; s + 10 <= duration + 1e-6; s += 10) windows.push(tempoBetween(rhythm, s, s + 10).bpm);
 
-    const row: Record<string, unknown> = { id: piece.id, truthBpm: null, bpm: rhythm.bpm && +rhythm.bpm.toFixed(1), conf: +rhythm.confidence.toFixed(2), meter: rhythm.meter, truthMeter: piece.meter };
+    const kind = piece.kind ?? '?';
+    if (!byKind.has(kind)) byKind.set(kind, { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0 });
+    const perKind = byKind.get(kind)!;
+    const row: Record<string, unknown> = { id: piece.id, kind, truthBpm: null, bpm: rhythm.bpm && +rhythm.bpm.toFixed(1), conf: +rhythm.confidence.toFixed(2), meter: rhythm.meter, truthMeter: piece.meter };
     if (piece.tempo?.constant) {
       const t = piece.tempo.beatBpm ?? piece.tempo.bpm;
       row.truthBpm = +t.toFixed(1);
       ours.n++;
       if (exact(rhythm.bpm, t)) ours.exact++;
       if (octave(rhythm.bpm, t)) ours.octave++;
+      perKind.n++;
+      if (exact(rhythm.bpm, t)) perKind.exact++;
+      if (octave(rhythm.bpm, t)) perKind.octave++;
       const j = windowJumps(windows);
       ours.pairs += j.pairs;
       ours.jumps += j.jumps;
@@ -166,6 +174,8 @@ async function main() {
     if (piece.meter && METERS.has(piece.meter)) {
       ours.meterN++;
       if (rhythm.meter === piece.meter) ours.meterExact++;
+      perKind.meterN++;
+      if (rhythm.meter === piece.meter) perKind.meterExact++;
       const key = `${piece.meter}→${rhythm.meter}`;
       confusion.set(key, (confusion.get(key) ?? 0) + 1);
     }
@@ -190,8 +200,13 @@ async function main() {
   console.log(`tempo changes claimed  on ${ours.spurious} of ${ours.n} constant-tempo pieces; on ${ours.varyingFound} of ${ours.varying} pieces whose tempo map changes`);
   console.log(`meter exact            ${ours.meterExact}/${ours.meterN} ${pct(ours.meterExact, ours.meterN)}   (librosa has no meter)`);
   console.log(`meter truth→ours       ${[...confusion].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  if (byKind.size > 1) {
+    for (const [kind, k] of [...byKind].sort()) {
+      console.log(`${kind.padEnd(22)} tempo exact ${k.exact}/${k.n} ${pct(k.exact, k.n)}, ×2/×½ ${k.octave}/${k.n} ${pct(k.octave, k.n)}, meter exact ${k.meterExact}/${k.meterN} ${pct(k.meterExact, k.meterN)}`);
+    }
+  }
   console.log(`analysis CPU time      ${(analysisMs / (audioSec / 60)).toFixed(2)} ms per minute of audio (first call includes JIT warm-up)`);
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ours, librosa: python ? lib : null, rows }, null, 1));
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ours, byKind: Object.fromEntries(byKind), librosa: python ? lib : null, rows }, null, 1));
 }
 
 main().catch((error) => {
