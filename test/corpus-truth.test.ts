@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeMidi, meta, parseMidi, type RawEvent, TempoMap, ticksAt, truncateMidi } from '../scripts/lib/midi-file.ts';
 import { keyFitsNotes, keySignatureTonic, midiTruth, PITCH_NAMES } from '../scripts/lib/midi-truth.ts';
+import { deflateSync } from 'node:zlib';
+import { lmmsProjectXml, lmmsTruth } from '../scripts/lib/lmms-project.ts';
 
 const TPQ = 480;
 
@@ -172,6 +174,43 @@ describe('truncateMidi', () => {
   });
 });
 
+describe('LMMS project reader', () => {
+  /** An .mmpz as LMMS writes it: the XML's length (4 bytes, big-endian), then the XML through zlib. */
+  const mmpz = (xml: string) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(Buffer.byteLength(xml));
+    return Buffer.concat([length, deflateSync(xml)]);
+  };
+  const project = (head: string, song = '') =>
+    `<?xml version="1.0"?>\n<!DOCTYPE lmms-project>\n<lmms-project version="1.0" type="song"><head ${head}</head><song>${song}</song></lmms-project>`;
+
+  it('reads the tempo and meter from the head of a compressed or a plain project', () => {
+    const xml = project('timesig_numerator="6" timesig_denominator="8" bpm="126" mastervol="100">');
+    expect(lmmsProjectXml(mmpz(xml))).toBe(xml);
+    expect(lmmsProjectXml(Buffer.from(xml))).toBe(xml);
+    expect(lmmsTruth(xml)).toEqual({ tempo: { bpm: 126, beatBpm: 84, constant: true, map: [{ atSec: 0, bpm: 126 }] }, meter: '6/8', meterRaw: '6/8' });
+  });
+
+  it('names no meter for a time signature the truth does not map, and keeps it as written', () => {
+    const t = lmmsTruth(project('timesig_numerator="8" timesig_denominator="4" bpm="140">'));
+    expect(t).toMatchObject({ meter: null, meterRaw: '8/4', tempo: { bpm: 140, constant: true } });
+  });
+
+  it('calls the tempo not constant only when an automation pattern drives it', () => {
+    const head = 'timesig_numerator="4" timesig_denominator="4"><bpm value="128" id="777"/>';
+    const drivesTempo = '<track type="5"><automationpattern name="tempo" pos="0" len="192"><time pos="0" value="128"/><time pos="96" value="140"/><object id="777"/></automationpattern></track>';
+    const drivesOther = '<track type="5"><automationpattern name="vol" pos="0" len="192"><time pos="0" value="1"/><object id="778"/></automationpattern></track>';
+    expect(lmmsTruth(project(head, drivesTempo)).tempo).toMatchObject({ bpm: 128, constant: false });
+    expect(lmmsTruth(project(head, drivesOther)).tempo).toMatchObject({ bpm: 128, constant: true });
+  });
+
+  it('refuses a compressed project whose length header does not match its XML', () => {
+    const bad = mmpz(project('bpm="120">'));
+    bad.writeUInt32BE(5, 0);
+    expect(() => lmmsProjectXml(bad)).toThrow(/header says 5/);
+  });
+});
+
 describe('the committed truth table (bench/real-corpus/truth.json)', () => {
   const pieces = (JSON.parse(readFileSync(join(__dirname, '../bench/real-corpus/truth.json'), 'utf8')) as {
     pieces: Array<{ id: string; ci: boolean; heldOut?: boolean; variantOf?: string; source: { package: string } }>;
@@ -183,6 +222,12 @@ describe('the committed truth table (bench/real-corpus/truth.json)', () => {
     expect(heldOut.length).toBeGreaterThanOrEqual(15);
     expect(heldOut.filter((p) => p.ci || p.variantOf || tuned.some((t) => t.variantOf === p.id))).toEqual([]);
     expect(pieces.findIndex((p) => p.heldOut)).toBe(tuned.length);
+  });
+
+  it('holds out every LMMS render, and gives it no key (an LMMS project has none)', () => {
+    const lmms = (pieces as Array<(typeof pieces)[number] & { kind: string; key: unknown }>).filter((p) => p.kind === 'lmms-render');
+    expect(lmms.length).toBeGreaterThanOrEqual(10);
+    expect(lmms.filter((p) => !p.heldOut || p.key !== null || p.ci).map((p) => p.id)).toEqual([]);
   });
 
   it('draws the held-out pieces from packages none of the tuned pieces comes from', () => {
