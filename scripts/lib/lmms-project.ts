@@ -6,7 +6,7 @@
  * The project has no key. (A few attribute reads, not a general XML parser: LMMS writes these elements itself.)
  */
 import { inflateSync } from 'node:zlib';
-import { METERS, type Meter, type TempoTruth } from './midi-truth.ts';
+import { compoundBeatBpm, METERS, type Meter, type TempoTruth } from './midi-truth.ts';
 
 export interface LmmsTruth {
   tempo: TempoTruth;
@@ -39,6 +39,7 @@ export function lmmsTruth(xml: string): LmmsTruth {
   const meterRaw = `${attribute(headTag, 'timesig_numerator') ?? 4}/${attribute(headTag, 'timesig_denominator') ?? 4}`;
   const meter = METERS[meterRaw] ?? null;
   const tempo: TempoTruth = { bpm, constant: !automated, map: [{ atSec: 0, bpm }] };
-  if (meter === '6/8' || meter === '12/8') tempo.beatBpm = Math.round(((bpm * 2) / 3) * 1000) / 1000;
+  const beatBpm = compoundBeatBpm(meter, bpm);
+  if (beatBpm !== undefined) tempo.beatBpm = beatBpm;
   return { tempo, meter, meterRaw };
 }

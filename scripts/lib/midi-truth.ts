@@ -49,6 +49,11 @@ export interface MidiTruth {
 export const METERS: Record<string, Meter> = { '2/4': '2/4', '3/4': '3/4', '4/4': '4/4', '6/8': '6/8', '12/8': '12/8' };
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** The felt beat of a compound meter (6/8, 12/8): the dotted quarter, 2/3 of the quarter-note tempo; else none. */
+export function compoundBeatBpm(meter: Meter | null, quarterBpm: number): number | undefined {
+  return meter === '6/8' || meter === '12/8' ? round((quarterBpm * 2) / 3) : undefined;
+}
+
 /** Key-signature meta event → tonic pitch class: n sharps is n fifths above C; minor is the relative minor. */
 export function keySignatureTonic(sharps: number, minor: boolean): number {
   const major = (((sharps * 7) % 12) + 12) % 12;
@@ -216,7 +221,8 @@ export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth
     constant,
     map: tempoPoints.map((p) => ({ atSec: round(p.atSec), bpm: round(p.value) })),
   };
-  if (meter === '6/8' || meter === '12/8') tempo.beatBpm = round((bpm * 2) / 3);
+  const beatBpm = compoundBeatBpm(meter, bpm);
+  if (beatBpm !== undefined) tempo.beatBpm = beatBpm;
 
   return {
     lengthSec: round(lengthSec),
