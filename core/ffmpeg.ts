@@ -369,11 +369,13 @@ class LoudnessTap {
   }
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** ffmpeg's fd-3 bytes into a FileLoudnessMeter: whole frames only, a partial one carried to the next piece. */
 export class LoudnessSink {
   private meter: FileLoudnessMeter | undefined;
   private frameBytes = 2;
-  private carry = new Uint8Array(0);
+  private carry = NO_BYTES;
   private samples = new Int16Array(0);
   private failed = false;
 
@@ -392,8 +394,8 @@ export class LoudnessSink {
     if (whole > 0 && this.carry.length === 0 && (bytes.byteOffset & 1) === 0) {
       // The usual case, a read of whole frames: measure the bytes where they lie, without copying them.
       this.meter!.push(new Int16Array(bytes.buffer, bytes.byteOffset, whole / 2), LOUDNESS_SAMPLE_SCALE);
-      // A copy of the partial frame (a Buffer's slice would be a view): the reader's buffer is read into again.
-      this.carry = new Uint8Array(bytes.subarray(whole));
+      // A copy of a partial frame (a Buffer's slice would be a view): the reader's buffer is read into again.
+      this.carry = whole === bytes.length ? NO_BYTES : new Uint8Array(bytes.subarray(whole));
     } else if (whole > 0) {
       const count = whole / 2;
       if (this.samples.length < count) this.samples = new Int16Array(Math.max(count, 2 * this.samples.length));
