@@ -518,9 +518,10 @@ async function main() {
         const kinds = [...new Set(heldOut.map((m) => m.piece.kind ?? '?'))];
         const byKind: Record<string, ScoreRow> = {};
         for (const kind of kinds) {
-          const row = rowOf(heldOut.filter((m) => (m.piece.kind ?? '?') === kind), 'ours');
+          const ofKind = heldOut.filter((m) => (m.piece.kind ?? '?') === kind);
+          const row = rowOf(ofKind, 'ours');
           byKind[kind] = row;
-          console.log(`held out, ${kind} (${heldOut.filter((m) => (m.piece.kind ?? '?') === kind).length}): tempo exact ${ratioCell(row.tempoExact)}, `
+          console.log(`held out, ${kind} (${ofKind.length}): tempo exact ${ratioCell(row.tempoExact)}, `
             + `tempo ×2/×½ ${ratioCell(row.tempoOctave)}, meter exact ${ratioCell(row.meterExact)}, key ${ratioCell(row.keyExact)}`);
         }
         report.heldOutByKind = byKind;
