@@ -8,7 +8,8 @@
  * recomputes it and warns when the installed packages no longer agree with the committed table.
  *
  *   --slice         only the pieces marked "ci": true (and the sources their variants are made from)
- *   --held-out      only the held-out pieces ("heldOut": true)
+ *   --held-out      only the held-out pieces ("heldOut": true), both groups
+ *   --held-out-b    only held-out group B ("heldOutGroup": "B")
  *   --write-truth   rewrite bench/real-corpus/truth.json from the sources (no audio is built unless asked with --build)
  *   --only a,b      only these ids
  *   --jobs N        renders at once (default: the number of CPUs, at most 4)
@@ -19,23 +20,33 @@
  * made from the score by the package's own converter (abc2midi for ABC, MuseScore 3 for .mscx/.mscz). A second
  * held-out group of another kind, produced electronic and pop songs (kind "lmms-render"), is LMMS's demo
  * projects rendered by LMMS itself (`lmms render`, cached in .corpus/real/.lmms-render/: the truth's duration is
- * the render's), tempo and meter from the project file (scripts/lib/lmms-project.ts), no key.
+ * the render's), tempo and meter from the project file (scripts/lib/lmms-project.ts), no key. These are group A
+ * ("heldOutGroup": "A"). Group B, added later and kept apart so that its first figures are not read beside A's
+ * tuning: Freedoom's game music (the MIDI lumps of its WADs, scripts/lib/wad.ts) rendered like the other MIDI
+ * files, and Hydrogen's demo songs rendered by Hydrogen (`h2cli`, kind "hydrogen-render", cached in
+ * .corpus/real/.hydrogen-render/), tempo and meter from the song (scripts/lib/hydrogen-song.ts), no key.
+ *
+ * Every MIDI piece's tempo carries `onGrid` (scripts/lib/midi-truth.ts, gridFit): the share of its onsets on the
+ * written grid; the bench scores the written tempo only where it reaches ON_GRID_MIN.
  *
  * Idempotent: a file already in .corpus/real/ is kept. Needs (Debian): ffmpeg fluidsynth fluid-soundfont-gm
  * planetblupi-music-midi openttd-openmsx simutrans-data liquidwar-data kobodeluxe-data
  * fretsonfire-songs-muldjord fretsonfire-songs-sectoid, and for the held-out pieces freedink-data mma playmidi
- * pianobooster abcmidi musescore3 lmms lmms-common. FFMPEG_BIN, FLUIDSYNTH_BIN, SOUNDFONT, ABC2MIDI_BIN,
- * MSCORE_BIN and LMMS_BIN override the tools' paths.
+ * pianobooster abcmidi musescore3 lmms lmms-common freedoom hydrogen hydrogen-data. FFMPEG_BIN, FLUIDSYNTH_BIN,
+ * SOUNDFONT, ABC2MIDI_BIN, MSCORE_BIN, LMMS_BIN and H2CLI_BIN override the tools' paths.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { parseMidi, TempoMap, ticksAt, truncateMidi } from './lib/midi-file.ts';
-import { type KeyTruth, type Meter, midiTruth, type TempoTruth } from './lib/midi-truth.ts';
+import { type GridFit, type KeyTruth, type Meter, midiTruth, ON_GRID_MIN, type TempoTruth } from './lib/midi-truth.ts';
 import { lmmsProjectXml, lmmsTruth } from './lib/lmms-project.ts';
+import { h2songXml, hydrogenTruth } from './lib/hydrogen-song.ts';
+import { musicLumps } from './lib/wad.ts';
+import { createHash } from 'node:crypto';
 import { parseCommandLine } from '#core/command-line';
 
 const run = promisify(execFile);
@@ -50,11 +61,16 @@ const SOUNDFONT = process.env.SOUNDFONT || '/usr/share/sounds/sf2/FluidR3_GM.sf2
 const ABC2MIDI = process.env.ABC2MIDI_BIN || 'abc2midi';
 const MSCORE = process.env.MSCORE_BIN || 'mscore3';
 const LMMS = process.env.LMMS_BIN || 'lmms';
+const H2CLI = process.env.H2CLI_BIN || 'h2cli';
 /** LMMS's renders, kept between runs: the truth's duration is read from them, and the build finishes them. */
 const LMMS_RENDER_DIR = join(OUT_DIR, '.lmms-render');
+/** Hydrogen's renders, kept the same way. */
+const HYDROGEN_RENDER_DIR = join(OUT_DIR, '.hydrogen-render');
 
 /** Pieces are cut at this length (and fade out over the last FADE_SEC seconds when cut). */
 const MAX_SEC = 240;
+/** A held-out source shorter than this is left out (a jingle or a loop fragment, not a piece). */
+const MIN_SEC = 30;
 const FADE_SEC = 2;
 /** A render keeps this much after the last note ends (the release and reverb tail). */
 const TAIL_SEC = 2;
@@ -73,9 +89,18 @@ interface MidiSource {
   /** A .mid file, a gzipped .mid.gz, or a score that `from` converts. */
   path: string;
   from?: ScoreConversion;
+  /** The music lump of a WAD file at `path` (e.g. "D_E1M1"). */
+  lump?: string;
   ci?: boolean;
   heldOut?: boolean;
+  heldOutGroup?: HeldOutGroup;
 }
+/**
+ * The held-out groups: A, the first (measured since 2026-11-28, its figures have been looked at); B, added later
+ * from packages nobody had measured (freedoom, hydrogen-data), kept apart so that its first figures stay unseen
+ * while A's are read.
+ */
+export type HeldOutGroup = 'A' | 'B';
 interface ChartSource {
   id: string;
   package: string;
@@ -172,7 +197,7 @@ export const MIDI_SOURCES: MidiSource[] = [
 const DINK = '/usr/share/games/dink/dink/Sound';
 const MMA = '/usr/share/doc/mma/examples';
 const ABC = '/usr/share/doc/abcmidi/examples';
-const heldOut = (id: string, pkg: string, path: string, from?: ScoreConversion): MidiSource => ({ id, package: pkg, path, from, heldOut: true });
+const heldOut = (id: string, pkg: string, path: string, from?: ScoreConversion): MidiSource => ({ id, package: pkg, path, from, heldOut: true, heldOutGroup: 'A' });
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 export const HELD_OUT: MidiSource[] = [
@@ -208,9 +233,10 @@ export interface LmmsSource {
   /** The .mmp or .mmpz project. */
   path: string;
   heldOut: true;
+  heldOutGroup: 'A';
 }
 const lmmsSource = (file: string): LmmsSource => ({
-  id: `lmms-${slug(file.split('/').pop()!.replace(/\.mmpz?$/, ''))}`, package: 'lmms-common', path: `${LMMS_DEMOS}/${file}`, heldOut: true,
+  id: `lmms-${slug(file.split('/').pop()!.replace(/\.mmpz?$/, ''))}`, package: 'lmms-common', path: `${LMMS_DEMOS}/${file}`, heldOut: true, heldOutGroup: 'A',
 });
 // With lmms 1.2.2 (Debian 12) every one of the 20 renders, none is silent, the shortest (Skiessi-C64, whose SID
 // voices log "Not enough samples" and still play) lasts 34 s: nothing is left out. A song that fails, is silent
@@ -225,6 +251,75 @@ export const LMMS_SOURCES: LmmsSource[] = [
 ]
   .map(lmmsSource)
   .filter((s) => !(s.id in LMMS_LEFT_OUT));
+
+// Held out, group B (added 2026-11-28 after group A had been measured, before anything of B was): two packages
+// no threshold was chosen on and nobody had measured.
+//  - Freedoom 0.12's game music: the MIDI lumps (D_*) of freedoom1.wad and freedoom2.wad (scripts/lib/wad.ts),
+//    rendered like every other MIDI file. Every music lump is Standard MIDI (none is in Doom's MUS format; one
+//    that were would be left out, not converted). A lump identical (SHA-256) to one met before is left out (the
+//    first WAD, then directory order, wins); so is a piece under MIN_SEC. Both rules are applied in code
+//    (freedoomSources), not by a list.
+//  - Hydrogen's demo songs (hydrogen-data), drum-machine songs rendered by Hydrogen itself (`h2cli`): every one
+//    that lasts at least MIN_SEC; the others are listed in HYDROGEN_LEFT_OUT with the reason.
+const FREEDOOM_WADS = ['/usr/share/games/doom/freedoom1.wad', '/usr/share/games/doom/freedoom2.wad'];
+const HYDROGEN_DEMOS = '/usr/share/hydrogen/data/demo_songs';
+export interface HydrogenSource {
+  id: string;
+  package: string;
+  /** The .h2song file. */
+  path: string;
+  heldOut: true;
+  heldOutGroup: 'B';
+}
+// Hydrogen 1.2.0~beta1's song lengths (sum of the pattern sequence's columns).
+export const HYDROGEN_LEFT_OUT: Record<string, string> = {
+  'hydrogen-gm-kit-jazzy': 'under 30 s (8 bars at 100 BPM: 19.2 s)',
+  'hydrogen-gm-kit-demo1': 'under 30 s (11 bars at 115 BPM: 23.0 s)',
+  'hydrogen-gm-kit-demo3': 'under 30 s (11 bars at 115 BPM: 23.0 s)',
+  'hydrogen-tr808kit-demo': 'under 30 s (12 bars at 125 BPM: 23.0 s)',
+};
+const hydrogenSource = (file: string): HydrogenSource => ({
+  id: `hydrogen-${slug(file.replace(/\.h2song$/, '').replace(/_/g, '-'))}`, package: 'hydrogen-data', path: `${HYDROGEN_DEMOS}/${file}`, heldOut: true, heldOutGroup: 'B',
+});
+export const HYDROGEN_SOURCES: HydrogenSource[] = [
+  'GM_kit_Diddley.h2song', 'GM_kit_Jazzy.h2song', 'GM_kit_demo1.h2song', 'GM_kit_demo2.h2song', 'GM_kit_demo3.h2song', 'TR808kit-demo.h2song',
+  'tutorial_georgyporgy.h2song',
+]
+  .map(hydrogenSource)
+  .filter((s) => !(s.id in HYDROGEN_LEFT_OUT));
+
+/** Freedoom's lumps that were left out, with the reason (filled by freedoomSources). */
+export const FREEDOOM_LEFT_OUT: Record<string, string> = {};
+let freedoomCache: MidiSource[] | undefined;
+/** Freedoom's distinct MIDI music lumps of at least MIN_SEC, in WAD and directory order; [] when not installed. */
+export function freedoomSources(): MidiSource[] {
+  if (freedoomCache) return freedoomCache;
+  const sources: MidiSource[] = [];
+  const seen = new Map<string, string>();
+  for (const wad of FREEDOOM_WADS) {
+    if (!existsSync(wad)) return [];
+    const data = readFileSync(wad);
+    const name = wad.split('/').pop()!.replace(/\.wad$/, '');
+    for (const lump of musicLumps(data)) {
+      const id = `${name}-${slug(lump.name.replace(/^D_/, ''))}`;
+      const hash = createHash('sha256').update(lump.data).digest('hex');
+      if (lump.format !== 'midi') FREEDOOM_LEFT_OUT[id] = `${lump.format === 'mus' ? 'MUS' : 'not a MIDI'} lump`;
+      else if (seen.has(hash)) FREEDOOM_LEFT_OUT[id] = `the same bytes as ${seen.get(hash)}`;
+      else {
+        seen.set(hash, id);
+        const midi = Buffer.from(lump.data);
+        const sec = midiTruth(parseMidi(midi)).lastNoteSec + TAIL_SEC;
+        if (sec < MIN_SEC) FREEDOOM_LEFT_OUT[id] = `under ${MIN_SEC} s (${sec.toFixed(1)} s)`;
+        else {
+          sources.push({ id, package: 'freedoom', path: wad, lump: lump.name, heldOut: true, heldOutGroup: 'B' });
+          midiBytes.set(id, midi);
+        }
+      }
+    }
+  }
+  freedoomCache = sources;
+  return sources;
+}
 
 export const CHART_SOURCES: ChartSource[] = [
   fof('muldjord', 'armygeddon'),
@@ -251,8 +346,8 @@ export const VARIANT_SOURCES: VariantSource[] = [
 export interface Piece {
   id: string;
   file: string;
-  source: { package: string; path: string; audio?: string[]; via?: ScoreConversion['via']; tune?: number };
-  kind: 'midi-render' | 'recording-with-chart' | 'lmms-render';
+  source: { package: string; path: string; audio?: string[]; via?: ScoreConversion['via']; tune?: number; lump?: string };
+  kind: 'midi-render' | 'recording-with-chart' | 'lmms-render' | 'hydrogen-render';
   durationSec: number;
   channels: number;
   tempo: TempoTruth | null;
@@ -271,9 +366,27 @@ export interface Piece {
   ci: boolean;
   /** From a package no threshold was chosen on (HELD_OUT): scored apart, never tuned on. */
   heldOut?: true;
+  heldOutGroup?: HeldOutGroup;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Each MIDI piece's grid fit, for the report of --write-truth. */
+const gridFits = new Map<string, GridFit>();
+
+/** The grid fit's distribution over the MIDI pieces, and the pieces whose written tempo is not scored. */
+function reportGridFit(pieces: Piece[]): void {
+  const rows = pieces.filter((p) => !p.variant && gridFits.has(p.id)).map((p) => ({ p, fit: gridFits.get(p.id)! }));
+  if (!rows.length) return;
+  const bins = new Array<number>(10).fill(0);
+  for (const { fit } of rows) bins[Math.min(9, Math.floor(fit.onGrid * 10))]++;
+  console.log(`grid fit (share of distinct onsets within ±1/48 quarter note of a 16th or triplet-8th position), ${rows.length} MIDI pieces:`);
+  console.log(`  ${bins.map((n, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${n}`).join(', ')}`);
+  const below = rows.filter(({ fit }) => fit.onGrid < ON_GRID_MIN).sort((a, b) => a.fit.onGrid - b.fit.onGrid);
+  const lowestAbove = rows.filter(({ fit }) => fit.onGrid >= ON_GRID_MIN).sort((a, b) => a.fit.onGrid - b.fit.onGrid).slice(0, 3);
+  console.log(`  below ${ON_GRID_MIN} (written tempo not scored): ${below.map(({ p, fit }) => `${p.id} ${fit.onGrid} (median offset ${fit.medianOffsetMs} ms)`).join(', ') || 'none'}`);
+  console.log(`  lowest above: ${lowestAbove.map(({ p, fit }) => `${p.id} ${fit.onGrid} (median offset ${fit.medianOffsetMs} ms)`).join(', ')}`);
+}
 
 /** The MIDI bytes of each MIDI source, read (or made) once per run: the truth and the render use the same. */
 const midiBytes = new Map<string, Buffer>();
@@ -283,7 +396,11 @@ async function loadMidi(src: MidiSource, scratch: string): Promise<Buffer> {
   const cached = midiBytes.get(src.id);
   if (cached) return cached;
   let data: Buffer;
-  if (src.from) {
+  if (src.lump) {
+    const lump = musicLumps(readFileSync(src.path)).find((l) => l.name === src.lump);
+    if (!lump || lump.format !== 'midi') throw new Error(`${src.id}: no MIDI lump ${src.lump} in ${src.path}`);
+    data = Buffer.from(lump.data);
+  } else if (src.from) {
     const out = join(scratch, `${src.id}.from-score.mid`);
     if (src.from.via === 'abc2midi') {
       // abc2midi writes tune X:n of the file to -o; it warns about short bars on stdout and still writes.
@@ -307,10 +424,11 @@ async function midiPieceTruth(src: MidiSource, scratch: string): Promise<Piece> 
   const full = whole.lastNoteSec + TAIL_SEC;
   const durationSec = round3(Math.min(MAX_SEC, full));
   const t = midiTruth(midi, { endSec: durationSec });
+  if (t.grid) gridFits.set(src.id, t.grid);
   return {
     id: src.id,
     file: `${src.id}.flac`,
-    source: { package: src.package, path: src.path, ...(src.from ?? {}) },
+    source: { package: src.package, path: src.path, ...(src.from ?? {}), ...(src.lump ? { lump: src.lump } : {}) },
     kind: 'midi-render',
     durationSec,
     channels: 2,
@@ -324,7 +442,7 @@ async function midiPieceTruth(src: MidiSource, scratch: string): Promise<Piece> 
     keyScaleShare: t.keyScaleShare,
     trimmed: full > MAX_SEC,
     ci: !!src.ci,
-    ...(src.heldOut ? { heldOut: true as const } : {}),
+    ...(src.heldOut ? { heldOut: true as const, heldOutGroup: src.heldOutGroup } : {}),
   };
 }
 
@@ -407,6 +525,67 @@ async function lmmsPieceTruth(src: LmmsSource, scratch: string): Promise<Piece> 
     trimmed: renderedSec > MAX_SEC,
     ci: false,
     heldOut: true,
+    heldOutGroup: src.heldOutGroup,
+  };
+}
+
+/**
+ * Hydrogen renders `song` (h2cli's export: WAV, 32-bit integer, 44.1 kHz) into HYDROGEN_RENDER_DIR, once. h2cli
+ * upgrades every drumkit it finds in an older format and writes it back in place (with a .bak beside it): as
+ * root that rewrites the installed packages' files under /usr/share/hydrogen, so root runs it as nobody
+ * (setpriv), whom those files refuse. HOME is a scratch folder (its settings), Qt has no display (offscreen).
+ */
+async function hydrogenRender(src: HydrogenSource): Promise<string> {
+  const wav = join(HYDROGEN_RENDER_DIR, `${src.id}.wav`);
+  if (existsSync(wav) && statSync(wav).size > 0) return wav;
+  mkdirSync(HYDROGEN_RENDER_DIR, { recursive: true });
+  // Its own folder, open to nobody (the scratch folder is root's alone): h2cli's HOME and its output.
+  const home = mkdtempSync(join(tmpdir(), 'corpus-real-hydrogen-'));
+  try {
+    chmodSync(home, 0o777);
+    const partial = join(home, `${src.id}.wav`);
+    const h2cli = [H2CLI, '-s', src.path, '-r', String(SAMPLE_RATE), '-b', '32', '-o', partial];
+    const asRoot = process.getuid?.() === 0;
+    const [command, ...args] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...h2cli] : h2cli;
+    await run(command, args, {
+      env: { ...process.env, HOME: home, QT_QPA_PLATFORM: 'offscreen' },
+      maxBuffer: 64 << 20,
+      timeout: LMMS_RENDER_TIMEOUT_MS,
+    });
+    if (!existsSync(partial)) throw new Error(`${src.id}: h2cli rendered no file from ${src.path}`);
+    const copy = join(HYDROGEN_RENDER_DIR, `.${src.id}.partial.wav`);
+    copyFileSync(partial, copy);
+    renameSync(copy, wav);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+  return wav;
+}
+
+async function hydrogenPieceTruth(src: HydrogenSource): Promise<Piece> {
+  const t = hydrogenTruth(h2songXml(readFileSync(src.path)));
+  if (t.lengthSec < MIN_SEC) throw new Error(`${src.id}: the song lasts ${t.lengthSec} s, under ${MIN_SEC} s: list it in HYDROGEN_LEFT_OUT`);
+  const renderedSec = await probeDuration(await hydrogenRender(src));
+  return {
+    id: src.id,
+    file: `${src.id}.flac`,
+    source: { package: src.package, path: src.path },
+    kind: 'hydrogen-render',
+    durationSec: round3(Math.min(MAX_SEC, renderedSec)),
+    channels: 2,
+    tempo: t.tempo,
+    tempoChanges: t.tempoChanges,
+    meter: t.meter,
+    meterRaw: t.meterRaw,
+    meterChanges: t.meterChanges,
+    // Drums only: no key (every demo song's notes are on the drumkit's instruments, none pitched).
+    key: null,
+    keyChanges: 0,
+    keyScaleShare: null,
+    trimmed: renderedSec > MAX_SEC,
+    ci: false,
+    heldOut: true,
+    heldOutGroup: src.heldOutGroup,
   };
 }
 
@@ -433,8 +612,14 @@ async function computeTruth(scratch: string, ids?: Set<string>): Promise<Piece[]
   const heldOut = HELD_OUT.filter((s) => need(s.id));
   const charts = CHART_SOURCES.filter((s) => need(s.id));
   const lmms = LMMS_SOURCES.filter((s) => need(s.id));
-  const missing = [...[...midis, ...heldOut, ...lmms].map((s) => ({ p: s.package, f: s.path })), ...charts.map((s) => ({ p: s.package, f: join(s.dir, 'notes.mid') }))]
-    .filter((s) => !existsSync(s.f));
+  const freedoom = freedoomSources().filter((s) => need(s.id));
+  const hydrogen = HYDROGEN_SOURCES.filter((s) => need(s.id));
+  const wantsFreedoom = !ids || [...ids].some((id) => id.startsWith('freedoom'));
+  const missing = [
+    ...[...midis, ...heldOut, ...lmms, ...hydrogen].map((s) => ({ p: s.package, f: s.path })),
+    ...charts.map((s) => ({ p: s.package, f: join(s.dir, 'notes.mid') })),
+    ...(wantsFreedoom ? FREEDOOM_WADS.map((f) => ({ p: 'freedoom', f })) : []),
+  ].filter((s) => !existsSync(s.f));
   if (missing.length) {
     const packages = [...new Set(missing.map((m) => m.p))].join(' ');
     throw new Error(`Missing source files (${missing.length}, e.g. ${missing[0].f}). Install: apt-get install ${packages}`);
@@ -460,6 +645,13 @@ async function computeTruth(scratch: string, ids?: Set<string>): Promise<Piece[]
     ...(await (async () => {
       const pieces: Piece[] = [];
       for (const src of lmms) pieces.push(await lmmsPieceTruth(src, scratch));
+      return pieces;
+    })()),
+    // Group B after group A, for the same reason.
+    ...(await truthOf(freedoom)),
+    ...(await (async () => {
+      const pieces: Piece[] = [];
+      for (const src of hydrogen) pieces.push(await hydrogenPieceTruth(src));
       return pieces;
     })()),
   ];
@@ -541,10 +733,10 @@ async function mixRecording(piece: Piece, out: string): Promise<Levels> {
   return parseLevels(stderr);
 }
 
-/** LMMS's float render (made with the truth), brought to the corpus's peak, length, fade and format. */
-async function finishLmms(piece: Piece, out: string): Promise<Levels> {
-  const wav = join(LMMS_RENDER_DIR, `${piece.id}.wav`);
-  if (!existsSync(wav)) throw new Error(`${piece.id}: no LMMS render at ${wav} (it is made with the truth)`);
+/** LMMS's or Hydrogen's render (made with the truth), brought to the corpus's peak, length, fade and format. */
+async function finishRender(piece: Piece, dir: string, out: string): Promise<Levels> {
+  const wav = join(dir, `${piece.id}.wav`);
+  if (!existsSync(wav)) throw new Error(`${piece.id}: no render at ${wav} (it is made with the truth)`);
   const gain = await peakGuard(piece, ['-i', wav], '');
   const stderr = await ffmpeg(['-i', wav, '-af', `${gain}${finishFilter(piece)}`, '-ac', '2', ...FLAC, out]);
   return parseLevels(stderr);
@@ -572,8 +764,10 @@ async function build(piece: Piece, scratch: string): Promise<{ levels: Levels; s
     : piece.kind === 'recording-with-chart'
       ? await mixRecording(piece, tmp)
       : piece.kind === 'lmms-render'
-        ? await finishLmms(piece, tmp)
-        : await renderMidi(piece, tmp, scratch);
+        ? await finishRender(piece, LMMS_RENDER_DIR, tmp)
+        : piece.kind === 'hydrogen-render'
+          ? await finishRender(piece, HYDROGEN_RENDER_DIR, tmp)
+          : await renderMidi(piece, tmp, scratch);
   // Real music, not silence (the inverted variant's mean level is its channels', not their sum's).
   if (!(levels.meanDb > -45)) throw new Error(`${piece.id}: mean level ${levels.meanDb} dB — silent render?`);
   const sec = await probeDuration(tmp);
@@ -616,12 +810,13 @@ async function main(): Promise<void> {
       build: { type: 'boolean', default: false },
       slice: { type: 'boolean', default: false },
       'held-out': { type: 'boolean', default: false },
+      'held-out-b': { type: 'boolean', default: false },
       only: { type: 'string' },
       jobs: { type: 'string' },
     },
-    (problem) => new Error(`${problem}: npm run corpus:real -- [--slice | --held-out] [--only ID,…] [--jobs N] [--write-truth [--build]]`),
+    (problem) => new Error(`${problem}: npm run corpus:real -- [--slice | --held-out | --held-out-b] [--only ID,…] [--jobs N] [--write-truth [--build]]`),
   );
-  const flag = (name: 'write-truth' | 'build' | 'slice' | 'held-out') => options[name];
+  const flag = (name: Flag) => options[name];
   const jobs = Number(options.jobs ?? Math.min(4, availableParallelism()));
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs takes a whole number of at least 1 (got ${options.jobs})`);
   const only = options.only?.split(',');
@@ -637,20 +832,35 @@ async function main(): Promise<void> {
   console.log(`(${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
-async function buildCorpus(scratch: string, jobs: number, only: string[] | undefined, flag: (name: 'write-truth' | 'build' | 'slice' | 'held-out') => boolean | undefined): Promise<void> {
+type Flag = 'write-truth' | 'build' | 'slice' | 'held-out' | 'held-out-b';
+
+async function buildCorpus(scratch: string, jobs: number, only: string[] | undefined, flag: (name: Flag) => boolean | undefined): Promise<void> {
   if (flag('write-truth')) {
     const all = await computeTruth(scratch);
     mkdirSync(join(ROOT, 'bench/real-corpus'), { recursive: true });
     writeFileSync(TRUTH_FILE, stableJson(all));
-    console.log(`${TRUTH_FILE}: ${all.length} pieces (${all.filter((p) => p.heldOut).length} held out)`);
+    const group = (g: HeldOutGroup) => all.filter((p) => p.heldOutGroup === g).length;
+    console.log(`${TRUTH_FILE}: ${all.length} pieces (${all.filter((p) => p.heldOut).length} held out: ${group('A')} in group A, ${group('B')} in group B)`);
+    reportGridFit(all);
+    for (const [id, why] of Object.entries(FREEDOOM_LEFT_OUT)) console.log(`left out: ${id}: ${why}`);
     if (!flag('build')) return;
   }
 
-  const catalogue = [...MIDI_SOURCES, ...CHART_SOURCES, ...HELD_OUT, ...LMMS_SOURCES].map((s) => ({ id: s.id, ci: 'ci' in s && !!s.ci, heldOut: 'heldOut' in s && !!s.heldOut }));
-  catalogue.push(...VARIANT_SOURCES.map((v) => ({ id: variantId(v), ci: !!v.ci, heldOut: false })));
+  const catalogue = [...MIDI_SOURCES, ...CHART_SOURCES, ...HELD_OUT, ...LMMS_SOURCES, ...freedoomSources(), ...HYDROGEN_SOURCES].map((s) => ({
+    id: s.id,
+    ci: 'ci' in s && !!s.ci,
+    heldOut: 'heldOut' in s && !!s.heldOut,
+    group: 'heldOutGroup' in s ? s.heldOutGroup : undefined,
+  }));
+  catalogue.push(...VARIANT_SOURCES.map((v) => ({ id: variantId(v), ci: !!v.ci, heldOut: false, group: undefined })));
   let wanted: Set<string> | undefined;
   if (flag('slice')) wanted = new Set(catalogue.filter((p) => p.ci).map((p) => p.id));
   if (flag('held-out')) wanted = new Set(catalogue.filter((p) => p.heldOut).map((p) => p.id));
+  if (flag('held-out-b')) wanted = new Set(catalogue.filter((p) => p.group === 'B').map((p) => p.id));
+  // A full or held-out build needs Freedoom's WADs (their lumps are the catalogue): say so rather than build less.
+  if ((flag('held-out') || flag('held-out-b') || (!wanted && !only)) && FREEDOOM_WADS.some((f) => !existsSync(f))) {
+    throw new Error(`Missing source files (${FREEDOOM_WADS.join(', ')}). Install: apt-get install freedoom`);
+  }
   if (only) {
     const unknown = only.filter((id) => !catalogue.some((p) => p.id === id));
     if (unknown.length) throw new Error(`unknown piece ids: ${unknown.join(', ')}`);

@@ -17,6 +17,12 @@ export interface TempoTruth {
   /** Every tempo within ±2 % of `bpm` over the whole (trimmed) piece. */
   constant: boolean;
   map: Array<{ atSec: number; bpm: number }>;
+  /**
+   * Share of the note onsets that sit on the written grid (see `gridFit`): the written tempo is the beat's truth
+   * only where the notes follow it. Absent where it was not measured (LMMS and Hydrogen songs are on their grid by
+   * construction; a chart's buttons are not the music's notes).
+   */
+  onGrid?: number;
 }
 
 export interface KeyTruth {
@@ -44,6 +50,8 @@ export interface MidiTruth {
   /** When the first note starts and the last note ends (any channel), in seconds, before any trim. */
   firstNoteSec: number;
   lastNoteSec: number;
+  /** How well the notes follow the written grid (null for charts and files without notes). */
+  grid: GridFit | null;
 }
 
 export const METERS: Record<string, Meter> = { '2/4': '2/4', '3/4': '3/4', '4/4': '4/4', '6/8': '6/8', '12/8': '12/8' };
@@ -142,6 +150,89 @@ function changePoints<T>(events: Array<{ atSec: number; value: T; key: string }>
   return out.filter((e, i) => i === 0 || e.key !== out[i - 1].key);
 }
 
+// ───────────────────────── grid fit ─────────────────────────
+//
+// A MIDI file's set-tempo events are the beat's truth only if its notes were placed on the grid they define (typed
+// in or quantized in a sequencer). A part played in live and never quantized keeps the sequencer's tempo in its
+// header while its notes follow the player: FreeDink's 1003, 2, insper, lively and love, and files converted from
+// Doom's MUS format, whose ticks are 1/140 s whatever the music's tempo (mus2mid writes 89 ticks per quarter at a
+// nominal 95 BPM). The measure is the one a sequencer's quantize function applies (e.g. Cubase's iterative
+// quantize or MuseScore's MIDI import, both snapping to the nearest 16th or triplet-8th position): the share of
+// distinct onset ticks that lie within GRID_TOLERANCE of a 16th-note or triplet-8th position of the written
+// grid, after the one shift of the whole grid (the phase) that fits best, because a file that starts its bar a
+// few ticks late (Planet Blupi's are 20 ticks late throughout) is still on its grid.
+
+/** Grid positions inside a quarter note: the 16th notes (0, ¼, ½, ¾) and the triplet 8ths (⅓, ⅔). */
+const GRID_POSITIONS = [0, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1];
+/**
+ * An onset is on the grid within ±1/48 of a quarter note (±1/192 of a whole note; ±10 ms at 120 BPM) of a grid
+ * position. A tolerance in fractions of the beat rather than milliseconds keeps the share that onsets placed at
+ * random would reach the same at every tempo: the six positions cover 6 × 2/48 = 25 % of the quarter. (±30 ms
+ * covers the whole of the quarter note above about 180 BPM, and ±1/32 note covers it at any tempo: neither can tell
+ * a played-in part from a quantized one.)
+ */
+export const GRID_TOLERANCE_QUARTERS = 1 / 48;
+/**
+ * The written tempo is scored as the beat's truth only where `onGrid` reaches this. Chosen from the distribution
+ * over every MIDI piece of the corpus (printed by `npm run corpus:real -- --write-truth`): onsets at random reach
+ * 0.25 (0.26–0.28 after the phase search: Freedoom's files converted from MUS), the five FreeDink pieces played in
+ * live 0.32–0.38, and every other piece 0.48 or more (swung, humanised and arpeggiated parts included); 0.45
+ * lies in that gap, nearer the quantized side so that a file whose notes merely lean towards the grid fails.
+ */
+export const ON_GRID_MIN = 0.45;
+/** The phase is searched in steps of 1/384 quarter note. */
+const PHASE_STEPS = 384;
+
+export interface GridFit {
+  /** Share of the distinct onset ticks within the tolerance of a grid position (0 … 1). */
+  onGrid: number;
+  /** Median distance of the onsets to their nearest grid position, in milliseconds through the tempo map. */
+  medianOffsetMs: number;
+  /** The shift of the grid that fits best, in quarter notes (0 … 1). */
+  phaseQuarters: number;
+  onsets: number;
+}
+
+/** How well the notes inside [0, endSec) follow the written grid; null without notes. */
+export function gridFit(midi: MidiFile, endSec = Infinity): GridFit | null {
+  const map = new TempoMap(midi.ticksPerQuarter, midi.tempos);
+  const q = midi.ticksPerQuarter;
+  const ticks = [...new Set(midi.notes.map((n) => n.tick))].filter((t) => map.seconds(t) < endSec).sort((a, b) => a - b);
+  if (ticks.length === 0) return null;
+  // Each onset's place inside its quarter note, 0 … 1.
+  const place = ticks.map((t) => (t / q) % 1);
+  /** The grid position nearest to a place shifted by the phase, and the distance to it (in quarter notes). */
+  const nearest = (x: number, phase: number) => {
+    const p = (((x - phase) % 1) + 1) % 1;
+    const g = GRID_POSITIONS.reduce((a, b) => (Math.abs(p - b) < Math.abs(p - a) ? b : a));
+    return { shift: g - p, distance: Math.abs(g - p) };
+  };
+  // The phase that puts the most onsets on the grid; among equals, the one closest to them (the centre of the run).
+  let best = { phase: 0, hits: -1, spread: Infinity };
+  for (let step = 0; step < PHASE_STEPS; step++) {
+    const phase = step / PHASE_STEPS;
+    let hits = 0;
+    let spread = 0;
+    for (const x of place) {
+      const { distance } = nearest(x, phase);
+      if (distance <= GRID_TOLERANCE_QUARTERS + 1e-9) {
+        hits++;
+        spread += distance;
+      }
+    }
+    if (hits > best.hits || (hits === best.hits && spread < best.spread - 1e-9)) best = { phase, hits, spread };
+  }
+  const offsetsMs = ticks
+    .map((t, i) => Math.abs(map.seconds(t + nearest(place[i], best.phase).shift * q) - map.seconds(t)) * 1000)
+    .sort((a, b) => a - b);
+  return {
+    onGrid: round(best.hits / ticks.length),
+    medianOffsetMs: round(offsetsMs[Math.floor(offsetsMs.length / 2)], 1),
+    phaseQuarters: round(best.phase),
+    onsets: ticks.length,
+  };
+}
+
 export interface TruthOptions {
   /** Only what happens before this many seconds counts (the audio is cut there). */
   endSec?: number;
@@ -223,6 +314,9 @@ export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth
   };
   const beatBpm = compoundBeatBpm(meter, bpm);
   if (beatBpm !== undefined) tempo.beatBpm = beatBpm;
+  // A chart's buttons are placed for a game, not played: no grid fit for them.
+  const grid = options.pitched === false ? null : gridFit(midi, endSec);
+  if (grid) tempo.onGrid = grid.onGrid;
 
   return {
     lengthSec: round(lengthSec),
@@ -237,6 +331,7 @@ export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth
     pitchedNoteSec: round(pitchedNoteSec),
     firstNoteSec: round(firstNoteSec),
     lastNoteSec: round(lastNoteSec),
+    grid,
   };
 }
 
