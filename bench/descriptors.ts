@@ -9,8 +9,9 @@
  * bench/lib/yardsticks.ts) and mir_eval cross-checking the scores. One table: tempo exact (±4 %) and with ×2/×½,
  * meter exact, key exact and MIREX-weighted, loudness / range / true peak against `ffmpeg -af ebur128=peak=true`,
  * adjacent-window tempo jumps and key changes; issue 9's targets beside the figures. The real corpus's held-out
- * pieces ("heldOut": true: packages no threshold was chosen on) get their own column and their own table against
- * the yardsticks, so that out-of-sample figures are never mixed into the tuned ones; the targets and the exit code
+ * pieces ("heldOut": true: packages no threshold was chosen on) get a column and a table against the yardsticks
+ * per held-out group ("heldOutGroup" A, and B added later), so that out-of-sample figures are never mixed into
+ * the tuned ones nor one group's into the other's; the targets and the exit code
  * are judged on the whole real corpus, as before the held-out pieces came. Then the sections (issue 10):
  * test pieces of known structure cut from the real corpus (bench/lib/eval-structure.ts), boundary hit rate within
  * ±3 s, spurious boundaries per minute, repeats sharing a label, pairwise label F. Then the budget: all
@@ -36,9 +37,9 @@ import {
   type KeyItem, type TempoItem,
 } from './lib/descriptor-corpus.ts';
 import {
-  TARGETS, ebur128Reference, hasFittingKey, inParallel, isConstantTempo, isHeldOut, keyWeightedScore, loadRealCorpus, measureWithProduct,
-  parseKey, scorePiece, summarize, tempoScore, toScoredPiece, truthKey,
-  type Estimate, type KeyTruth, type PieceScore, type Ratio, type ScoreRow, type ScoredPiece, type Spread, type TempoTruth,
+  HELD_OUT_GROUPS, TARGETS, ebur128Reference, hasFittingKey, heldOutGroupOf, inParallel, isConstantTempo, isHeldOut, keyWeightedScore, loadRealCorpus, measureWithProduct,
+  parseKey, scorePiece, scoresTempo, summarize, tempoScore, toScoredPiece, truthKey,
+  type Estimate, type HeldOutGroup, type KeyTruth, type PieceScore, type Ratio, type ScoreRow, type ScoredPiece, type Spread, type TempoTruth,
 } from './lib/real-corpus.ts';
 import { STRUCTURE_TARGETS, evaluateStructure, mirEvalCrossCheck } from './lib/eval-structure.ts';
 import { aubioEstimate, bpmToolsEstimate, detectYardsticks, runPythonYardsticks, type PythonAnswer } from './lib/yardsticks.ts';
@@ -65,6 +66,7 @@ interface BenchPiece {
   durationSec: number;
   label: string;
   heldOut?: boolean;
+  heldOutGroup?: HeldOutGroup;
   /** How the audio was made (truth.json's kind): the held-out figures are also printed per kind. */
   kind?: string;
 }
@@ -332,7 +334,8 @@ const fmt = (v: number | null | undefined, digits = 1) => (v === null || v === u
 function pieceLine(m: Measured, names: string[]): string {
   const t = m.piece.truth;
   const truth = [
-    t.tempo ? `${fmt(t.tempo.bpm)}${t.tempo.beatBpm ? `(${fmt(t.tempo.beatBpm)})` : ''}${t.tempo.constant ? '' : '~'}` : '—',
+    // ~: the tempo changes; ?: the notes are off the written grid (onGrid below ON_GRID_MIN): the tempo is not scored.
+    t.tempo ? `${fmt(t.tempo.bpm)}${t.tempo.beatBpm ? `(${fmt(t.tempo.beatBpm)})` : ''}${t.tempo.constant ? '' : '~'}${isConstantTempo(t) && !scoresTempo(t) ? '?' : ''}` : '—',
     t.meter ?? '—',
     t.key ? `${t.key.tonic} ${t.key.mode}${t.key.fitsNotes ? '' : '?'}` : '—',
   ].join(' ');
@@ -456,7 +459,7 @@ async function main() {
           + corpus.missing.slice(0, 8).map((p) => p.id).join(', ') + (corpus.missing.length > 8 ? ', …' : ''));
       }
       const pieces: BenchPiece[] = corpus.pieces.map((p) => ({
-        id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: isHeldOut(p) ? `${p.id} [held out]` : p.id, heldOut: isHeldOut(p), kind: p.kind,
+        id: p.id, file: p.audio, truth: toScoredPiece(p), durationSec: p.durationSec, label: isHeldOut(p) ? `${p.id} [held out ${heldOutGroupOf(p)}]` : p.id, heldOut: isHeldOut(p), heldOutGroup: heldOutGroupOf(p), kind: p.kind,
       }));
       const started = performance.now();
       const real = await measureProduct(pieces);
@@ -467,15 +470,19 @@ async function main() {
       realOurs = summarize(real.map((m) => m.scores.ours));
       const heldOut = real.filter((m) => m.piece.heldOut);
       const inSample = real.filter((m) => !m.piece.heldOut);
+      // The held-out groups apart: A has been read since its first run, B (added later) not before this one.
+      const groups = HELD_OUT_GROUPS.map((group) => ({ group, measured: heldOut.filter((m) => m.piece.heldOutGroup === group) })).filter((g) => g.measured.length);
       const rowOf = (measured: Measured[], name: string) => summarize(measured.map((m) => m.scores[name]).filter((s): s is PieceScore => s !== undefined));
       const rows: Record<string, ScoreRow> = { ours: realOurs };
       if (heldOut.length) {
-        // The targets are judged on the whole corpus (first column); the tuned and the held-out pieces apart beside it.
+        // The targets are judged on the whole corpus (first column); the tuned pieces and each held-out group apart beside it.
         columns.push({ title: `real: ours, all (${real.length})`, row: realOurs });
         rows.oursInSample = rowOf(inSample, 'ours');
-        rows.oursHeldOut = rowOf(heldOut, 'ours');
         columns.push({ title: `in-sample: ours (${inSample.length})`, row: rows.oursInSample });
-        columns.push({ title: `held out: ours (${heldOut.length})`, row: rows.oursHeldOut });
+        for (const { group, measured } of groups) {
+          rows[`oursHeldOut${group}`] = rowOf(measured, 'ours');
+          columns.push({ title: `held out ${group}: ours (${measured.length})`, row: rows[`oursHeldOut${group}`] });
+        }
       } else {
         columns.push({ title: `real: ours (${real.length})`, row: realOurs });
       }
@@ -489,7 +496,7 @@ async function main() {
       if (!real.length) missed.push('real corpus has no audio');
       report.real = {
         truthFile: corpus.truthFile, slice: sliceOnly, missingAudio: corpus.missing.map((p) => p.id), rows,
-        heldOut: heldOut.map((m) => m.piece.id),
+        heldOut: Object.fromEntries(groups.map(({ group, measured }) => [group, measured.map((m) => m.piece.id)])),
         yardsticks: { names: yardsticks.names, notes: yardsticks.notes, librosa: yardsticks.python?.librosa ?? null, mirEval: yardsticks.python?.mir_eval ?? null },
         mirEvalCrossCheck: yardsticks.crossCheck ?? null,
         pieces: real.map((m) => ({ id: m.piece.id, truth: m.piece.truth, estimates: m.estimates, scores: m.scores })),
@@ -499,39 +506,44 @@ async function main() {
       report.beatsYardsticks = verdicts;
       const beatsLine = (v: string[]) => (v.length ? (v.every((x) => x.endsWith('yes')) ? 'yes' : `no (${v.filter((x) => !x.endsWith('yes')).map((x) => x.split(':')[0]).join(', ')})`) : 'n/a (no yardstick ran)');
       console.log(`beats yardsticks: ${beatsLine(verdicts)}`);
-      if (heldOut.length) {
-        const packages = [...new Set(corpus.pieces.filter(isHeldOut).map((p) => p.source?.package ?? '?'))].join(', ');
-        console.log(`\nheld out (no threshold, key profile or other choice was made on these; from ${packages}): ${heldOut.map((m) => m.piece.id).join(' ')}`);
-        const heldOutColumns = [{ title: `held out: ours (${heldOut.length})`, row: rows.oursHeldOut }];
-        const heldOutYardsticks: ScoreRow[] = [];
+      const heldOutBeats: Record<string, string[]> = {};
+      const heldOutByKind: Record<string, Record<string, ScoreRow>> = {};
+      for (const { group, measured } of groups) {
+        const packages = [...new Set(corpus.pieces.filter((p) => heldOutGroupOf(p) === group).map((p) => p.source?.package ?? '?'))].join(', ');
+        console.log(`\nheld out ${group} (no threshold, key profile or other choice was made on these; from ${packages})`
+          + `${group === 'B' ? ' — figures to look at, not to tune on' : ''}: ${measured.map((m) => m.piece.id).join(' ')}`);
+        const groupRow = rows[`oursHeldOut${group}`];
+        const groupColumns = [{ title: `held out ${group}: ours (${measured.length})`, row: groupRow }];
+        const groupYardsticks: ScoreRow[] = [];
         for (const name of yardsticks.names) {
-          const row = rowOf(heldOut, name);
-          rows[`${name}HeldOut`] = row;
-          heldOutYardsticks.push(row);
-          heldOutColumns.push({ title: `held out: ${name}`, row });
+          const row = rowOf(measured, name);
+          rows[`${name}HeldOut${group}`] = row;
+          groupYardsticks.push(row);
+          groupColumns.push({ title: `held out ${group}: ${name}`, row });
         }
-        const heldOutVerdicts = printTable(heldOutColumns, rows.oursHeldOut, heldOutYardsticks);
-        report.heldOutBeatsYardsticks = heldOutVerdicts;
-        console.log(`held out, beats yardsticks: ${beatsLine(heldOutVerdicts)} (the held-out column is reported, not a target)`);
-        // The held-out kinds apart (MIDI renders through FluidSynth; produced songs rendered by LMMS), so that one
-        // kind's figures are not hidden in the other's.
-        const kinds = [...new Set(heldOut.map((m) => m.piece.kind ?? '?'))];
-        const byKind: Record<string, ScoreRow> = {};
-        for (const kind of kinds) {
-          const ofKind = heldOut.filter((m) => (m.piece.kind ?? '?') === kind);
+        heldOutBeats[group] = printTable(groupColumns, groupRow, groupYardsticks);
+        console.log(`held out ${group}, beats yardsticks: ${beatsLine(heldOutBeats[group])} (the held-out columns are reported, not targets)`);
+        // Each group's kinds apart (MIDI renders through FluidSynth; produced songs rendered by LMMS; drum-machine
+        // songs rendered by Hydrogen), so that one kind's figures are not hidden in the other's.
+        heldOutByKind[group] = {};
+        for (const kind of [...new Set(measured.map((m) => m.piece.kind ?? '?'))]) {
+          const ofKind = measured.filter((m) => (m.piece.kind ?? '?') === kind);
           const row = rowOf(ofKind, 'ours');
-          byKind[kind] = row;
-          console.log(`held out, ${kind} (${ofKind.length}): tempo exact ${ratioCell(row.tempoExact)}, `
+          heldOutByKind[group][kind] = row;
+          console.log(`held out ${group}, ${kind} (${ofKind.length}): tempo exact ${ratioCell(row.tempoExact)}, `
             + `tempo ×2/×½ ${ratioCell(row.tempoOctave)}, meter exact ${ratioCell(row.meterExact)}, key ${ratioCell(row.keyExact)}`);
         }
-        report.heldOutByKind = byKind;
+      }
+      if (groups.length) {
+        report.heldOutBeatsYardsticks = heldOutBeats;
+        report.heldOutByKind = heldOutByKind;
       }
       if (yardsticks.crossCheck) {
         const c = yardsticks.crossCheck;
         console.log(`mir_eval ${c.mirEval} cross-check of the bench's scoring: ${c.checked - c.disagreements.length}/${c.checked} scores agree`);
         for (const d of c.disagreements) console.log(`  disagrees: ${d}`);
       }
-      console.log('ΔI/ΔLRA/ΔTP: against `ffmpeg -af ebur128=peak=true` on the file; tempo on constant-tempo pieces; key on pieces whose notes fit the signature; '
+      console.log('ΔI/ΔLRA/ΔTP: against `ffmpeg -af ebur128=peak=true` on the file; tempo on constant-tempo pieces whose notes are on the written grid; key on pieces whose notes fit the signature; '
         + 'window tempo jumps on constant-tempo pieces, window key changes on pieces without a key change.');
     }
     if (!corpus) printTable(columns, null, []);

@@ -1,11 +1,15 @@
 // The real-music corpus's truth comes from MIDI events (scripts/lib/midi-file.ts, scripts/lib/midi-truth.ts):
 // these build small MIDI files whose tempo, meter and key are known and check what the reader makes of them.
+// Likewise small LMMS projects, Hydrogen songs and WAD archives for their readers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeMidi, meta, parseMidi, type RawEvent, TempoMap, ticksAt, truncateMidi } from '../scripts/lib/midi-file.ts';
-import { keyFitsNotes, keySignatureTonic, midiTruth, PITCH_NAMES } from '../scripts/lib/midi-truth.ts';
-import { deflateSync } from 'node:zlib';
+import { GRID_TOLERANCE_QUARTERS, gridFit, keyFitsNotes, keySignatureTonic, midiTruth, ON_GRID_MIN, PITCH_NAMES } from '../scripts/lib/midi-truth.ts';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { lmmsProjectXml, lmmsTruth } from '../scripts/lib/lmms-project.ts';
+import { h2songXml, hydrogenTruth } from '../scripts/lib/hydrogen-song.ts';
+import { musicLumps, readWad, WadFormatError } from '../scripts/lib/wad.ts';
+import { scorePiece, tuningToolPieces } from '../bench/lib/real-corpus.ts';
 
 const TPQ = 480;
 
@@ -211,9 +215,156 @@ describe('LMMS project reader', () => {
   });
 });
 
+describe('grid fit (is the written tempo the one the notes follow?)', () => {
+  /** A deterministic generator (mulberry32), so that the humanised file is the same on every run. */
+  const random = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  // 16ths, 8ths and triplet 8ths over 32 quarter notes at 100 BPM.
+  const positions = Array.from({ length: 32 }, (_, q) => [0, 0.25, 0.5, 0.75, q % 4 === 3 ? 1 / 3 : 0.5, q % 4 === 3 ? 2 / 3 : 0.75].map((p) => q + p)).flat();
+  const file = (ticks: number[]) =>
+    parseMidi(encodeMidi(TPQ, [[meta.tempo(0, 100)], ticks.flatMap((t, i) => meta.note(0, Math.round(t), Math.round(t) + TPQ / 8, 60 + (i % 12)))]));
+
+  it('puts every onset of a quantized file on the grid, whatever a constant shift of the whole file', () => {
+    const fit = gridFit(file(positions.map((p) => p * TPQ)))!;
+    expect(fit).toMatchObject({ onGrid: 1, medianOffsetMs: 0, phaseQuarters: 0 });
+    // Planet Blupi's files start every bar 20 ticks (of 192) late: still on their grid.
+    const late = gridFit(file(positions.map((p) => p * TPQ + (20 / 192) * TPQ)))!;
+    expect(late.onGrid).toBe(1);
+    expect(late.medianOffsetMs).toBeLessThan(1);
+  });
+
+  it('finds a part played in live (onsets anywhere within the beat) off the grid, near the chance level of 25 %', () => {
+    const next = random(7);
+    // A player at about 100 BPM who drifts: each onset up to ±1/8 quarter note from where it was meant.
+    const played = positions.map((p) => (p + (next() - 0.5) / 4) * TPQ).filter((t) => t >= 0);
+    const fit = gridFit(file(played))!;
+    expect(fit.onGrid).toBeLessThan(ON_GRID_MIN);
+    expect(fit.onGrid).toBeGreaterThan(0.15);
+    expect(fit.medianOffsetMs).toBeGreaterThan(10);
+  });
+
+  it('keeps a lightly humanised file (onsets within the tolerance) on the grid', () => {
+    const next = random(11);
+    const humanised = positions.map((p) => (p + (next() - 0.5) * GRID_TOLERANCE_QUARTERS) * TPQ).filter((t) => t >= 0);
+    expect(gridFit(file(humanised))!.onGrid).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('writes the share into the tempo truth (not for charts), and the bench scores the tempo only at ON_GRID_MIN or more', () => {
+    const next = random(3);
+    const played = file(positions.map((p) => (p + (next() - 0.5) / 4) * TPQ).filter((t) => t >= 0));
+    const onGridTruth = midiTruth(file(positions.map((p) => p * TPQ)));
+    const offGridTruth = midiTruth(played);
+    expect(onGridTruth.tempo.onGrid).toBe(1);
+    expect(offGridTruth.tempo.onGrid).toBeLessThan(ON_GRID_MIN);
+    expect(midiTruth(played, { pitched: false }).tempo.onGrid).toBeUndefined();
+    const estimate = { bpm: 100 };
+    expect(scorePiece({ id: 'quantized', tempo: onGridTruth.tempo, meter: null, key: null, keyChanges: 0 }, estimate)).toMatchObject({ tempoExact: true });
+    expect(scorePiece({ id: 'played', tempo: offGridTruth.tempo, meter: null, key: null, keyChanges: 0 }, estimate).tempoExact).toBeUndefined();
+  });
+});
+
+describe('WAD reader', () => {
+  /** A WAD as Doom's tools write it: header, the lumps' data, then the directory. */
+  const wad = (magic: string, lumps: Array<[string, Uint8Array]>) => {
+    const data = Buffer.concat(lumps.map(([, d]) => Buffer.from(d)));
+    const directory = Buffer.alloc(16 * lumps.length);
+    let at = 12;
+    lumps.forEach(([name, d], i) => {
+      directory.writeInt32LE(at, 16 * i);
+      directory.writeInt32LE(d.length, 16 * i + 4);
+      directory.write(name, 16 * i + 8, 8, 'latin1');
+      at += d.length;
+    });
+    const header = Buffer.alloc(12);
+    header.write(magic, 0, 'latin1');
+    header.writeInt32LE(lumps.length, 4);
+    header.writeInt32LE(12 + data.length, 8);
+    return Buffer.concat([header, data, directory]);
+  };
+  const song = encodeMidi(TPQ, [[meta.tempo(0, 140)], scaleNotes(C_MAJOR_TUNE, 0, 16)]);
+  const mus = Buffer.from('MUS\x1a\x10\x00\x00\x00', 'latin1');
+
+  it('lists the lumps and tells MIDI music lumps from MUS ones, byte for byte', () => {
+    const bytes = wad('IWAD', [['MAP01', Buffer.from('map')], ['D_RUNNIN', song], ['D_E1M1', mus], ['DEMO1', Buffer.alloc(0)]]);
+    expect(readWad(bytes)).toEqual({
+      kind: 'IWAD',
+      lumps: [
+        { name: 'MAP01', filepos: 12, size: 3 },
+        { name: 'D_RUNNIN', filepos: 15, size: song.length },
+        { name: 'D_E1M1', filepos: 15 + song.length, size: mus.length },
+        { name: 'DEMO1', filepos: 15 + song.length + mus.length, size: 0 },
+      ],
+    });
+    const music = musicLumps(bytes);
+    expect(music.map((m) => [m.name, m.format])).toEqual([['D_RUNNIN', 'midi'], ['D_E1M1', 'mus']]);
+    expect(Buffer.from(music[0].data).equals(Buffer.from(song))).toBe(true);
+    expect(midiTruth(parseMidi(music[0].data)).tempo.bpm).toBe(140);
+  });
+
+  it('refuses a file that is not a WAD, or whose directory or lumps lie outside it', () => {
+    expect(() => readWad(Buffer.from('PK\x03\x04 a zip file', 'latin1'))).toThrow(WadFormatError);
+    const truncated = wad('PWAD', [['D_A', song]]).subarray(0, 40);
+    expect(() => readWad(truncated)).toThrow(/does not fit/);
+    const bad = wad('PWAD', [['D_A', song]]);
+    bad.writeInt32LE(1 << 20, 12 + song.length + 4); // the lump's size
+    expect(() => readWad(bad)).toThrow(/outside the file/);
+  });
+});
+
+describe('Hydrogen song reader', () => {
+  const pattern = (name: string, size: number, denominator?: number) =>
+    `<pattern><name>${name}</name><category></category><size>${size}</size>${denominator ? `<denominator>${denominator}</denominator>` : ''}<noteList><note><position>0</position><instrument>0</instrument></note></noteList></pattern>`;
+  const songXml = (bpm: number, patterns: string[], sequence: string[][], timeline = '') =>
+    `<?xml version="1.0" encoding="UTF-8"?>\n<song><version>1.2.0</version><bpm>${bpm}</bpm><name>test</name>${timeline}`
+    + `<instrumentList><instrument><id>0</id><name>Kick</name></instrument></instrumentList>`
+    + `<patternList>${patterns.join('')}</patternList><virtualPatternList/>`
+    + `<patternSequence>${sequence.map((g) => `<group>${g.map((id) => `<patternID>${id}</patternID>`).join('')}</group>`).join('')}</patternSequence></song>`;
+
+  it('reads the tempo, the meter of the most bars and the length from the pattern sequence, plain or gzipped', () => {
+    const xml = songXml(90, [pattern('verse', 192, 4), pattern('waltz', 144, 4), pattern('fill', 96)], [['verse'], ['verse'], ['waltz'], ['verse', 'fill']]);
+    expect(h2songXml(gzipSync(xml))).toBe(xml);
+    expect(h2songXml(Buffer.from(xml))).toBe(xml);
+    // Three 4/4 bars (a column lasts as long as its longest pattern) and one 3/4 bar at 90 BPM.
+    expect(hydrogenTruth(xml)).toEqual({
+      tempo: { bpm: 90, constant: true, map: [{ atSec: 0, bpm: 90 }] },
+      tempoChanges: 0,
+      meter: '4/4',
+      meterRaw: '4/4',
+      meterChanges: 2,
+      lengthSec: round((3 * 4 + 3) * (60 / 90)),
+      columns: 4,
+    });
+  });
+
+  it('reads a pattern over eighth notes as a compound meter and gives its dotted-quarter beat', () => {
+    const t = hydrogenTruth(songXml(120, [pattern('jig', 144, 8)], [['jig'], ['jig']]));
+    expect(t).toMatchObject({ meter: '6/8', meterRaw: '6/8', tempo: { bpm: 120, beatBpm: 80 } });
+  });
+
+  it('follows the timeline tempo markers only when the timeline is switched on', () => {
+    const markers = '<BPMTimeLine><newBPM><BAR>0</BAR><BPM>100</BPM></newBPM><newBPM><BAR>2</BAR><BPM>150</BPM></newBPM></BPMTimeLine>';
+    const sequence = [['a'], ['a'], ['a'], ['a'], ['a']];
+    const on = hydrogenTruth(songXml(100, [pattern('a', 192, 4)], sequence, `<isTimelineActivated>true</isTimelineActivated>${markers}`));
+    expect(on.tempo).toEqual({ bpm: 150, constant: false, map: [{ atSec: 0, bpm: 100 }, { atSec: 4.8, bpm: 150 }] });
+    expect(on.tempoChanges).toBe(1);
+    const off = hydrogenTruth(songXml(100, [pattern('a', 192, 4)], sequence, `<isTimelineActivated>false</isTimelineActivated>${markers}`));
+    expect(off.tempo).toMatchObject({ bpm: 100, constant: true });
+  });
+
+  it('refuses a sequence that names a pattern the song does not have', () => {
+    expect(() => hydrogenTruth(songXml(100, [pattern('a', 192)], [['b']]))).toThrow(/unknown pattern b/);
+  });
+});
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
 describe('the committed truth table (bench/real-corpus/truth.json)', () => {
   const pieces = (JSON.parse(readFileSync(join(__dirname, '../bench/real-corpus/truth.json'), 'utf8')) as {
-    pieces: Array<{ id: string; ci: boolean; heldOut?: boolean; variantOf?: string; source: { package: string } }>;
+    pieces: Array<{ id: string; kind: string; ci: boolean; heldOut?: boolean; heldOutGroup?: 'A' | 'B'; variantOf?: string; source: { package: string }; tempo: { onGrid?: number } | null }>;
   }).pieces;
   const heldOut = pieces.filter((p) => p.heldOut);
   const tuned = pieces.filter((p) => !p.heldOut);
@@ -233,5 +384,31 @@ describe('the committed truth table (bench/real-corpus/truth.json)', () => {
   it('draws the held-out pieces from packages none of the tuned pieces comes from', () => {
     const tunedPackages = new Set(tuned.map((p) => p.source.package));
     expect(heldOut.filter((p) => tunedPackages.has(p.source.package)).map((p) => p.id)).toEqual([]);
+  });
+
+  it('puts every held-out piece in group A or B, B after A, B out of the CI slice, and B from packages neither A nor the tuned pieces use', () => {
+    expect(heldOut.filter((p) => p.heldOutGroup !== 'A' && p.heldOutGroup !== 'B').map((p) => p.id)).toEqual([]);
+    const b = pieces.filter((p) => p.heldOutGroup === 'B');
+    expect(b.length).toBeGreaterThanOrEqual(30);
+    expect(b.filter((p) => p.ci || !p.heldOut).map((p) => p.id)).toEqual([]);
+    expect(pieces.findIndex((p) => p.heldOutGroup === 'B')).toBe(pieces.length - b.length);
+    const earlier = new Set(pieces.filter((p) => p.heldOutGroup !== 'B').map((p) => p.source.package));
+    expect(b.filter((p) => earlier.has(p.source.package)).map((p) => p.id)).toEqual([]);
+    expect(new Set(b.map((p) => p.kind))).toEqual(new Set(['midi-render', 'hydrogen-render']));
+  });
+
+  it('gives the tuning tools the tuned pieces, or one held-out group alone with a warning', () => {
+    expect(tuningToolPieces(pieces, []).pieces).toEqual(tuned);
+    const a = tuningToolPieces(pieces, ['--held-out']);
+    expect(a.pieces.map((p) => p.heldOutGroup)).toEqual(heldOut.filter((p) => p.heldOutGroup === 'A').map(() => 'A'));
+    const b = tuningToolPieces(pieces, ['--held-out-b']);
+    expect(b.pieces.length).toBe(pieces.filter((p) => p.heldOutGroup === 'B').length);
+    expect(b.note).toMatch(/not to tune on/i);
+  });
+
+  it('measures the grid fit of every MIDI piece (and of no Hydrogen or LMMS song)', () => {
+    const midi = pieces.filter((p) => p.kind === 'midi-render');
+    expect(midi.filter((p) => !(p.tempo && typeof p.tempo.onGrid === 'number')).map((p) => p.id)).toEqual([]);
+    expect(pieces.filter((p) => p.kind !== 'midi-render' && p.tempo?.onGrid !== undefined).map((p) => p.id)).toEqual([]);
   });
 });

@@ -7,10 +7,10 @@
  * Krumhansl–Kessler profiles: bench/lib/key-yardstick.py).
  *
  *   npx tsx bench/lib/eval-key.ts [--truth bench/real-corpus/truth.json] [--audio .corpus/real] [--no-yardstick]
- *                                  [--sweep] [--verbose] [--held-out]
+ *                                  [--sweep] [--verbose] [--held-out | --held-out-b]
  *
  * A tuning tool: it leaves out the held-out pieces ("heldOut": true, see bench/real-corpus/README.md) unless
- * --held-out asks for those alone, to look at, never to choose a setting on.
+ * --held-out asks for group A alone or --held-out-b for group B alone, to look at, never to choose a setting on.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -20,12 +20,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ChromaFeatures, type ChromaOptions } from '../../core/descriptors/chroma.ts';
 import { analyzeKey, keyBetween, KEY_PROFILE, KEY_PROFILES, type KeyAnalysis, type KeyOptions } from '../../core/descriptors/key.ts';
+import { type HeldOutGroup, tuningToolPieces } from './real-corpus.ts';
 
 const PITCHES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
 const ALIASES: Record<string, string> = { Db: 'C#', 'D#': 'Eb', Gb: 'F#', 'G#': 'Ab', 'A#': 'Bb', Cb: 'B', Fb: 'E', 'E#': 'F', 'B#': 'C' };
 
 interface TruthKey { tonic: string; mode: 'major' | 'minor'; fitsNotes: boolean }
-interface Piece { id: string; file: string; kind?: string; heldOut?: boolean; durationSec?: number; key: TruthKey | null; keyChanges?: number | Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }>; keyMap?: Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }> }
+interface Piece { id: string; file: string; kind?: string; heldOut?: boolean; heldOutGroup?: HeldOutGroup; durationSec?: number; key: TruthKey | null; keyChanges?: number | Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }>; keyMap?: Array<{ atSec: number; key?: TruthKey; tonic?: string; mode?: string }> }
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -137,8 +138,9 @@ function main(): void {
   const truthPath = arg('--truth', 'bench/real-corpus/truth.json');
   const audioDir = arg('--audio', '.corpus/real');
   const all = JSON.parse(readFileSync(truthPath, 'utf8')) as { pieces: Piece[] };
-  const truth = { pieces: all.pieces.filter((p) => !!p.heldOut === flag('--held-out')) };
-  if (flag('--held-out')) console.log('held-out pieces only: figures to look at, not to tune on');
+  const selection = tuningToolPieces(all.pieces, process.argv);
+  const truth = { pieces: selection.pieces };
+  if (selection.note) console.log(selection.note);
   const pieces = truth.pieces.filter((p) => p.key && p.key.fitsNotes);
   const resolve = (p: Piece) => (path.isAbsolute(p.file) ? p.file : existsSync(path.join(audioDir, p.file)) ? path.join(audioDir, p.file) : path.join(path.dirname(truthPath), p.file));
   const present = pieces.filter((p) => existsSync(resolve(p)));

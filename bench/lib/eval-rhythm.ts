@@ -2,17 +2,18 @@
  * Rhythm figures on the real-music corpus: the beat tracker (core/descriptors/beats.ts) and, with
  * --librosa, librosa.beat.beat_track on the same files as a yardstick (never a dependency of the product).
  *
- *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json] [--held-out]
+ *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json] [--held-out | --held-out-b]
  *
  * A tuning tool: it leaves out the held-out pieces ("heldOut": true, see bench/real-corpus/README.md) unless
- * --held-out asks for those alone, to look at, never to choose a setting on.
+ * --held-out asks for group A alone or --held-out-b for group B alone, to look at, never to choose a setting on.
  *
  * Definitions (as mir_eval's tempo and the field use them):
  *   tempo exact:   |ours / truth − 1| ≤ 4 %, truth = the piece's beat tempo (dotted quarter for 6/8, 12/8)
  *   tempo ×2/×½:   exact, or exact against 2× or ½× the truth
  *   meter exact:   the same label ('2/4', '3/4', '4/4', '6/8', '12/8')
  *   window jumps:  adjacent 10 s windows (hop 10 s), both with a tempo, whose tempi differ by more than 25 %
- * Tempo and window jumps count constant-tempo pieces only; meter counts pieces with a meter we name.
+ * Tempo counts constant-tempo pieces whose notes are on the written grid (tempo.onGrid ≥ ON_GRID_MIN, see
+ * scripts/lib/midi-truth.ts); window jumps count constant-tempo pieces; meter counts pieces with a meter we name.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -20,20 +21,23 @@ import path from 'node:path';
 import { TrackAnalyzer } from '../../core/descriptors/index.ts';
 import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from '../../core/descriptors/beats.ts';
 import { decode } from './descriptor-corpus.ts';
+import { type HeldOutGroup, tuningToolPieces } from './real-corpus.ts';
+import { ON_GRID_MIN } from '../../scripts/lib/midi-truth.ts';
 
 interface TruthPiece {
   id: string;
   file: string;
   kind?: string;
   durationSec?: number;
-  tempo: { bpm: number; constant: boolean; map?: Array<{ atSec: number; bpm: number }>; beatBpm?: number } | null;
+  tempo: { bpm: number; constant: boolean; map?: Array<{ atSec: number; bpm: number }>; beatBpm?: number; onGrid?: number } | null;
   meter: string | null;
   heldOut?: boolean;
+  heldOutGroup?: HeldOutGroup;
 }
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-const truthFile = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && !['--verbose', '--held-out'].includes(args[i - 1])))
+const truthFile = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && !['--verbose', '--held-out', '--held-out-b'].includes(args[i - 1])))
   ?? 'bench/real-corpus/truth.json';
 const python = flag('--librosa');
 const verbose = args.includes('--verbose');
@@ -97,16 +101,16 @@ function windowsFromBeats(beats: number[], duration: number): Array<number | nul
 
 async function main() {
   const truth = JSON.parse(readFileSync(truthFile, 'utf8')) as { pieces: TruthPiece[] };
-  const heldOutOnly = args.includes('--held-out');
-  if (heldOutOnly) console.log('held-out pieces only: figures to look at, not to tune on');
-  const listed = truth.pieces.filter((p) => (p.tempo || p.meter) && !!p.heldOut === heldOutOnly);
+  const chosen = tuningToolPieces(truth.pieces, args);
+  if (chosen.note) console.log(chosen.note);
+  const listed = chosen.pieces.filter((p) => p.tempo || p.meter);
   // Pieces whose audio is not (yet) built are left out, and said so.
   const pieces = listed.filter((p) => existsSync(resolveAudio(p.file)));
   if (pieces.length < listed.length) console.log(`(${listed.length - pieces.length} of ${listed.length} pieces have no audio yet: left out)`);
   const rows: Array<Record<string, unknown>> = [];
   let analysisMs = 0;
   let audioSec = 0;
-  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0, spurious: 0, varying: 0, varyingFound: 0, noBeat: 0 };
+  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0, spurious: 0, varying: 0, varyingFound: 0, noBeat: 0, offGrid: [] as string[] };
   const lib = { n: 0, exact: 0, octave: 0, pairs: 0, jumps: 0 };
   const confusion = new Map<string, number>();
   // The same figures per kind of audio (truth.json's kind: MIDI render, LMMS render, recording with chart).
@@ -147,24 +151,31 @@ async function main() {
     if (!byKind.has(kind)) byKind.set(kind, { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0 });
     const perKind = byKind.get(kind)!;
     const row: Record<string, unknown> = { id: piece.id, kind, truthBpm: null, bpm: rhythm.bpm && +rhythm.bpm.toFixed(1), conf: +rhythm.confidence.toFixed(2), meter: rhythm.meter, truthMeter: piece.meter };
+    // The written tempo is the truth only where the notes follow its grid (a part played in live is not).
+    const onGrid = piece.tempo?.onGrid === undefined || piece.tempo.onGrid >= ON_GRID_MIN;
+    if (piece.tempo?.constant && !onGrid) ours.offGrid.push(`${piece.id} (${piece.tempo.onGrid})`);
     if (piece.tempo?.constant) {
       const t = piece.tempo.beatBpm ?? piece.tempo.bpm;
-      row.truthBpm = +t.toFixed(1);
-      ours.n++;
-      if (exact(rhythm.bpm, t)) ours.exact++;
-      if (octave(rhythm.bpm, t)) ours.octave++;
-      perKind.n++;
-      if (exact(rhythm.bpm, t)) perKind.exact++;
-      if (octave(rhythm.bpm, t)) perKind.octave++;
+      if (onGrid) {
+        row.truthBpm = +t.toFixed(1);
+        ours.n++;
+        if (exact(rhythm.bpm, t)) ours.exact++;
+        if (octave(rhythm.bpm, t)) ours.octave++;
+        perKind.n++;
+        if (exact(rhythm.bpm, t)) perKind.exact++;
+        if (octave(rhythm.bpm, t)) perKind.octave++;
+      }
       const j = windowJumps(windows);
       ours.pairs += j.pairs;
       ours.jumps += j.jumps;
       row.jumps = `${j.jumps}/${j.pairs}`;
       const l = librosa[file];
       if (l) {
-        lib.n++;
-        if (exact(l.bpm, t)) lib.exact++;
-        if (octave(l.bpm, t)) lib.octave++;
+        if (onGrid) {
+          lib.n++;
+          if (exact(l.bpm, t)) lib.exact++;
+          if (octave(l.bpm, t)) lib.octave++;
+        }
         const lj = windowJumps(windowsFromBeats(l.beats, duration));
         lib.pairs += lj.pairs;
         lib.jumps += lj.jumps;
@@ -191,7 +202,8 @@ async function main() {
     if (verbose) console.log(JSON.stringify(row));
   }
   const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)} %` : '—');
-  console.log(`\nrhythm on ${truthFile}: ${pieces.length} pieces, ${ours.n} at constant tempo, ${ours.meterN} with a meter`);
+  console.log(`\nrhythm on ${truthFile}: ${pieces.length} pieces, ${ours.n} at constant tempo on the written grid, ${ours.meterN} with a meter`);
+  if (ours.offGrid.length) console.log(`tempo not scored (onGrid < ${ON_GRID_MIN}: notes off the written grid): ${ours.offGrid.join(', ')}`);
   console.log(`                       ours            librosa.beat.beat_track`);
   console.log(`tempo exact ±4 %       ${`${ours.exact}/${ours.n} ${pct(ours.exact, ours.n)}`.padEnd(16)}${python ? `${lib.exact}/${lib.n} ${pct(lib.exact, lib.n)}` : '(--librosa PY)'}`);
   console.log(`tempo with ×2/×½       ${`${ours.octave}/${ours.n} ${pct(ours.octave, ours.n)}`.padEnd(16)}${python ? `${lib.octave}/${lib.n} ${pct(lib.octave, lib.n)}` : ''}`);

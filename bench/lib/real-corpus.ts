@@ -23,6 +23,7 @@ import path from 'node:path';
 import type { BlobStore } from '../../core/blob-store.ts';
 import type { Manifest } from '../../core/contract.ts';
 import { preprocessUpload } from '../../core/preprocess.ts';
+import { ON_GRID_MIN } from '../../scripts/lib/midi-truth.ts';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const REAL_AUDIO_DIR = path.join(REPO_ROOT, '.corpus', 'real');
@@ -38,6 +39,8 @@ export interface TempoTruth {
   map: Array<{ atSec: number; bpm: number }>;
   /** For 6/8 and 12/8: the dotted-quarter rate. */
   beatBpm?: number;
+  /** MIDI pieces: share of the onsets on the written grid (scripts/lib/midi-truth.ts, gridFit). */
+  onGrid?: number;
 }
 
 export interface KeyTruth {
@@ -64,7 +67,14 @@ export interface TruthPiece {
    * and the tuning tools (bench/lib/eval-*.ts) leave them out, so their figures stay out-of-sample.
    */
   heldOut?: boolean;
+  /**
+   * Which held-out group: A, the first (its figures have been read since 2026-11-28), or B (freedoom,
+   * hydrogen-data), added later and printed apart so that its first figures are not read as A's.
+   */
+  heldOutGroup?: HeldOutGroup;
 }
+
+export type HeldOutGroup = 'A' | 'B';
 
 /** A truth piece with its audio file resolved to an absolute path. */
 export interface CorpusPiece extends TruthPiece {
@@ -105,6 +115,27 @@ export function loadRealCorpus(options: { slice?: boolean; truthFile?: string; a
 
 /** The pieces no threshold was chosen on, and the rest. */
 export const isHeldOut = (piece: Pick<TruthPiece, 'heldOut'>) => piece.heldOut === true;
+/** The held-out group of a piece (a held-out piece without one is from before the groups: A); undefined when tuned. */
+export const heldOutGroupOf = (piece: Pick<TruthPiece, 'heldOut' | 'heldOutGroup'>): HeldOutGroup | undefined =>
+  piece.heldOut === true ? (piece.heldOutGroup ?? 'A') : undefined;
+export const HELD_OUT_GROUPS: HeldOutGroup[] = ['A', 'B'];
+
+/**
+ * The pieces a tuning tool (bench/lib/eval-*.ts) looks at: the tuned ones; with --held-out group A alone, with
+ * --held-out-b group B alone; and the line to print when it shows held-out figures, which are to look at, never
+ * to choose a setting on.
+ */
+export function tuningToolPieces<T extends Pick<TruthPiece, 'heldOut' | 'heldOutGroup'>>(pieces: T[], args: string[]): { pieces: T[]; note?: string } {
+  const group: HeldOutGroup | undefined = args.includes('--held-out-b') ? 'B' : args.includes('--held-out') ? 'A' : undefined;
+  const chosen = pieces.filter((p) => heldOutGroupOf(p) === group);
+  if (!group) return { pieces: chosen };
+  return {
+    pieces: chosen,
+    note: group === 'A'
+      ? 'held-out group A only: figures to look at, not to tune on'
+      : 'held-out group B only (freedoom, hydrogen-data): figures to look at, NOT to tune on; a setting chosen after reading them makes these pieces in-sample',
+  };
+}
 
 export const keyChangeCount = (piece: Pick<TruthPiece, 'keyChanges'>) =>
   Array.isArray(piece.keyChanges) ? piece.keyChanges.length : Number(piece.keyChanges ?? 0) || 0;
@@ -454,16 +485,23 @@ export interface PieceScore {
 }
 
 export const isConstantTempo = (piece: Pick<ScoredPiece, 'tempo'>) => piece.tempo !== null && piece.tempo.constant;
+/**
+ * The written tempo is scored as the truth: constant, and (for a MIDI piece) its notes on the written grid, i.e.
+ * `onGrid` ≥ ON_GRID_MIN (scripts/lib/midi-truth.ts says why that value). A piece played in live and never
+ * quantized keeps its sequencer's tempo in the file while its notes follow the player.
+ */
+export const scoresTempo = (piece: Pick<ScoredPiece, 'tempo'>) =>
+  isConstantTempo(piece) && (piece.tempo!.onGrid === undefined || piece.tempo!.onGrid >= ON_GRID_MIN);
 export const hasFittingKey = (piece: Pick<ScoredPiece, 'key'>) => piece.key !== null && piece.key.fitsNotes && truthKey(piece.key) !== null;
 
 /** One measurer's scores on one piece; a score it cannot give (it does not measure that) is left out. */
 export function scorePiece(piece: ScoredPiece, estimate: Estimate): PieceScore {
   const score: PieceScore = { id: piece.id };
-  if (isConstantTempo(piece) && 'bpm' in estimate && !estimate.error) {
+  if (scoresTempo(piece) && 'bpm' in estimate && !estimate.error) {
     const { exact, octave } = tempoScore(estimate.bpm, piece.tempo as TempoTruth);
     score.tempoExact = exact;
     score.tempoOctave = octave;
-  } else if (isConstantTempo(piece) && estimate.error) {
+  } else if (scoresTempo(piece) && estimate.error) {
     score.tempoExact = false;
     score.tempoOctave = false;
   }
