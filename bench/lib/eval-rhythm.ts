@@ -110,7 +110,7 @@ async function main() {
   const rows: Array<Record<string, unknown>> = [];
   let analysisMs = 0;
   let audioSec = 0;
-  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0, spurious: 0, varying: 0, varyingFound: 0, noBeat: 0, offGrid: [] as string[] };
+  const ours = { n: 0, exact: 0, octave: 0, meterN: 0, meterExact: 0, pairs: 0, jumps: 0, spurious: 0, varying: 0, varyingFound: 0, noBeat: 0, constant: 0, offGrid: [] as string[] };
   const lib = { n: 0, exact: 0, octave: 0, pairs: 0, jumps: 0 };
   const confusion = new Map<string, number>();
   // The same figures per kind of audio (truth.json's kind: MIDI render, LMMS render, recording with chart).
@@ -155,6 +155,7 @@ async function main() {
     const onGrid = piece.tempo?.onGrid === undefined || piece.tempo.onGrid >= ON_GRID_MIN;
     if (piece.tempo?.constant && !onGrid) ours.offGrid.push(`${piece.id} (${piece.tempo.onGrid})`);
     if (piece.tempo?.constant) {
+      ours.constant++;
       const t = piece.tempo.beatBpm ?? piece.tempo.bpm;
       if (onGrid) {
         row.truthBpm = +t.toFixed(1);
@@ -208,8 +209,8 @@ async function main() {
   console.log(`tempo exact ±4 %       ${`${ours.exact}/${ours.n} ${pct(ours.exact, ours.n)}`.padEnd(16)}${python ? `${lib.exact}/${lib.n} ${pct(lib.exact, lib.n)}` : '(--librosa PY)'}`);
   console.log(`tempo with ×2/×½       ${`${ours.octave}/${ours.n} ${pct(ours.octave, ours.n)}`.padEnd(16)}${python ? `${lib.octave}/${lib.n} ${pct(lib.octave, lib.n)}` : ''}`);
   console.log(`window jumps > 25 %    ${`${ours.jumps}/${ours.pairs} ${pct(ours.jumps, ours.pairs)}`.padEnd(16)}${python ? `${lib.jumps}/${lib.pairs} ${pct(lib.jumps, lib.pairs)}` : ''}`);
-  console.log(`no beat found          ${ours.noBeat} of ${ours.n} constant-tempo pieces`);
-  console.log(`tempo changes claimed  on ${ours.spurious} of ${ours.n} constant-tempo pieces; on ${ours.varyingFound} of ${ours.varying} pieces whose tempo map changes`);
+  console.log(`no beat found          ${ours.noBeat} of ${ours.constant} constant-tempo pieces`);
+  console.log(`tempo changes claimed  on ${ours.spurious} of ${ours.constant} constant-tempo pieces; on ${ours.varyingFound} of ${ours.varying} pieces whose tempo map changes`);
   console.log(`meter exact            ${ours.meterExact}/${ours.meterN} ${pct(ours.meterExact, ours.meterN)}   (librosa has no meter)`);
   console.log(`meter truth→ours       ${[...confusion].sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   if (byKind.size > 1) {
