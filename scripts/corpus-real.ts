@@ -308,7 +308,10 @@ export function freedoomSources(): MidiSource[] {
       else {
         seen.set(hash, id);
         const midi = Buffer.from(lump.data);
-        const sec = midiTruth(parseMidi(midi)).lastNoteSec + TAIL_SEC;
+        const parsed = parseMidi(midi);
+        const map = new TempoMap(parsed.ticksPerQuarter, parsed.tempos);
+        // The render's length: until the last note ends, and the tail.
+        const sec = Math.max(0, ...parsed.notes.map((n) => map.seconds(n.endTick))) + TAIL_SEC;
         if (sec < MIN_SEC) FREEDOOM_LEFT_OUT[id] = `under ${MIN_SEC} s (${sec.toFixed(1)} s)`;
         else {
           sources.push({ id, package: 'freedoom', path: wad, lump: lump.name, heldOut: true, heldOutGroup: 'B' });
