@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
 import { analyzeRhythm, FramePeriods, tempoBetween, type RhythmAnalysis } from '../core/descriptors/beats.ts';
-import { DRUM_PATTERNS, HALF_TIME_GROOVE, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
+import { DOTTED_FIGURE, DRUM_PATTERNS, HALF_TIME_GROOVE, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -100,6 +100,20 @@ describe('beat tracking', () => {
     // Assess
     expect(Math.abs(rhythm.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
     expect(beatFMeasure(rhythm.beats, grid(60 / bpm, 30))).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('claims no tempo change where a figure grouped in threes gives way to a straight groove at the same tempo', async () => {
+    // Prepare: 30 s of a kick every three eighths (it repeats at ⅔ of the beat rate), then 30 s of a rock groove,
+    // both at 140 BPM: the beat never changes, only its grouping.
+    const beat = 60 / 140;
+    const file = path.join(dir, 'threes-then-groove.wav');
+    await synthesize(file, `if(lt(t,30),${DOTTED_FIGURE.expression(beat)},${DRUM_PATTERNS[0].expression(beat)})`, 60);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess: no change claimed, and every window reads one tempo.
+    expect(rhythm.tempoChanges).toEqual([]);
+    const windows = [0, 10, 20, 30, 40, 50].map((start) => tempoBetween(rhythm, start, start + 10).bpm!);
+    for (const bpm of windows) expect(Math.abs(bpm / windows[0] - 1)).toBeLessThanOrEqual(0.04);
   });
 
   it('reports a click track that speeds up from 90 to 130 BPM over 60 s as one gradual change, and its windows follow it', async () => {

@@ -133,6 +133,16 @@ export const HALF_TIME_GROOVE: DrumPattern = {
   expression: (B) => [kick(since(B, 0), 0.8), snare(since(4 * B, 2 * B), 0.5, 0), hat(since(B, B / 2), 0.2, 1, 20)].join('+'),
 };
 
+/**
+ * A figure grouped in threes over a straight beat: a kick every three eighths (a dotted quarter), eighth hats.
+ * It repeats more strongly at ⅔ of the beat rate than at the beat, as a 3+3+2 riff or an intro in threes does.
+ */
+export const DOTTED_FIGURE: DrumPattern = {
+  name: 'dotted figure (kick every three eighths, eighth hats)',
+  beatsPerBar: 4,
+  expression: (B) => [kick(since(1.5 * B, 0), 0.8), hat(since(B / 2, 0), 0.12, 1)].join('+'),
+};
+
 // ---------------------------------------------------------------- chords
 
 export const PITCH_CLASS_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];

@@ -9,7 +9,7 @@
  *   (a comb over the multiples of the period, subdivision and backbeat tests), weighed against a log-Gaussian
  *   prior over perceptual tempo centred on 120 BPM (Ellis 2007, §3.1; librosa's `start_bpm` / `std_bpm`).
  * - Local tempo: the autocorrelation of every ~12 s segment, and a Viterbi path over tempo states (periods
- *   within a factor of ~1.7 of the global one) that pays for every change of period — so the period follows
+ *   within ±30 % of the global one) that pays for every change of period — so the period follows
  *   an accelerando or a new section but not a segment that momentarily prefers another metrical level
  *   (the tempo-state idea of Klapuri, Eronen & Astola 2006, "Analysis of the Meter of Acoustic Musical
  *   Signals", IEEE TASLP 14(1), reduced to the beat level).
@@ -70,8 +70,15 @@ export const RHYTHM = {
   /** Local-tempo segments: long enough for several beats at 40 BPM, short enough to follow a tempo change. */
   SEGMENT_SEC: 12,
   SEGMENT_HOP_SEC: 4,
-  /** Tempo states span this factor either side of the global period: a 90→130 BPM accelerando fits, a whole octave does not. */
-  STATE_RANGE: 1.75,
+  /**
+   * Tempo states span this factor either side of the global period: a song's usual changes fit (most tempo maps
+   * in the corpus move by 25 % or less between sections; a 90→130 BPM accelerando about a 110 global), while the
+   * metrical relatives that a dotted or three-against-four figure makes periodic (×3/4, ×2/3: 3 sixteenths or
+   * a dotted quarter read as the beat) do not. The metrical level is the global analysis's decision (comb, walk,
+   * backbeat, prior); with 1.75 a segment could re-choose it, and an intro grouped in threes became a tempo
+   * change (94 → 140) and riffs in 3+3+2 a track at ⅔ or ¾ of its tempo.
+   */
+  STATE_RANGE: 1.3,
   /** Spacing of the tempo states (1 % of the period: finer than a beat-tracker's tolerance). */
   STATE_STEP: 0.01,
   /** Viterbi: cost of a change of period between segments, per (1 % step)², against observations in [0, 1]. */
