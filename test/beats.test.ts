@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { analyzeRhythm, FramePeriods, tempoBetween, type RhythmAnalysis } from '../core/descriptors/beats.ts';
+import { analyzeRhythm, FramePeriods, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
 import { DOTTED_FIGURE, DRUM_PATTERNS, HALF_TIME_GROOVE, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
@@ -224,5 +224,31 @@ describe('the local period between segment centres', () => {
     const inOrder = frames.map((t) => curve().at(t));
     const shuffled = curve();
     for (const t of [...frames].reverse()) expect(shuffled.at(t)).toBe(inOrder[t]);
+  });
+});
+
+describe('tempo changes from the beat grid', () => {
+  // A grid at 80 BPM for 40 s, then at 88 BPM (a 10 % step) for 40 s.
+  const steppedGrid = () => {
+    const beats: number[] = [];
+    for (let t = 0; t < 40; t += 0.75) beats.push(t);
+    for (let t = beats[beats.length - 1] + 60 / 88; t < 80; t += 60 / 88) beats.push(t);
+    return Float64Array.from(beats);
+  };
+
+  it('reports a step that the tempo states confirm, with the times and tempi it asked them about', () => {
+    const asked: number[][] = [];
+    const changes = tempoChangesOf(steppedGrid(), (...question) => asked.push(question) > 0);
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(80, 0), toBpm: expect.closeTo(88, 0) });
+    expect(Math.abs(changes[0].atSec - 40)).toBeLessThanOrEqual(2);
+    const [fromSec, toSec, fromBpm, toBpm] = asked[asked.length - 1];
+    expect(fromSec).toBeLessThan(40);
+    expect(toSec).toBeGreaterThan(40);
+    expect([fromBpm, toBpm].map(Math.round)).toEqual([80, 88]);
+  });
+
+  it('drops a step of the beat grid that the tempo states do not show', () => {
+    expect(tempoChangesOf(steppedGrid(), () => false)).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@
  * - Tempo changes: the beat grid's inter-beat intervals, as a piecewise-linear fit of log tempo against time
  *   (optimal segmentation by dynamic programming with a penalty per segment, as in Jackson et al. 2005,
  *   "An Algorithm for Optimal Partitioning of Data on an Interval", IEEE SPL 12(2)): a jump between pieces is
- *   a step, a sloping piece a gradual change.
+ *   a step, a sloping piece a gradual change; kept only where the tempo-state path moves with it.
  */
 import type { ShortFrameFeatures } from './frames.ts';
 import type { Meter, TempoChange } from './types.ts';
@@ -453,6 +453,23 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
 
   const bpm = beatsBpm(beats);
   if (bpm === null) return emptyRhythm();
+  // A tempo change read from the beat grid must also be in the tempo-state path, with a pulse on both sides:
+  // the dynamic programme can string a stretch of beats onto syncopated attacks a little off the period
+  // (a 3+3+2 riff pulls them ~9 % closer) while the segments' periodicity never moved, and a stretch without
+  // any pulse lets the path drift. The path must move the same way by at least half the claimed change.
+  const segmentAt = (sec: number) => {
+    let nearest = 0;
+    for (let s = 1; s < segments.centers.length; s++) if (Math.abs(segments.centers[s] - sec * fps) < Math.abs(segments.centers[nearest] - sec * fps)) nearest = s;
+    return nearest;
+  };
+  const supportedByTempoStates = (fromSec: number, toSec: number, fromBpm: number, toBpm: number): boolean => {
+    const before = segmentAt(fromSec);
+    const after = segmentAt(toSec);
+    if (clarity[before] <= RHYTHM.CLARITY_FLOOR || clarity[after] <= RHYTHM.CLARITY_FLOOR) return false;
+    const moved = Math.log(periods[before] / periods[after]);
+    const claimed = Math.log(toBpm / fromBpm);
+    return Math.sign(moved) === Math.sign(claimed) && Math.abs(moved) >= 0.5 * Math.abs(claimed);
+  };
   const meter = analyzeMeter(short, beats, fps);
   return {
     bpm,
@@ -461,7 +478,7 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
     downbeats: meter.downbeats,
     meter: meter.meter,
     meterConfidence: meter.confidence,
-    tempoChanges: tempoChangesOf(beats),
+    tempoChanges: tempoChangesOf(beats, supportedByTempoStates),
   };
 }
 
@@ -517,7 +534,10 @@ export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: n
  * over ±4 beats), segmented into straight pieces by optimal partitioning; a jump between pieces is a step,
  * a piece whose own slope changes the tempo by MIN_CHANGE or more is gradual.
  */
-export function tempoChangesOf(beats: Float64Array): TempoChange[] {
+export function tempoChangesOf(
+  beats: Float64Array,
+  supported: (fromSec: number, toSec: number, fromBpm: number, toBpm: number) => boolean = () => true,
+): TempoChange[] {
   if (beats.length < 16) return [];
   // Local tempo at each beat: median of the 8 grid intervals around it (intervals spanning a break left out).
   const intervals: number[] = [];
@@ -603,7 +623,8 @@ export function tempoChangesOf(beats: Float64Array): TempoChange[] {
     const first = sections[from];
     const last = sections[to];
     const span = t[last.b - 1] - t[first.a];
-    if (span >= RHYTHM.MIN_SECTION_SEC && dirs[from] !== 0 && Math.abs(Math.log(last.end / first.start)) >= jump) {
+    if (span >= RHYTHM.MIN_SECTION_SEC && dirs[from] !== 0 && Math.abs(Math.log(last.end / first.start)) >= jump
+      && supported(t[first.a], t[last.b - 1], first.start, last.end)) {
       changes.push({ atSec: round3(t[first.a]), fromBpm: round1(first.start), toBpm: round1(last.end), kind: 'gradual' });
     }
   };
@@ -615,7 +636,7 @@ export function tempoChangesOf(beats: Float64Array): TempoChange[] {
       closeGroup(groupStart, i);
       groupStart = i + 1;
     }
-    if (stepped) changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(p.end), toBpm: round1(q.start), kind: 'step' });
+    if (stepped && supported(0.5 * (t[p.a] + t[p.b - 1]), 0.5 * (t[q.a] + t[q.b - 1]), p.end, q.start)) changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(p.end), toBpm: round1(q.start), kind: 'step' });
   }
   changes.sort((x, y) => x.atSec - y.atSec);
   return changes;
