@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
 import { analyzeRhythm, FramePeriods, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
-import { DOTTED_FIGURE, DRUM_PATTERNS, HALF_TIME_GROOVE, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
+import { DOTTED_FIGURE, DRUM_PATTERNS, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -87,18 +87,6 @@ describe('beat tracking', () => {
     // Assess
     expect(Math.abs(rhythm.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
     expect(rhythm.meter).toBe('3/4');
-    expect(beatFMeasure(rhythm.beats, grid(60 / bpm, 30))).toBeGreaterThanOrEqual(0.9);
-  });
-
-  it('reads a half-time groove at 160 BPM (kick every beat, clap on 3 alone) at the kick\'s tempo, not at half of it', async () => {
-    // Prepare: the clap once a bar looks like a snare on 2 and 4 at 80 BPM; 160 is the likelier tempo.
-    const bpm = 160;
-    const file = path.join(dir, 'half-time.wav');
-    await synthesize(file, HALF_TIME_GROOVE.expression(60 / bpm), 30);
-    // Act
-    const rhythm = await rhythmOfFile(file);
-    // Assess
-    expect(Math.abs(rhythm.bpm! / bpm - 1)).toBeLessThanOrEqual(0.04);
     expect(beatFMeasure(rhythm.beats, grid(60 / bpm, 30))).toBeGreaterThanOrEqual(0.9);
   });
 

@@ -123,17 +123,6 @@ export const DRUM_PATTERNS: DrumPattern[] = [
 ];
 
 /**
- * A half-time groove: a kick on every beat, a clap on 3 alone, offbeat open hats. Its clap repeats once a bar,
- * so it looks like a backbeat at half the tempo (a snare on 2 and 4 of a bar twice as slow). Not in
- * DRUM_PATTERNS (whose tempo is unambiguous); the beat tests use it.
- */
-export const HALF_TIME_GROOVE: DrumPattern = {
-  name: 'half-time 4/4 (kick every beat, clap on 3 alone, offbeat open hats)',
-  beatsPerBar: 4,
-  expression: (B) => [kick(since(B, 0), 0.8), snare(since(4 * B, 2 * B), 0.5, 0), hat(since(B, B / 2), 0.2, 1, 20)].join('+'),
-};
-
-/**
  * A figure grouped in threes over a straight beat: a kick every three eighths (a dotted quarter), eighth hats.
  * It repeats more strongly at ⅔ of the beat rate than at the beat, as a 3+3+2 riff or an intro in threes does.
  */

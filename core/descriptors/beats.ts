@@ -393,7 +393,7 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   if (!(total > 0)) return emptyRhythm();
 
   // Global tempo: the metrical-level analysis of tempo.ts over the whole track.
-  const global = estimateTempo(envelope, 0, n, { framesPerSecond: fps, highEnvelope: short.highBeatFlux.values(), priorBpm: RHYTHM.PRIOR_BPM });
+  const global = estimateTempo(envelope, 0, n, { framesPerSecond: fps, highEnvelope: short.highBeatFlux.values() });
   if (global.bpm === null) return emptyRhythm();
   let period = (60 * fps) / global.bpm;
 

@@ -16,11 +16,6 @@ export interface TempoOptions {
   maxBpm?: number;
   /** The onset envelope of the high bands (snare, hats): lets a backbeat settle which metrical level is the beat. */
   highEnvelope?: Float32Array;
-  /**
-   * Centre of the perceptual tempo prior (BPM). A backbeat names a level only up to normal or half-time feel
-   * (a snare on 2 and 4, or on 3 alone): its level replaces the autocorrelation's only when nearer this centre.
-   */
-  priorBpm?: number;
 }
 
 const BLOCK_SECONDS = 10;
@@ -147,17 +142,6 @@ export function findBackbeat(high: Float32Array, from: number, to: number, fps: 
   return { period: peak.lag, contrast: Math.max(0, 1 - inBetween / peak.value) };
 }
 
-/** Octaves between a beat rate, folded as the result will be, and the centre of the perceptual tempo prior. */
-function perceptualDistance(bpm: number, priorBpm: number): number {
-  return Math.abs(Math.log2(foldToTappingRange(bpm) / priorBpm));
-}
-
-function foldToTappingRange(bpm: number): number {
-  while (bpm >= FOLD_MAX_BPM) bpm /= 2;
-  while (bpm < FOLD_MIN_BPM) bpm *= 2;
-  return bpm;
-}
-
 export function estimateTempo(envelope: Float32Array, from: number, to: number, options: TempoOptions): TempoEstimate {
   const fps = options.framesPerSecond;
   const minBpm = options.minBpm ?? 40;
@@ -224,19 +208,13 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
   // mix accents the points halfway between its hits (the kick, the hats), the snare falls on 2 and 4 and the
   // beat is half its period, whatever level the autocorrelation preferred (a syncopated kick on the "and"
   // of 3 makes the eighth-note grid look as periodic as the beat; a sparse bar makes the half bar look so).
-  // But a half-time groove (drum and bass, trap: the snare on 3 alone) looks the same at half the tempo, so
-  // the backbeat's level wins only where it is the more likely tempo under the perceptual prior (Moelants &
-  // McKinney 2004; Ellis 2007 §3.1): 208 → 104 yes, 144 → 72 no.
   if (options.highEnvelope) {
     const backbeat = findBackbeat(options.highEnvelope, from, to, fps, Math.round((60 * fps) / (maxBpm / 2)), Math.round((60 * fps) / (minBpm / 2)));
     if (backbeat && backbeat.contrast >= BACKBEAT_CONTRAST) {
       const beat = backbeat.period / 2;
       const halfway = peakNear(average, beat).value / Math.max(1e-9, peakNear(average, backbeat.period).value);
       const octaves = Math.round(Math.log2(lag / beat));
-      const sameGrid = octaves !== 0 && Math.abs(lag / (beat * 2 ** octaves) - 1) <= 0.04;
-      const nearerThePrior = options.priorBpm === undefined
-        || perceptualDistance((60 * fps) / beat, options.priorBpm) < perceptualDistance((60 * fps) / lag, options.priorBpm);
-      if (halfway >= BACKBEAT_HALFWAY && sameGrid && beat >= minLag && nearerThePrior) lag = beat;
+      if (halfway >= BACKBEAT_HALFWAY && octaves !== 0 && Math.abs(lag / (beat * 2 ** octaves) - 1) <= 0.04 && beat >= minLag) lag = beat;
     }
   }
 
@@ -252,7 +230,9 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
     weights += k;
   }
   const period = weighted / weights;
-  const bpm = foldToTappingRange((60 * fps) / period);
+  let bpm = (60 * fps) / period;
+  while (bpm >= FOLD_MAX_BPM) bpm /= 2;
+  while (bpm < FOLD_MIN_BPM) bpm *= 2;
 
   // Confidence: how far the beat's periodicity stands above the autocorrelation's typical level.
   let sum = 0;
