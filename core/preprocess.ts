@@ -148,6 +148,11 @@ async function decodeIntoWindows(input: Parameters<typeof decodeAudio>[0]['input
 
   const stream = decodeAudio({
     ffmpeg: deps.ffmpeg, input, maxDurationSec: deps.limits.maxDurationSec, signal: deps.signal, measureLoudness: deps.measureLoudness, reuseChunks: true,
+    // The file's own loudness is on its way (ffmpeg names its input before its first sample): the analyzer's
+    // fallback on the mono signal would only be thrown away.
+    onInfo: (_info, measuringLoudness) => {
+      if (measuringLoudness) analyzer.withoutMonoLoudness();
+    },
   });
   let decoded: DecodeResult;
   let measured: ReturnType<TrackAnalyzer['finish']> | undefined;

@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import schema from '../core/schema/window-tags.schema.json';
 import { TrackAnalyzer, analyzeWindow } from '../core/descriptors/index.ts';
+import { FileLoudnessMeter } from '../core/descriptors/loudness.ts';
 import type { WindowTags } from '../core/descriptors/types.ts';
 
 const RATE = 16_000;
@@ -203,6 +204,30 @@ describe('TrackAnalyzer streaming', () => {
     expect(track.loudnessLufs).toBeCloseTo(-9.03, 0);
     expect(track.loudnessRangeLu).toBeGreaterThanOrEqual(0);
     expectValidTags(track);
+  });
+
+  it('gives the same tags without its mono loudness when the file loudness is handed in, and refuses to finish without it', () => {
+    // Prepare: the file's loudness as a real measurement of another signal (not the mono fallback's own)
+    const signal = mix(clickTrack(100, 12), sine(220, 0.2, 12));
+    const fileLoudness = new FileLoudnessMeter(RATE, 1, [1]);
+    fileLoudness.push(sine(440, 0.3, 12));
+    const measured = fileLoudness.finish();
+    const windows = [{ startSec: 0, endSec: 10 }, { startSec: 2, endSec: 12 }];
+    const withMono = new TrackAnalyzer();
+    const withoutMono = new TrackAnalyzer();
+    const unfinished = new TrackAnalyzer();
+    // Act
+    expect(withoutMono.withoutMonoLoudness()).toBe(true);
+    expect(unfinished.withoutMonoLoudness()).toBe(true);
+    for (let i = 0; i < signal.length; i += 4097) {
+      withMono.push(signal.subarray(i, i + 4097));
+      withoutMono.push(signal.subarray(i, i + 4097));
+      unfinished.push(signal.subarray(i, i + 4097));
+    }
+    // Assess
+    expect(withMono.withoutMonoLoudness()).toBe(false);
+    expect(withoutMono.finish(windows, { fileLoudness: measured })).toEqual(withMono.finish(windows, { fileLoudness: measured }));
+    expect(() => unfinished.finish(windows, { fileLoudness: null })).toThrow(expect.objectContaining({ name: 'DescriptorError' }));
   });
 
   it('gives a one-window result for a track shorter than 10 s and rejects pushes after finish', () => {

@@ -71,6 +71,8 @@ export class TrackAnalyzer {
   private readonly historyMask: number;
   private written = 0;
   private finished = false;
+  /** The 16 kHz mono K-weighting runs (the fallback loudness) unless the caller said the file's own comes. */
+  private kWeighting = true;
 
   // K-weighting state: two biquads, direct form I.
   private readonly filters: ReturnType<typeof kWeightingFilters>;
@@ -111,8 +113,23 @@ export class TrackAnalyzer {
     this.nextLongEnd = this.long.size / 2;
   }
 
+  /**
+   * The caller measures the file's own loudness and will hand it to `finish` (FinishOptions.fileLoudness), so the
+   * fallback, BS.1770 on the 16 kHz mono signal, is not computed: its two biquads per sample are a third of `push`.
+   * Only before the first sample (the fallback needs them all); returns whether it took effect.
+   */
+  withoutMonoLoudness(): boolean {
+    if (this.written > 0 || this.finished) return false;
+    this.kWeighting = false;
+    return true;
+  }
+
   push(samples: Float32Array): void {
     if (this.finished) throw new DescriptorError('push after finish');
+    if (!this.kWeighting) {
+      this.pushWithoutKWeighting(samples);
+      return;
+    }
     const [shelf, highPass] = this.filters;
     const { b0, b1, b2 } = shelf;
     const a1 = shelf.a1;
@@ -171,6 +188,49 @@ export class TrackAnalyzer {
     Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
   }
 
+  /** `push` less the K-weighting: the same energy, peak, history and frames, sample for sample. */
+  private pushWithoutKWeighting(samples: Float32Array): void {
+    const history = this.history;
+    const mask = this.historyMask;
+    const segmentSamples = this.segmentSamples;
+    let sum = this.segmentSum;
+    let peak = this.segmentPeak;
+    let count = this.segmentCount;
+    let written = this.written;
+    const length = samples.length;
+    let i = 0;
+    while (i < length) {
+      const until = Math.min(length, i + (segmentSamples - count), i + (this.nextShortEnd - written), i + (this.nextLongEnd - written));
+      const runStart = i;
+      for (; i < until; i++) {
+        let x = samples[i];
+        if (!(x === x)) x = 0; // NaN guard: keep every number finite
+        sum += x * x;
+        const magnitude = x < 0 ? -x : x;
+        if (magnitude > peak) peak = magnitude;
+        history[(written + i - runStart) & mask] = x;
+      }
+      count += until - runStart;
+      written += until - runStart;
+      if (count === segmentSamples) {
+        this.segmentSum = sum; this.segmentPeak = peak; this.segmentCount = count;
+        this.closeSegment();
+        sum = 0; peak = 0; count = 0;
+      }
+      if (written === this.nextShortEnd) {
+        this.short.process(history, written - this.short.size, written);
+        this.nextShortEnd += this.short.hop;
+      }
+      if (written === this.nextLongEnd) {
+        this.long.process(history, written - this.long.size, written);
+        this.timbre.process(history, written - this.long.size, written);
+        this.nextLongEnd += this.long.hop;
+      }
+    }
+    this.written = written;
+    this.segmentSum = sum; this.segmentPeak = peak; this.segmentCount = count;
+  }
+
   finish(windows: TimeRange[], options: FinishOptions = {}): { track: TrackTags; windows: WindowTags[]; analysis: TrackAnalysis; sections: SongSection[] } {
     if (!this.finished) {
       this.finished = true;
@@ -221,6 +281,7 @@ export class TrackAnalyzer {
 
   /** BS.1770 on the 16 kHz mono signal: the fallback when the file's own loudness was not measured. */
   private monoLoudness(): FileLoudness {
+    if (!this.kWeighting) throw new DescriptorError('finish without the file loudness that withoutMonoLoudness() promised');
     const peaks = this.segmentPeaks.values();
     let peak = 0;
     for (let s = 0; s < peaks.length; s++) if (peaks[s] > peak) peak = peaks[s];
