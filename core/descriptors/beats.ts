@@ -71,14 +71,15 @@ export const RHYTHM = {
   SEGMENT_SEC: 12,
   SEGMENT_HOP_SEC: 4,
   /**
-   * Tempo states span this factor either side of the global period: a song's usual changes fit (most tempo maps
-   * in the corpus move by 25 % or less between sections; a 90→130 BPM accelerando about a 110 global), while the
-   * metrical relatives that a dotted or three-against-four figure makes periodic (×3/4, ×2/3: 3 sixteenths or
-   * a dotted quarter read as the beat) do not. The metrical level is the global analysis's decision (comb, walk,
-   * backbeat, prior); with 1.75 a segment could re-choose it, and an intro grouped in threes became a tempo
-   * change (94 → 140) and riffs in 3+3+2 a track at ⅔ or ¾ of its tempo.
+   * Tempo states span this factor either side of the global period (in STATE_STEP steps: up to ×1.31): a song's
+   * usual changes fit (most tempo maps in the corpus move by 25 % or less between sections; a 90→130 BPM
+   * accelerando about a 110 global), while the metrical relatives that a dotted or three-against-four figure
+   * makes periodic (×4/3, ×3/2: 3 sixteenths or a dotted quarter read as the beat) stay out of reach. The metrical
+   * level is the global analysis's decision (comb, walk, backbeat, prior); with 1.75 a segment could re-choose
+   * it, and an intro grouped in threes became a tempo change (94 → 140) and riffs in 3+3+2 a track at ⅔ or ¾ of
+   * its tempo. (1.3, one step fewer, cost the section bench one boundary: a splice from 80 to 105 BPM.)
    */
-  STATE_RANGE: 1.3,
+  STATE_RANGE: 1.32,
   /** Spacing of the tempo states (1 % of the period: finer than a beat-tracker's tolerance). */
   STATE_STEP: 0.01,
   /** Viterbi: cost of a change of period between segments, per (1 % step)², against observations in [0, 1]. */
