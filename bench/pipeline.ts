@@ -4,6 +4,7 @@
  *
  *   floor       ffmpeg alone decoding the 3-minute file to 16 kHz mono s16le into /dev/null, best of 3
  *   preprocess  core preprocessUpload on that file in the embedded S3, best of 3      target ≤ 1.3 × floor
+ *               after one first call in this process (shown apart: it also compiles the code)
  *   whole run   upload → result document through the embedded runtime, for the 3-minute file and for a
  *               3-second file (best of 3 each); the difference is what 3 minutes of music cost
  *                                                                                     target ≤ 2 × floor
@@ -254,6 +255,10 @@ async function main() {
     await s3.send(new PutObjectCommand({ Bucket: runtime.bucket, Key: uploadKey, Body: await readFile(files.threeMinutes) }));
     await runtime.executions.idle(); // that upload started a run too; let it finish before timing
     let round = 0;
+    // The whole runs above preprocessed in the pool's processes, so this process has not yet run preprocessUpload:
+    // its first call also compiles the SDK's and the descriptors' code (0.3-0.4 s more of Node's CPU). It is shown
+    // apart, as the whole runs' warm-up is left out; the figure against the target is the best of 3 after it.
+    const firstCall = await bestOf(1, () => preprocessUpload({ id: `bench-preprocess-${round++}`, key: uploadKey }, { store, ffmpeg, limits }));
     const preprocess = await bestOf(3, () => preprocessUpload({ id: `bench-preprocess-${round++}`, key: uploadKey }, { store, ffmpeg, limits }));
 
     // ------------------------------------------------------------------ where the time goes
@@ -310,6 +315,7 @@ async function main() {
     const rows: Array<[string, string, string]> = [
       ['floor: ffmpeg decode of the 3-minute file to 16 kHz mono', s(floor), floorRun.endedChildrenCpuMs === undefined ? '' : `(ffmpeg CPU ${s(floorRun.endedChildrenCpuMs)})`],
       ['preprocess, 3-minute file (embedded S3)', `${s(preprocess.ms)} = ${preprocessRatio.toFixed(2)}× floor`, `target ≤ ${TARGET_PREPROCESS_RATIO}×  ${mark(preprocessRatio <= TARGET_PREPROCESS_RATIO)}   (CPU: ${cpuShares(preprocess)})`],
+      ['  its first call in this process (code compiled)', `${s(firstCall.ms)} = ${(firstCall.ms / floor).toFixed(2)}× floor`, `(CPU: ${cpuShares(firstCall)})`],
       ['whole run, 3-minute file (upload → result)', s(long!.ms), stepTimes(long!.steps)],
       ['whole run, 3-second file', s(short!.ms), stepTimes(short!.steps)],
       ['3-minute run − 3-second run', `${s(extra)} = ${extraRatio.toFixed(2)}× floor`, `target ≤ ${TARGET_EXTRA_RUN_RATIO}×  ${mark(extraRatio <= TARGET_EXTRA_RUN_RATIO)}`],
@@ -333,6 +339,7 @@ async function main() {
     if (jsonFile) {
       await writeFile(jsonFile, JSON.stringify({
         floorMs: floor, preprocessMs: preprocess.ms, preprocessNodeCpuMs: preprocess.cpuMs, preprocessRatio,
+        preprocessFirstCallMs: firstCall.ms, preprocessFirstCallNodeCpuMs: firstCall.cpuMs,
         preprocessFfmpegCpuMs: preprocess.endedChildrenCpuMs, preprocessEmbeddedS3CpuMs: preprocess.runningChildrenCpuMs,
         wholeRun3MinMs: long!.ms, wholeRun3SecMs: short!.ms, extraMs: extra, extraRatio,
         steps3Min: long!.steps, steps3Sec: short!.steps,
