@@ -173,19 +173,24 @@ export class TrackAnalyzer {
         this.closeSegment();
         sum = 0; weightedSum = 0; peak = 0; count = 0;
       }
-      if (written === this.nextShortEnd) {
-        this.short.process(history, written - this.short.size, written);
-        this.nextShortEnd += this.short.hop;
-      }
-      if (written === this.nextLongEnd) {
-        this.long.process(history, written - this.long.size, written);
-        this.timbre.process(history, written - this.long.size, written);
-        this.nextLongEnd += this.long.hop;
-      }
+      this.completeFramesAt(written);
     }
     this.written = written;
     this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak; this.segmentCount = count;
     Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
+  }
+
+  /** Runs the short and long frames that end at sample `written` (push stops each run exactly there). */
+  private completeFramesAt(written: number): void {
+    if (written === this.nextShortEnd) {
+      this.short.process(this.history, written - this.short.size, written);
+      this.nextShortEnd += this.short.hop;
+    }
+    if (written === this.nextLongEnd) {
+      this.long.process(this.history, written - this.long.size, written);
+      this.timbre.process(this.history, written - this.long.size, written);
+      this.nextLongEnd += this.long.hop;
+    }
   }
 
   /** `push` less the K-weighting: the same energy, peak, history and frames, sample for sample. */
@@ -217,15 +222,7 @@ export class TrackAnalyzer {
         this.closeSegment();
         sum = 0; peak = 0; count = 0;
       }
-      if (written === this.nextShortEnd) {
-        this.short.process(history, written - this.short.size, written);
-        this.nextShortEnd += this.short.hop;
-      }
-      if (written === this.nextLongEnd) {
-        this.long.process(history, written - this.long.size, written);
-        this.timbre.process(history, written - this.long.size, written);
-        this.nextLongEnd += this.long.hop;
-      }
+      this.completeFramesAt(written);
     }
     this.written = written;
     this.segmentSum = sum; this.segmentPeak = peak; this.segmentCount = count;
