@@ -306,7 +306,7 @@ class SampleQueue {
       // × 2⁻¹⁵ is ÷ 32768 exactly (a power of two), and V8 does not turn the division into it by itself.
       for (let i = 0; i < pairs; i++) out[n + i] = pcm[i] * INT16_SCALE;
     } else {
-      for (let i = 0, j = at; i < pairs; i++, j += 2) out[n + i] = (((bytes[j] | (bytes[j + 1] << 8)) << 16) >> 16) / 32768;
+      for (let i = 0, j = at; i < pairs; i++, j += 2) out[n + i] = (((bytes[j] | (bytes[j + 1] << 8)) << 16) >> 16) * INT16_SCALE;
     }
     n += pairs;
     if (at + 2 * pairs < bytes.length) this.odd = bytes[bytes.length - 1];

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { TrackAnalyzer } from '../../core/descriptors/index.ts';
 import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from '../../core/descriptors/beats.ts';
 import { decode } from './descriptor-corpus.ts';
-import { type HeldOutGroup, tuningToolPieces } from './real-corpus.ts';
+import { type HeldOutGroup, scoresTempo, tuningToolPieces } from './real-corpus.ts';
 import { ON_GRID_MIN } from '../../scripts/lib/midi-truth.ts';
 
 interface TruthPiece {
@@ -152,7 +152,7 @@ async function main() {
     const perKind = byKind.get(kind)!;
     const row: Record<string, unknown> = { id: piece.id, kind, truthBpm: null, bpm: rhythm.bpm && +rhythm.bpm.toFixed(1), conf: +rhythm.confidence.toFixed(2), meter: rhythm.meter, truthMeter: piece.meter };
     // The written tempo is the truth only where the notes follow its grid (a part played in live is not).
-    const onGrid = piece.tempo?.onGrid === undefined || piece.tempo.onGrid >= ON_GRID_MIN;
+    const onGrid = !piece.tempo?.constant || scoresTempo(piece);
     if (piece.tempo?.constant && !onGrid) ours.offGrid.push(`${piece.id} (${piece.tempo.onGrid})`);
     if (piece.tempo?.constant) {
       ours.constant++;

@@ -484,13 +484,15 @@ export interface PieceScore {
   keyChanges?: { pairs: number; changes: number };
 }
 
-export const isConstantTempo = (piece: Pick<ScoredPiece, 'tempo'>) => piece.tempo !== null && piece.tempo.constant;
+/** Any truth with a tempo (the bench's ScoredPiece, the tuning tools' own truth types). */
+type WithTempo = { tempo: { constant: boolean; onGrid?: number } | null };
+export const isConstantTempo = (piece: WithTempo) => piece.tempo !== null && piece.tempo.constant;
 /**
  * The written tempo is scored as the truth: constant, and (for a MIDI piece) its notes on the written grid, i.e.
  * `onGrid` ≥ ON_GRID_MIN (scripts/lib/midi-truth.ts says why that value). A piece played in live and never
  * quantized keeps its sequencer's tempo in the file while its notes follow the player.
  */
-export const scoresTempo = (piece: Pick<ScoredPiece, 'tempo'>) =>
+export const scoresTempo = (piece: WithTempo) =>
   isConstantTempo(piece) && (piece.tempo!.onGrid === undefined || piece.tempo!.onGrid >= ON_GRID_MIN);
 export const hasFittingKey = (piece: Pick<ScoredPiece, 'key'>) => piece.key !== null && piece.key.fitsNotes && truthKey(piece.key) !== null;
 
