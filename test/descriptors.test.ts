@@ -167,6 +167,43 @@ describe('analyzeWindow on edge cases', () => {
   });
 });
 
+/** A tone of 0.5 amplitude whose frequency follows `hzAt(t)`, with continuous phase (no click where it changes). */
+function glidingTone(hzAt: (t: number) => number, seconds: number): Float32Array {
+  const out = new Float32Array(RATE * seconds);
+  let phase = 0;
+  for (let i = 0; i < out.length; i++) {
+    phase += (2 * Math.PI * hzAt(i / RATE)) / RATE;
+    out[i] = 0.5 * Math.sin(phase);
+  }
+  return out;
+}
+
+function shortFramesOf(samples: Float32Array) {
+  const analyzer = new TrackAnalyzer(RATE);
+  analyzer.push(samples);
+  analyzer.finish([]);
+  return analyzer.frames.short;
+}
+
+const largestIn = (series: Float32Array, from: number, to: number) => Math.max(...series.subarray(from, to));
+
+describe('SuperFlux, the onset envelope the beat tracker follows', () => {
+  it('marks a new note a semitone away at the same loudness, and not a vibrato of half a semitone', () => {
+    // Prepare: 1 kHz, then a semitone up at 1 s (both inside one of the 32 wide bands); a 6 Hz vibrato of ±50 cents.
+    const step = shortFramesOf(glidingTone((t) => (t < 1 ? 1000 : 1000 * 2 ** (1 / 12)), 2));
+    const vibrato = shortFramesOf(glidingTone((t) => 1000 * 2 ** (0.5 * Math.sin(2 * Math.PI * 6 * t) / 12), 2));
+    // Act: 10-ms frames; the step lies in frames 95-110
+    const atStep = largestIn(step.superFlux.values(), 95, 110);
+    const steady = largestIn(step.superFlux.values(), 20, 90);
+    const inVibrato = largestIn(vibrato.superFlux.values(), 20, 190);
+    // Assess: the new note stands far above the vibrato, which the maximum filter across bands absorbs; the
+    // loudness-weighted band flux (the accents) sees the step no more than the vibrato.
+    expect(steady).toBeLessThan(1e-6);
+    expect(atStep).toBeGreaterThan(10 * inVibrato);
+    expect(largestIn(step.beatFlux.values(), 95, 110)).toBeLessThan(largestIn(vibrato.beatFlux.values(), 20, 190));
+  });
+});
+
 describe('TrackAnalyzer streaming', () => {
   it('gives the same tags whatever the chunk size', () => {
     // Prepare

@@ -65,6 +65,8 @@ interface Plan {
   window: number;
   power: number;
   edges: number;
+  /** moreBands' band edges, a slot of their own so that neither set is copied in again with every frame. */
+  moreEdges: number;
   magnitudes: number;
   sums: number;
   /**
@@ -73,6 +75,7 @@ interface Plan {
    */
   loadedWindow?: Float32Array;
   loadedEdges?: Int32Array;
+  loadedMoreEdges?: Int32Array;
 }
 
 /** The instantiated PFFFT module: its heap and one plan per size, shared (every call runs to its end before the next). */
@@ -160,7 +163,7 @@ class Pffft {
       const buffer = (floats: number) => this.wasm.alignedMalloc(4 * floats) / 4;
       plan = {
         setup, input: buffer(size), output: buffer(size), work: buffer(size), window: buffer(size), power: buffer(size + 2),
-        edges: buffer(size / 2 + 2), magnitudes: buffer(size / 2 + 1), sums: buffer(4),
+        edges: buffer(size / 2 + 2), moreEdges: buffer(size / 2 + 2), magnitudes: buffer(size / 2 + 1), sums: buffer(4),
       };
       this.plans.set(size, plan);
     }
@@ -249,6 +252,24 @@ export class RealFft {
     const doubles = engine.doubles();
     sums[0] = doubles[plan.sums / 2];
     sums[1] = doubles[plan.sums / 2 + 1];
+  }
+
+  /**
+   * The power of the frame that `powerBands` (or `power`) last transformed, summed in another set of bands: writes
+   * sqrt(Σ |X[k]|²)·scale of each band of `edges` (as in powerBands) into `magnitudes`. No second transform: the
+   * bins' power is still in the heap.
+   */
+  moreBands(edges: Int32Array, scale: number, magnitudes: Float32Array): void {
+    const { half, plan } = this;
+    const engine = pffft();
+    const bands = edges.length - 1;
+    if (!(bands >= 1 && bands <= half && edges[0] >= 0 && edges[bands] <= half + 1)) throw new RangeError(`band edges outside 0 … ${half + 1}`);
+    if (plan.loadedMoreEdges !== edges) {
+      engine.integers().set(edges, plan.moreEdges);
+      plan.loadedMoreEdges = edges;
+    }
+    engine.kernel.bandSums(4 * plan.power, 4 * plan.moreEdges, bands, scale, 4 * plan.magnitudes, 4 * plan.sums);
+    magnitudes.set(engine.heap().subarray(plan.magnitudes, plan.magnitudes + bands));
   }
 
   /**
