@@ -188,7 +188,7 @@ export class ShortFrameFeatures {
   private readonly superFluxEdges: Int32Array;
   private readonly superFluxBands: number;
   private readonly superFluxMagnitude: Float32Array;
-  /** The log magnitudes of the last SUPERFLUX_LAG + 1 frames, a row per frame (frame f in row f % rows). */
+  /** The band magnitudes of the last SUPERFLUX_LAG + 1 frames, a row per frame (frame f in row f % rows). */
   private readonly superFluxHistory: Float32Array;
 
   // Harmonic/percussive split on pairs of frames (20 ms: the split only feeds window-long energy shares, and
@@ -299,18 +299,20 @@ export class ShortFrameFeatures {
     this.fft.moreBands(this.superFluxEdges, this.magnitudeScale, magnitude);
     const history = this.superFluxHistory;
     const current = (this.frames % rows) * bands;
-    const lambda = ShortFrameFeatures.SUPERFLUX_COMPRESSION;
-    for (let b = 0; b < bands; b++) history[current + b] = Math.log1p(lambda * magnitude[b]);
+    history.set(magnitude, current);
     if (this.frames < lag) return 0;
     const earlier = ((this.frames - lag) % rows) * bands;
+    const lambda = ShortFrameFeatures.SUPERFLUX_COMPRESSION;
     let sum = 0;
     for (let b = 0; b < bands; b++) {
-      // The maximum filter across frequency: a partial that moved into the next band is no new note.
+      // The maximum filter across frequency: a partial that moved into the next band is no new note. (On
+      // magnitudes: the logarithm keeps their order, so the largest log is the log of the largest.)
       let reference = history[earlier + b];
       if (b > 0 && history[earlier + b - 1] > reference) reference = history[earlier + b - 1];
       if (b + 1 < bands && history[earlier + b + 1] > reference) reference = history[earlier + b + 1];
-      const rise = history[current + b] - reference;
-      if (rise > 0) sum += rise;
+      const m = magnitude[b];
+      // log(1 + λm) − log(1 + λr) as one logarithm, and only where the band rose: most bands do not.
+      if (m > reference) sum += Math.log1p((lambda * (m - reference)) / (1 + lambda * reference));
     }
     return sum;
   }
