@@ -125,6 +125,28 @@ describe('RealFft', () => {
     expect(() => fft.powerBands(source, 0, window, Int32Array.of(1, 258), 1, magnitudes, sums)).toThrow(RangeError);
   });
 
+  it('sums the same frame\'s power in a second set of bands without transforming it again, as powerBands would', () => {
+    // Prepare: the frame of powerBands with coarse bands, then finer ones (one bin, two, an odd count) over it.
+    const size = 512;
+    const random = pseudoRandom(34);
+    const source = Float32Array.from({ length: size }, random);
+    const window = Float32Array.from({ length: size }, random);
+    const coarse = Int32Array.of(1, 9, 65, 257);
+    const fine = Int32Array.of(1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 256);
+    const fft = new RealFft(size);
+    const sums = new Float64Array(2);
+    const expected = new Float32Array(fine.length - 1);
+    fft.powerBands(source, 0, window, fine, 0.25, expected, sums);
+    const coarseMagnitudes = new Float32Array(coarse.length - 1);
+    const magnitudes = new Float32Array(fine.length - 1);
+    // Act
+    fft.powerBands(source, 0, window, coarse, 0.25, coarseMagnitudes, sums);
+    fft.moreBands(fine, 0.25, magnitudes);
+    // Assess: the same float32 values, bit for bit, and the edges checked as powerBands checks them
+    expect(Array.from(magnitudes)).toEqual(Array.from(expected));
+    expect(() => fft.moreBands(Int32Array.of(1, 258), 1, magnitudes)).toThrow(RangeError);
+  });
+
   it('rejects a size that is not a power of two, or below PFFFT\'s 32 points', () => {
     // Act / Assess
     expect(() => new RealFft(48)).toThrow(FftSizeError);

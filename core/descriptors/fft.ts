@@ -42,6 +42,7 @@ interface SpectrumKernel {
   applyWindow(frame: number, window: number, count: number): void;
   power(spectrum: number, out: number, half: number): void;
   bandSums(power: number, edges: number, bands: number, scale: number, magnitudes: number, sums: number): void;
+  bandMagnitudes(power: number, edges: number, bands: number, scale: number, magnitudes: number): void;
 }
 
 interface PffftExports {
@@ -268,7 +269,7 @@ export class RealFft {
       engine.integers().set(edges, plan.moreEdges);
       plan.loadedMoreEdges = edges;
     }
-    engine.kernel.bandSums(4 * plan.power, 4 * plan.moreEdges, bands, scale, 4 * plan.magnitudes, 4 * plan.sums);
+    engine.kernel.bandMagnitudes(4 * plan.power, 4 * plan.moreEdges, bands, scale, 4 * plan.magnitudes);
     magnitudes.set(engine.heap().subarray(plan.magnitudes, plan.magnitudes + bands));
   }
 

@@ -1,6 +1,7 @@
 ;; The per-frame work around PFFFT's transform (core/descriptors/fft.ts), in WebAssembly SIMD on PFFFT's own
 ;; memory (imported), so a frame's samples, spectrum and band sums never leave the WebAssembly heap: windowing the
-;; frame, the power |X[k]|² of each bin, and the short frames' band sums (core/descriptors/frames.ts).
+;; frame, the power |X[k]|² of each bin, and the short frames' band sums and SuperFlux band magnitudes
+;; (core/descriptors/frames.ts).
 ;;
 ;; Assembled by scripts/embed-wasm-kernels.ts (wabt) into core/descriptors/spectrum-wasm.ts. Each function does the
 ;; arithmetic of the JavaScript loop it replaced, in the same order and precision (WebAssembly fuses no
@@ -99,4 +100,33 @@
       (f64.add (f64x2.extract_lane 0 (local.get $magnitude)) (f64x2.extract_lane 1 (local.get $magnitude))))
     (f64.store offset=8 (local.get $sums)
       (f64.add (f64x2.extract_lane 0 (local.get $weighted)) (f64x2.extract_lane 1 (local.get $weighted)))))
+
+  ;; The band magnitudes alone, as bandSums computes them (the same two lanes, the same order): for bands
+  ;; edges[b] … edges[b + 1] − 1, sqrt(Σ power)·scale into `magnitudes` (float32). For SuperFlux's filterbank, which
+  ;; needs neither the square root of every bin nor the frame's magnitude sums.
+  (func (export "bandMagnitudes") (param $power i32) (param $edges i32) (param $bands i32) (param $scale f64)
+    (param $magnitudes i32)
+    (local $b i32) (local $k i32) (local $to i32) (local $band v128)
+    (block $bandsDone
+      (loop $eachBand
+        (br_if $bandsDone (i32.ge_u (local.get $b) (local.get $bands)))
+        (local.set $k (i32.load (i32.add (local.get $edges) (i32.shl (local.get $b) (i32.const 2)))))
+        (local.set $to (i32.load offset=4 (i32.add (local.get $edges) (i32.shl (local.get $b) (i32.const 2)))))
+        (local.set $band (v128.const i64x2 0 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_s (i32.add (local.get $k) (i32.const 1)) (local.get $to)))
+            (local.set $band (f64x2.add (local.get $band) (v128.load (i32.add (local.get $power) (i32.shl (local.get $k) (i32.const 3))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 2)))
+            (br $pairs)))
+        (if (i32.lt_s (local.get $k) (local.get $to))
+          (then
+            (local.set $band (f64x2.add (local.get $band)
+              (v128.load64_zero (i32.add (local.get $power) (i32.shl (local.get $k) (i32.const 3))))))))
+        (f32.store (i32.add (local.get $magnitudes) (i32.shl (local.get $b) (i32.const 2)))
+          (f32.demote_f64 (f64.mul
+            (f64.sqrt (f64.add (f64x2.extract_lane 0 (local.get $band)) (f64x2.extract_lane 1 (local.get $band))))
+            (local.get $scale))))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $eachBand))))
 )
