@@ -241,12 +241,7 @@ export class RealFft {
     this.run(source, offset, window);
     const { half, plan } = this;
     const engine = pffft();
-    const bands = edges.length - 1;
-    if (!(bands >= 1 && bands <= half && edges[0] >= 0 && edges[bands] <= half + 1)) throw new RangeError(`band edges outside 0 … ${half + 1}`);
-    if (plan.loadedEdges !== edges) {
-      engine.integers().set(edges, plan.edges);
-      plan.loadedEdges = edges;
-    }
+    const bands = this.loadEdges(edges, 'edges');
     engine.kernel.power(4 * plan.output, 4 * plan.power, half);
     engine.kernel.bandSums(4 * plan.power, 4 * plan.edges, bands, scale, 4 * plan.magnitudes, 4 * plan.sums);
     magnitudes.set(engine.heap().subarray(plan.magnitudes, plan.magnitudes + bands));
@@ -261,16 +256,24 @@ export class RealFft {
    * bins' power is still in the heap.
    */
   moreBands(edges: Int32Array, scale: number, magnitudes: Float32Array): void {
-    const { half, plan } = this;
+    const { plan } = this;
     const engine = pffft();
-    const bands = edges.length - 1;
-    if (!(bands >= 1 && bands <= half && edges[0] >= 0 && edges[bands] <= half + 1)) throw new RangeError(`band edges outside 0 … ${half + 1}`);
-    if (plan.loadedMoreEdges !== edges) {
-      engine.integers().set(edges, plan.moreEdges);
-      plan.loadedMoreEdges = edges;
-    }
+    const bands = this.loadEdges(edges, 'moreEdges');
     engine.kernel.bandMagnitudes(4 * plan.power, 4 * plan.moreEdges, bands, scale, 4 * plan.magnitudes);
     magnitudes.set(engine.heap().subarray(plan.magnitudes, plan.magnitudes + bands));
+  }
+
+  /** Checks `edges` (bands + 1 bin indices within 0 … N/2 + 1), copies them into the plan's `slot` when another array comes, and returns the band count. */
+  private loadEdges(edges: Int32Array, slot: 'edges' | 'moreEdges'): number {
+    const { half, plan } = this;
+    const bands = edges.length - 1;
+    if (!(bands >= 1 && bands <= half && edges[0] >= 0 && edges[bands] <= half + 1)) throw new RangeError(`band edges outside 0 … ${half + 1}`);
+    const loaded = slot === 'edges' ? 'loadedEdges' : 'loadedMoreEdges';
+    if (plan[loaded] !== edges) {
+      pffft().integers().set(edges, plan[slot]);
+      plan[loaded] = edges;
+    }
+    return bands;
   }
 
   /**
