@@ -1,6 +1,6 @@
 /**
  * Frame-level spectral features computed while the audio streams in. Only these compact series are kept
- * (about 7 numbers per 10 ms and 12 per 512 ms), never the samples.
+ * (about 8 numbers per 10 ms and 12 per 512 ms), never the samples.
  */
 import { RealFft } from './fft.ts';
 import { FloatSeries } from './growable.ts';

@@ -1,7 +1,7 @@
 /**
  * Streaming music descriptors: push 16 kHz mono audio in chunks, then ask for the track's tags and any
  * number of (possibly overlapping) windows. Only frame-level features are kept, so a 60-minute file costs a
- * few MB: per 100 ms the energy, K-weighted energy and peak; per 10 ms the onset envelope, centroid sums and
+ * few MB: per 100 ms the energy, K-weighted energy and peak; per 10 ms the onset envelopes (SuperFlux among them), centroid sums and
  * the harmonic/percussive energies; per 512 ms a 12-value chroma.
  */
 import type { SongSection, TrackAnalysis, TrackTags, WindowTags } from './types.ts';
