@@ -126,10 +126,25 @@ export class TrackAnalyzer {
 
   push(samples: Float32Array): void {
     if (this.finished) throw new DescriptorError('push after finish');
-    if (!this.kWeighting) {
-      this.pushWithoutKWeighting(samples);
-      return;
+    const length = samples.length;
+    let i = 0;
+    while (i < length) {
+      // Run up to the next event (a segment closes, a frame completes) with no checks inside the loop.
+      const written = this.written;
+      const until = Math.min(length, i + (this.segmentSamples - this.segmentCount), i + (this.nextShortEnd - written), i + (this.nextLongEnd - written));
+      if (this.kWeighting) this.runKWeighted(samples, i, until);
+      else this.runPlain(samples, i, until);
+      i = until;
+      if (this.segmentCount === this.segmentSamples) this.closeSegment();
+      this.completeFramesAt(this.written);
     }
+  }
+
+  /**
+   * samples[from, until) into the segment being filled and the history, with BS.1770's K-weighting (the hot path:
+   * the segment and the filter states live in locals for the run).
+   */
+  private runKWeighted(samples: Float32Array, from: number, until: number): void {
     const [shelf, highPass] = this.filters;
     const { b0, b1, b2 } = shelf;
     const a1 = shelf.a1;
@@ -138,46 +153,48 @@ export class TrackAnalyzer {
     const h2 = highPass.a2;
     const history = this.history;
     const mask = this.historyMask;
-    const segmentSamples = this.segmentSamples;
+    const offset = this.written - from;
     let { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 } = this;
-    // The segment being filled lives in locals inside the loop (the hot path), written back around each close.
     let sum = this.segmentSum;
     let weightedSum = this.segmentWeighted;
     let peak = this.segmentPeak;
-    let count = this.segmentCount;
-    let written = this.written;
-    const length = samples.length;
-    let i = 0;
-    while (i < length) {
-      // Run up to the next event (a segment closes, a frame completes) with no checks inside the loop.
-      const until = Math.min(length, i + (segmentSamples - count), i + (this.nextShortEnd - written), i + (this.nextLongEnd - written));
-      const runStart = i;
-      for (; i < until; i++) {
-        let x = samples[i];
-        if (!(x === x)) x = 0; // NaN guard: keep every number finite
-        // K-weighting: high shelf, then high-pass (its input is the shelf output).
-        const y1 = b0 * x + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
-        const y2 = y1 - 2 * s1y1 + s1y2 - h1 * s2y1 - h2 * s2y2;
-        s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
-
-        sum += x * x;
-        weightedSum += y2 * y2;
-        const magnitude = x < 0 ? -x : x;
-        if (magnitude > peak) peak = magnitude;
-        history[(written + i - runStart) & mask] = x;
-      }
-      count += until - runStart;
-      written += until - runStart;
-      if (count === segmentSamples) {
-        this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak; this.segmentCount = count;
-        this.closeSegment();
-        sum = 0; weightedSum = 0; peak = 0; count = 0;
-      }
-      this.completeFramesAt(written);
+    for (let i = from; i < until; i++) {
+      let x = samples[i];
+      if (!(x === x)) x = 0; // NaN guard: keep every number finite
+      // K-weighting: high shelf, then high-pass (its input is the shelf output).
+      const y1 = b0 * x + b1 * s1x1 + b2 * s1x2 - a1 * s1y1 - a2 * s1y2;
+      const y2 = y1 - 2 * s1y1 + s1y2 - h1 * s2y1 - h2 * s2y2;
+      s1x2 = s1x1; s1x1 = x; s2y2 = s2y1; s2y1 = y2; s1y2 = s1y1; s1y1 = y1;
+      sum += x * x;
+      weightedSum += y2 * y2;
+      const magnitude = x < 0 ? -x : x;
+      if (magnitude > peak) peak = magnitude;
+      history[(offset + i) & mask] = x;
     }
-    this.written = written;
-    this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak; this.segmentCount = count;
+    this.segmentSum = sum; this.segmentWeighted = weightedSum; this.segmentPeak = peak;
+    this.segmentCount += until - from;
+    this.written += until - from;
     Object.assign(this, { s1x1, s1x2, s1y1, s1y2, s2y1, s2y2 });
+  }
+
+  /** As runKWeighted less the K-weighting (withoutMonoLoudness): the same energy, peak and history, sample for sample. */
+  private runPlain(samples: Float32Array, from: number, until: number): void {
+    const history = this.history;
+    const mask = this.historyMask;
+    const offset = this.written - from;
+    let sum = this.segmentSum;
+    let peak = this.segmentPeak;
+    for (let i = from; i < until; i++) {
+      let x = samples[i];
+      if (!(x === x)) x = 0; // NaN guard: keep every number finite
+      sum += x * x;
+      const magnitude = x < 0 ? -x : x;
+      if (magnitude > peak) peak = magnitude;
+      history[(offset + i) & mask] = x;
+    }
+    this.segmentSum = sum; this.segmentPeak = peak;
+    this.segmentCount += until - from;
+    this.written += until - from;
   }
 
   /** Runs the short and long frames that end at sample `written` (push stops each run exactly there). */
@@ -191,41 +208,6 @@ export class TrackAnalyzer {
       this.timbre.process(this.history, written - this.long.size, written);
       this.nextLongEnd += this.long.hop;
     }
-  }
-
-  /** `push` less the K-weighting: the same energy, peak, history and frames, sample for sample. */
-  private pushWithoutKWeighting(samples: Float32Array): void {
-    const history = this.history;
-    const mask = this.historyMask;
-    const segmentSamples = this.segmentSamples;
-    let sum = this.segmentSum;
-    let peak = this.segmentPeak;
-    let count = this.segmentCount;
-    let written = this.written;
-    const length = samples.length;
-    let i = 0;
-    while (i < length) {
-      const until = Math.min(length, i + (segmentSamples - count), i + (this.nextShortEnd - written), i + (this.nextLongEnd - written));
-      const runStart = i;
-      for (; i < until; i++) {
-        let x = samples[i];
-        if (!(x === x)) x = 0; // NaN guard: keep every number finite
-        sum += x * x;
-        const magnitude = x < 0 ? -x : x;
-        if (magnitude > peak) peak = magnitude;
-        history[(written + i - runStart) & mask] = x;
-      }
-      count += until - runStart;
-      written += until - runStart;
-      if (count === segmentSamples) {
-        this.segmentSum = sum; this.segmentPeak = peak; this.segmentCount = count;
-        this.closeSegment();
-        sum = 0; peak = 0; count = 0;
-      }
-      this.completeFramesAt(written);
-    }
-    this.written = written;
-    this.segmentSum = sum; this.segmentPeak = peak; this.segmentCount = count;
   }
 
   finish(windows: TimeRange[], options: FinishOptions = {}): { track: TrackTags; windows: WindowTags[]; analysis: TrackAnalysis; sections: SongSection[] } {
