@@ -27,7 +27,7 @@
  */
 import type { ShortFrameFeatures } from './frames.ts';
 import type { Meter, TempoChange } from './types.ts';
-import { estimateTempo, novelty as noveltyOf } from './tempo.ts';
+import { backbeatOf, estimateTempo, novelty as noveltyOf, type Backbeat } from './tempo.ts';
 import { analyzeMeter } from './meter.ts';
 import { normalisedAutocorrelation } from './fft.ts';
 
@@ -239,16 +239,24 @@ function octaveOf(accentBpm: number | null, bpm: number): number {
  * before it followed SuperFlux: their tempo (the metrical-level analysis and the perceptual prior) and their pulse
  * clarity along their own local tempo.
  */
-function accentPulse(short: ShortFrameFeatures, fps: number, minLag: number, maxLag: number): { bpm: number | null; clarity: number } {
+function accentPulse(short: ShortFrameFeatures, backbeat: Backbeat | null, fps: number, minLag: number, maxLag: number): { bpm: number | null; clarity: number } {
   const accents = short.beatFlux.values();
-  const estimate = estimateTempo(accents, 0, accents.length, { framesPerSecond: fps, highEnvelope: short.highBeatFlux.values() });
+  const estimate = estimateTempo(accents, 0, accents.length, { framesPerSecond: fps, backbeat });
   if (estimate.bpm === null) return { bpm: null, clarity: 0 };
   const novelty = noveltyOf(accents, 0, accents.length, Math.round(RHYTHM.NOVELTY_HALF_SEC * fps));
-  let period = (60 * fps) / estimate.bpm;
-  const segments = segmentAcfs(novelty, fps, Math.ceil(Math.max(4, 2 * RHYTHM.STATE_RANGE) * period) + 4);
-  period = withPerceptualPrior(segments, period, fps, minLag, maxLag);
+  const { segments, period } = metricalLevel(novelty, estimate.bpm, fps, minLag, maxLag);
   const { clarity } = localPeriods(segments, period, minLag, maxLag);
   return { bpm: (60 * fps) / period, clarity: pulseClarity(segments, clarity) };
+}
+
+/**
+ * The segments' autocorrelations of `novelty` (reaching far enough for the octave check and the tempo states) and
+ * the beat period the perceptual prior picks among `bpm`, its double and its half.
+ */
+function metricalLevel(novelty: Float64Array, bpm: number, fps: number, minLag: number, maxLag: number): { segments: Segments; period: number } {
+  const period = (60 * fps) / bpm;
+  const segments = segmentAcfs(novelty, fps, Math.ceil(Math.max(4, 2 * RHYTHM.STATE_RANGE) * period) + 4);
+  return { segments, period: withPerceptualPrior(segments, period, fps, minLag, maxLag) };
 }
 
 /** The pulse clarity of the active segments (those with attacks at all), weighed by activity. */
@@ -463,14 +471,14 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
 
   // Global tempo: the metrical-level analysis of tempo.ts over the whole track and the perceptual prior, on the
   // onsets; then its octave from the same analysis of the accents.
-  const global = estimateTempo(envelope, 0, n, { framesPerSecond: fps, highEnvelope: short.highBeatFlux.values() });
+  const backbeat = backbeatOf(short.highBeatFlux.values(), 0, n, fps, RHYTHM.MIN_BPM, RHYTHM.MAX_BPM);
+  const global = estimateTempo(envelope, 0, n, { framesPerSecond: fps, backbeat });
   if (global.bpm === null) return emptyRhythm();
-  let period = (60 * fps) / global.bpm;
-  // Local tempo per segment (the autocorrelations reach far enough for the octave check and the states).
-  const segments = segmentAcfs(novelty, fps, Math.ceil(Math.max(4, 2 * RHYTHM.STATE_RANGE) * period) + 4);
-  period = withPerceptualPrior(segments, period, fps, minLag, maxLag);
-  const accents = accentPulse(short, fps, minLag, maxLag);
-  period /= octaveOf(accents.bpm, (60 * fps) / period);
+  const level = metricalLevel(novelty, global.bpm, fps, minLag, maxLag);
+  const segments = level.segments;
+  const accents = accentPulse(short, backbeat, fps, minLag, maxLag);
+  const period = level.period / octaveOf(accents.bpm, (60 * fps) / level.period);
+  // Local tempo per segment.
   const { periods, clarity } = localPeriods(segments, period, minLag, maxLag);
 
   // Confidence: the pulse clarity of the onsets. A steady beat must also show in the accents: the syllables of

@@ -14,8 +14,11 @@ export interface TempoOptions {
   framesPerSecond: number;
   minBpm?: number;
   maxBpm?: number;
-  /** The onset envelope of the high bands (snare, hats): lets a backbeat settle which metrical level is the beat. */
-  highEnvelope?: Float32Array;
+  /**
+   * The high bands' pulse (backbeatOf: snare, hats), found once per track whatever envelope the tempo is read
+   * from: lets a backbeat settle which metrical level is the beat.
+   */
+  backbeat?: Backbeat | null;
 }
 
 const BLOCK_SECONDS = 10;
@@ -142,6 +145,11 @@ export function findBackbeat(high: Float32Array, from: number, to: number, fps: 
   return { period: peak.lag, contrast: Math.max(0, 1 - inBetween / peak.value) };
 }
 
+/** The high bands' pulse over envelope[from, to), for beats between minBpm and maxBpm (a snare hits every other beat). */
+export function backbeatOf(high: Float32Array, from: number, to: number, fps: number, minBpm = 40, maxBpm = 240): Backbeat | null {
+  return findBackbeat(high, from, to, fps, Math.round((60 * fps) / (maxBpm / 2)), Math.round((60 * fps) / (minBpm / 2)));
+}
+
 export function estimateTempo(envelope: Float32Array, from: number, to: number, options: TempoOptions): TempoEstimate {
   const fps = options.framesPerSecond;
   const minBpm = options.minBpm ?? 40;
@@ -208,14 +216,12 @@ export function estimateTempo(envelope: Float32Array, from: number, to: number, 
   // mix accents the points halfway between its hits (the kick, the hats), the snare falls on 2 and 4 and the
   // beat is half its period, whatever level the autocorrelation preferred (a syncopated kick on the "and"
   // of 3 makes the eighth-note grid look as periodic as the beat; a sparse bar makes the half bar look so).
-  if (options.highEnvelope) {
-    const backbeat = findBackbeat(options.highEnvelope, from, to, fps, Math.round((60 * fps) / (maxBpm / 2)), Math.round((60 * fps) / (minBpm / 2)));
-    if (backbeat && backbeat.contrast >= BACKBEAT_CONTRAST) {
-      const beat = backbeat.period / 2;
-      const halfway = peakNear(average, beat).value / Math.max(1e-9, peakNear(average, backbeat.period).value);
-      const octaves = Math.round(Math.log2(lag / beat));
-      if (halfway >= BACKBEAT_HALFWAY && octaves !== 0 && Math.abs(lag / (beat * 2 ** octaves) - 1) <= 0.04 && beat >= minLag) lag = beat;
-    }
+  const backbeat = options.backbeat;
+  if (backbeat && backbeat.contrast >= BACKBEAT_CONTRAST) {
+    const beat = backbeat.period / 2;
+    const halfway = peakNear(average, beat).value / Math.max(1e-9, peakNear(average, backbeat.period).value);
+    const octaves = Math.round(Math.log2(lag / beat));
+    if (halfway >= BACKBEAT_HALFWAY && octaves !== 0 && Math.abs(lag / (beat * 2 ** octaves) - 1) <= 0.04 && beat >= minLag) lag = beat;
   }
 
   // Refine the period from its multiples, which the autocorrelation measures with finer relative precision.
