@@ -40,6 +40,30 @@ function whiteNoise(amplitude: number, seconds: number): Float32Array {
   return out;
 }
 
+/** A held C major chord of four harmonics a tone, over white noise: every band busy all the time. */
+function denseBed(seconds: number): Float32Array {
+  const bed = whiteNoise(0.12, seconds);
+  for (const hz of [130.81, 164.81, 196, 261.63]) {
+    for (let h = 1; h <= 4; h++) for (let i = 0; i < bed.length; i++) bed[i] += (0.08 / h) * Math.sin((2 * Math.PI * hz * h * i) / RATE);
+  }
+  return bed;
+}
+
+/** Plucked notes (two partials, 80 ms decay) walking a scale, `perSec` a second. */
+function plucks(seconds: number, perSec: number, amplitude: number): Float32Array {
+  const out = new Float32Array(RATE * seconds);
+  const scale = [523.25, 587.33, 659.25, 783.99, 880, 1046.5, 1174.66, 1318.51];
+  for (let k = 0; k < seconds * perSec; k++) {
+    const hz = scale[(k * 5) % scale.length];
+    const start = Math.round((k / perSec) * RATE);
+    for (let i = start; i < Math.min(out.length, start + RATE / 4); i++) {
+      const t = (i - start) / RATE;
+      out[i] += amplitude * Math.exp(-t / 0.08) * (Math.sin(2 * Math.PI * hz * t) + 0.5 * Math.sin(4 * Math.PI * hz * t));
+    }
+  }
+  return out;
+}
+
 const validate = new Ajv({ allErrors: true }).compile(schema);
 
 function expectValidTags(tags: WindowTags): void {
@@ -154,6 +178,17 @@ describe('analyzeWindow on edge cases', () => {
     expect(tags.keyConfidence).toBeLessThan(0.2);
     expect(tags.spectralCentroidHz).toBeGreaterThan(3000);
     expect(tags.onsetsPerSec).toBeLessThan(2);
+  });
+
+  it.each([0.03, 0.3, 0.9])('counts no attacks in white noise at %s full scale', (amplitude) => {
+    expect(analyzeWindow(whiteNoise(amplitude, 10)).onsetsPerSec).toBeLessThan(0.3);
+  });
+
+  it.each([4, 8])('counts %s notes a second played over a loud held chord and noise (a dense mix)', (notesPerSec) => {
+    // Where the bands are already full, a new note barely raises them: the old 32-band picker counted 0.5 and 0.8 a second here.
+    const tags = analyzeWindow(mix(denseBed(10), plucks(10, notesPerSec, 0.2)));
+    expect(tags.onsetsPerSec).toBeGreaterThan(0.7 * notesPerSec);
+    expect(tags.onsetsPerSec).toBeLessThan(1.1 * notesPerSec);
   });
 
   it.each([

@@ -125,15 +125,13 @@ function replaceAscending(values: Float32Array, base: number, count: number, old
 
 /**
  * Short frames (32 ms at 16 kHz, every 10 ms): spectral centroid sums, a band-wise log spectral flux (the
- * onset envelope behind onset density and the accents that settle the metrical level), SuperFlux (the onset
- * envelope the beat tracker follows) and a harmonic/percussive split (median filtering in time vs. across bands,
+ * accents that settle the metrical level), SuperFlux (the onset envelope the beat tracker follows and onsets are
+ * picked from) and a harmonic/percussive split (median filtering in time vs. across bands,
  * Fitzgerald 2010) done with a few frames of delay.
  */
 export class ShortFrameFeatures {
   readonly hop: number;
   readonly size: number;
-  /** Onset envelope for counting attacks (strongly compressed). */
-  readonly flux = new FloatSeries();
   /** Onset envelope for tempo (mildly compressed, so loud events weigh more). */
   readonly beatFlux = new FloatSeries();
   /**
@@ -255,12 +253,10 @@ export class ShortFrameFeatures {
     this.magnitudeSum.push(sums[0]);
     this.weightedFrequencySum.push(sums[1] * this.binHz);
 
-    // Two onset envelopes from the same bands. For onsets, strong log compression makes the flux respond to
-    // relative change, so a quiet note still marks an attack. For tempo, mild compression keeps loudness in
-    // the picture, so the kick and snare that carry the beat outweigh the quieter hi-hat subdivisions.
-    // Both compressions, log(1 + g·m), rise exactly where the magnitude does, so only rising bands need a
-    // logarithm, and then one of the ratio: log(1 + g·m) - log(1 + g·m') = log1p(g·(m - m') / (1 + g·m')).
-    let onsetFlux = 0;
+    // The accents: the flux of the same bands with mild compression, which keeps loudness in the picture, so the
+    // kick and snare that carry the beat outweigh the quieter hi-hat subdivisions. log(1 + g·m) rises exactly
+    // where the magnitude does, so only rising bands need a logarithm, and then one of the ratio:
+    // log(1 + g·m) - log(1 + g·m') = log1p(g·(m - m') / (1 + g·m')).
     let beatFlux = 0;
     let highBeatFlux = 0;
     const previous = this.previousMagnitude;
@@ -271,14 +267,12 @@ export class ShortFrameFeatures {
         const before = previous[b];
         const rise = m - before;
         if (rise > 0) {
-          onsetFlux += Math.log1p((1000 * rise) / (1 + 1000 * before));
           beatFlux += Math.log1p((3 * rise) / (1 + 3 * before));
           if (b >= firstHigh) highBeatFlux += rise;
         }
       }
     }
     previous.set(bandMagnitude);
-    this.flux.push(onsetFlux);
     this.beatFlux.push(beatFlux);
     this.highBeatFlux.push(highBeatFlux);
     this.superFlux.push(this.superFluxOfFrame());

@@ -8,7 +8,7 @@ import type { SongSection, TrackAnalysis, TrackTags, WindowTags } from './types.
 import { ChromaFeatures } from './chroma.ts';
 import { ShortFrameFeatures } from './frames.ts';
 import { FloatSeries } from './growable.ts';
-import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from './beats.ts';
+import { analyzeRhythm, pickOnsets, RHYTHM, tempoBetween, type RhythmAnalysis } from './beats.ts';
 import { analyzeKey, keyBetween, type KeyAnalysis } from './key.ts';
 import { findSections } from './sections.ts';
 import { TimbreFeatures } from './timbre.ts';
@@ -44,8 +44,6 @@ const SILENCE_DBFS = -60;
 const MIN_KEY_CONFIDENCE = 0.05;
 /** Below this confidence a tempo is not reported at all. */
 const MIN_TEMPO_CONFIDENCE = 0.25;
-/** A beat needs attacks: with fewer onsets per second (a held chord, one note) no tempo is reported. */
-const MIN_ONSETS_PER_SEC_FOR_TEMPO = 0.5;
 
 export class DescriptorError extends Error {
   override readonly name = 'DescriptorError';
@@ -343,7 +341,7 @@ export class TrackAnalyzer {
     }
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
-    const onsets = countOnsets(this.short.flux.values(), f0, f1);
+    const onsets = pickOnsets(this.short.superFlux.values(), f0, f1, 1 / shortHopSec).length;
     const tempo = isTrack
       ? { bpm: whole.rhythm.bpm, confidence: whole.rhythm.confidence }
       : tempoBetween(whole.rhythm, range.startSec, range.endSec);
@@ -354,7 +352,7 @@ export class TrackAnalyzer {
     const silent100 = s1 > s0 ? silent / (s1 - s0) : 1;
     const confidentKey = silent100 < 1 && key.key !== null && key.confidence >= MIN_KEY_CONFIDENCE;
     const confidentTempo = tempo.bpm !== null && tempo.confidence >= MIN_TEMPO_CONFIDENCE && silent100 < 1
-      && onsets / seconds >= MIN_ONSETS_PER_SEC_FOR_TEMPO;
+      && onsets / seconds >= RHYTHM.MIN_ONSETS_PER_SEC;
     return {
       bpm: confidentTempo ? round(tempo.bpm!, 1) : null,
       bpmConfidence: confidentTempo ? round(clamp01(tempo.confidence), 3) : 0,
@@ -371,38 +369,6 @@ export class TrackAnalyzer {
       percussiveRatio: round(percussiveTotal + harmonicTotal > 0 ? clamp01(percussiveTotal / (percussiveTotal + harmonicTotal)) : 0, 3),
     };
   }
-}
-
-/**
- * Onsets: peaks of the onset envelope that are the largest within ±30 ms, rise clearly above the local
- * mean of the preceding 100 ms, and come at least 50 ms after the previous onset.
- */
-export function countOnsets(flux: Float32Array, from: number, to: number): number {
-  const threshold = 6; // in summed log-band units: well above the frame-to-frame jitter of steady noise
-  let count = 0;
-  let last = -Infinity;
-  for (let i = from; i < to; i++) {
-    const v = flux[i];
-    let isPeak = true;
-    for (let j = Math.max(from, i - 3); j <= Math.min(to - 1, i + 3); j++) {
-      if (j !== i && (flux[j] > v || (flux[j] === v && j < i))) {
-        isPeak = false;
-        break;
-      }
-    }
-    if (!isPeak) continue;
-    let sum = 0;
-    let n = 0;
-    for (let j = Math.max(from, i - 10); j < i; j++) {
-      sum += flux[j];
-      n++;
-    }
-    const localMean = n > 0 ? sum / n : 0;
-    if (v - localMean < threshold || i - last < 5) continue;
-    count++;
-    last = i;
-  }
-  return count;
 }
 
 /** Measures one buffer as a single window. */
