@@ -134,9 +134,9 @@ async function main() {
     totals.f += score.f;
     totals.ratios.push(ratio);
     for (const range of tenSecondWindows(duration)) {
-      const from = Math.round(range.startSec * fps);
-      const to = Math.round(range.endSec * fps);
-      const rate = pickOnsets(superFlux, from, to, fps).length / (range.endSec - range.startSec);
+      // As the window tags count them: the track's onsets inside the window.
+      const inside = onsets.filter((frame) => frame >= range.startSec * fps && frame < range.endSec * fps).length;
+      const rate = inside / (range.endSec - range.startSec);
       const word = (ATTACK_WORDS.find((w) => 'below' in w && rate < w.below) ?? ATTACK_WORDS[ATTACK_WORDS.length - 1]).words;
       wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
       windows++;

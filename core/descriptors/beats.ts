@@ -486,7 +486,11 @@ function median(values: ArrayLike<number>): number {
   return sorted.length % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
 }
 
-export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): RhythmAnalysis {
+/**
+ * The beat, tempo and meter of the whole track. `onsets` are the track's onsets (pickOnsets over all of SuperFlux),
+ * passed in by a caller that has them already.
+ */
+export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, onsets?: ArrayLike<number>): RhythmAnalysis {
   // Every note's onset (SuperFlux): what the periods, the local tempo and the beats follow.
   const envelope = short.superFlux.values();
   const n = envelope.length;
@@ -495,7 +499,8 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number): R
   const maxLag = (60 * fps) / RHYTHM.MIN_BPM;
   if (n < 4 * minLag || durationSec < 2) return emptyRhythm();
 
-  if (pickOnsets(envelope, 0, n, fps).length / durationSec < RHYTHM.MIN_ONSETS_PER_SEC) return emptyRhythm();
+  const onsetCount = (onsets ?? pickOnsets(envelope, 0, n, fps)).length;
+  if (onsetCount / durationSec < RHYTHM.MIN_ONSETS_PER_SEC) return emptyRhythm();
   const novelty = noveltyOf(envelope, 0, envelope.length, Math.round(RHYTHM.NOVELTY_HALF_SEC * fps));
   let total = 0;
   for (let i = 0; i < n; i++) total += novelty[i];

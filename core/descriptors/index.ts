@@ -27,6 +27,8 @@ export interface FinishOptions {
 
 /** The whole-track analyses every window reads from. */
 interface WholeTrack {
+  /** The track's onsets (short-frame indices, ascending), picked once; a window counts those inside it. */
+  onsets: number[];
   rhythm: RhythmAnalysis;
   keys: KeyAnalysis;
   loudness: FileLoudness;
@@ -229,9 +231,11 @@ export class TrackAnalyzer {
     const loudness = options.fileLoudness ?? this.monoLoudness();
     // The whole track first: one beat grid and one key path, which every window then reads (a window's own
     // 10 s would flip between metrical levels and relative keys).
-    const rhythm = analyzeRhythm(this.short, duration);
+    const superFlux = this.short.superFlux.values();
+    const onsets = pickOnsets(superFlux, 0, superFlux.length, this.sampleRate / this.short.hop);
+    const rhythm = analyzeRhythm(this.short, duration, onsets);
     const keys = analyzeKey(this.long, duration);
-    const whole: WholeTrack = { rhythm, keys, loudness };
+    const whole: WholeTrack = { onsets, rhythm, keys, loudness };
     const trackTags = this.measure({ startSec: 0, endSec: duration }, whole, true);
     const steady = trackTags.bpm !== null;
     const track: TrackTags = {
@@ -341,7 +345,7 @@ export class TrackAnalyzer {
     }
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
-    const onsets = pickOnsets(this.short.superFlux.values(), f0, f1, 1 / shortHopSec).length;
+    const onsets = firstAtOrAfter(whole.onsets, f1) - firstAtOrAfter(whole.onsets, f0);
     const tempo = isTrack
       ? { bpm: whole.rhythm.bpm, confidence: whole.rhythm.confidence }
       : tempoBetween(whole.rhythm, range.startSec, range.endSec);
@@ -369,6 +373,18 @@ export class TrackAnalyzer {
       percussiveRatio: round(percussiveTotal + harmonicTotal > 0 ? clamp01(percussiveTotal / (percussiveTotal + harmonicTotal)) : 0, 3),
     };
   }
+}
+
+/** The index of the first value ≥ `value` in an ascending list (its length when there is none). */
+function firstAtOrAfter(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Measures one buffer as a single window. */
