@@ -107,14 +107,16 @@ if (!built && process.env.CI) {
     expect(scores).toHaveLength(4);
   });
 
-  // Floors a little under what the slice measures today (15/17 boundaries, 0.5 spurious a minute, 9/9 repeats, pairwise
-  // F 0.88), so a regression fails; issue 10's targets (90 %, ≤ 1/min, 90 %) are printed by the bench on 24 pieces.
+  // Floors a little under what the slice measures today (15/17 boundaries, 0.26 spurious a minute, 8/9 repeats, pairwise
+  // F 0.85), so a regression fails; issue 10's targets (90 %, ≤ 1/min, 90 %) are printed by the bench on 24 pieces,
+  // and again on 24 pieces cut from the held-out groups. With units of two beats (sections.ts, MIN_UNIT_SEC 0.9) the
+  // slice measured 14/17 and 0.64 spurious a minute: the boundaries were placed no finer than 0.9-1.8 s.
   it('finds at least 80 % of the boundaries within ±3 s', () => {
     expect(summary.hitRate).toBeGreaterThanOrEqual(0.8);
   });
 
-  it('adds at most one spurious boundary a minute', () => {
-    expect(summary.spuriousPerMinute).toBeLessThanOrEqual(1);
+  it('adds at most one spurious boundary every two minutes', () => {
+    expect(summary.spuriousPerMinute).toBeLessThanOrEqual(0.5);
   });
 
   it('gives repeated excerpts one label at least three times in four, with pairwise label F ≥ 0.75', () => {
