@@ -239,6 +239,43 @@ describe('SuperFlux, the onset envelope the beat tracker follows', () => {
   });
 });
 
+/** `signal` delayed by `seconds`, cut to its own length. */
+function delayed(signal: Float32Array, seconds: number): Float32Array {
+  const out = new Float32Array(signal.length);
+  out.set(signal.subarray(0, signal.length - Math.round(seconds * RATE)), Math.round(seconds * RATE));
+  return out;
+}
+
+describe('the same music at any playback level', () => {
+  // Prepare: 20 s of plucked notes on the beat at 120 BPM, and between them notes 24 dB softer (as a soft piano
+  // passage or a quiet recording has them); the whole at 1/8 (−18 dB) and 4 times (+12 dB) the amplitude too.
+  const music = mix(plucks(20, 2, 0.25), delayed(plucks(20, 2, 0.25 / 16), 0.25));
+  const analyse = (gain: number) => {
+    const analyzer = new TrackAnalyzer(RATE);
+    analyzer.push(Float32Array.from(music, (x) => x * gain));
+    return analyzer.finish([{ startSec: 0, endSec: 10 }, { startSec: 10, endSec: 20 }]);
+  };
+  const reference = analyse(1);
+
+  it.each([1 / 8, 4])('hears the same onsets, beats and tempo at %s times the amplitude', (gain) => {
+    // Act
+    const scaled = analyse(gain);
+    // Assess: with SuperFlux compressed on fixed magnitudes, the soft notes fell into the logarithm's linear part
+    // at −18 dB, and the count of onsets (and with it a track's beat) depended on the level.
+    expect(scaled.windows.map((w) => w.onsetsPerSec)).toEqual(reference.windows.map((w) => w.onsetsPerSec));
+    expect(scaled.track.bpm).toBe(reference.track.bpm);
+    expect(scaled.analysis.beats).toEqual(reference.analysis.beats);
+  });
+
+  it('counts most of the soft notes between the beats as onsets', () => {
+    // Two loud notes a second and two soft ones: more than the loud ones alone, no more than all four.
+    for (const window of reference.windows) {
+      expect(window.onsetsPerSec).toBeGreaterThanOrEqual(3);
+      expect(window.onsetsPerSec).toBeLessThanOrEqual(4.1);
+    }
+  });
+});
+
 describe('TrackAnalyzer streaming', () => {
   it('gives the same tags whatever the chunk size', () => {
     // Prepare

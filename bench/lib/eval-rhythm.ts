@@ -2,7 +2,10 @@
  * Rhythm figures on the real-music corpus: the beat tracker (core/descriptors/beats.ts) and, with
  * --librosa, librosa.beat.beat_track on the same files as a yardstick (never a dependency of the product).
  *
- *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json] [--held-out | --held-out-b]
+ *   npx tsx bench/lib/eval-rhythm.ts [truth.json] [--librosa PYTHON] [--verbose] [--json out.json] [--held-out | --held-out-b] [--gain-db DB]
+ *
+ * --gain-db plays every file DB decibels softer or louder (the decoded samples scaled, unclipped): the same music at
+ * another level must give the same figures.
  *
  * A tuning tool: it leaves out the held-out pieces ("heldOut": true, see bench/real-corpus/README.md) unless
  * --held-out asks for group A alone or --held-out-b for group B alone, to look at, never to choose a setting on.
@@ -42,6 +45,7 @@ const truthFile = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i -
 const python = flag('--librosa');
 const verbose = args.includes('--verbose');
 const jsonOut = flag('--json');
+const gain = 10 ** (Number(flag('--gain-db') ?? 0) / 20);
 const METERS = new Set(['2/4', '3/4', '4/4', '6/8', '12/8']);
 
 function resolveAudio(file: string): string {
@@ -133,7 +137,8 @@ async function main() {
   for (let k = 0; k < pieces.length; k++) {
     const piece = pieces[k];
     const file = files[k];
-    const { samples } = await decode(file);
+    const decoded = (await decode(file)).samples;
+    const samples = gain === 1 ? decoded : decoded.map((x) => x * gain);
     const analyzer = new TrackAnalyzer(16_000);
     for (let i = 0; i < samples.length; i += 16_384) analyzer.push(samples.subarray(i, i + 16_384));
     analyzer.finish([]);
