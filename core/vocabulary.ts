@@ -110,7 +110,7 @@ export const ATTACK_WORDS = [
   { below: 2, words: 'sparse' },
   /**
    * 2–5 a second: beats to eighth notes at common tempi. Over the tuned MIDI renders' 10 s windows: 4 % sparse,
-   * 54 % steady, 42 % busy (bench/lib/eval-onsets.ts; the onsets counted are 0.88 of the notes' own rate).
+   * 55 % steady, 41 % busy (bench/lib/eval-onsets.ts; the onsets counted are 0.86 of the notes' own rate).
    */
   { below: 5, words: 'steady' },
   /** 5 and more: sixteenths, rolls, fast strumming. */

@@ -129,7 +129,8 @@ export const RHYTHM = {
    * a second on some white noise, at the MIN_ONSETS_PER_SEC line; mean + 3 alone F 0.855 and 5.5 on noise. The
    * picker it replaced (the 32-band log flux, a fixed rise over the 100 ms before) scored F 0.75, counted 0.62 of
    * the notes, and under 0.4 of them in dense loud passages, where the bands are already full and a new note barely
-   * raises them.
+   * raises them. (Those figures are from before SuperFlux was compressed relative to its level reference, frames.ts;
+   * since, F 0.850, precision 0.955, 0.86 of the notes' rate, and white noise at any level 0.03 a second.)
    */
   ONSET_LEVEL_FACTOR: 1.7,
   ONSET_DELTA: 1,
