@@ -11,8 +11,9 @@
  * --held-out asks for group A alone or --held-out-b for group B alone, to look at, never to choose a setting on.
  *
  * Definitions (as mir_eval's tempo and the field use them):
- *   tempo exact:   |ours / truth − 1| ≤ 4 %, truth = the piece's beat tempo (dotted quarter for 6/8, 12/8)
- *   tempo ×2/×½:   exact, or exact against 2× or ½× the truth
+ *   tempo exact:   |ours / truth − 1| ≤ 4 %, truth = the written tempo, or for 6/8 and 12/8 the dotted quarter too
+ *                  (real-corpus.ts's tempoScore, the bench's own rule)
+ *   tempo ×2/×½:   exact, or exact against 2× or ½× a truth
  *   meter exact:   the same label ('2/4', '3/4', '4/4', '6/8', '12/8')
  *   window jumps:  adjacent 10 s windows (hop 10 s), both with a tempo, whose tempi differ by more than 25 %
  * Tempo counts constant-tempo pieces whose notes are on the written grid (tempo.onGrid ≥ ON_GRID_MIN, see
@@ -24,7 +25,7 @@ import path from 'node:path';
 import { TrackAnalyzer } from '../../core/descriptors/index.ts';
 import { analyzeRhythm, tempoBetween, type RhythmAnalysis } from '../../core/descriptors/beats.ts';
 import { decode } from './descriptor-corpus.ts';
-import { type HeldOutGroup, scoresTempo, tuningToolPieces } from './real-corpus.ts';
+import { type HeldOutGroup, scoresTempo, tempoScore, tuningToolPieces } from './real-corpus.ts';
 import { ON_GRID_MIN } from '../../scripts/lib/midi-truth.ts';
 
 interface TruthPiece {
@@ -57,9 +58,6 @@ function resolveAudio(file: string): string {
   return path.resolve('.corpus/real', file);
 }
 
-const within = (a: number, b: number, tol = 0.04) => Math.abs(a / b - 1) <= tol;
-const exact = (est: number | null, truth: number) => est !== null && within(est, truth);
-const octave = (est: number | null, truth: number) => est !== null && [1, 2, 0.5].some((f) => within(est, truth * f));
 
 function windowJumps(bpms: Array<number | null>): { pairs: number; jumps: number } {
   let pairs = 0;
@@ -165,11 +163,12 @@ async function main() {
       if (onGrid) {
         row.truthBpm = +t.toFixed(1);
         ours.n++;
-        if (exact(rhythm.bpm, t)) ours.exact++;
-        if (octave(rhythm.bpm, t)) ours.octave++;
+        const score = tempoScore(rhythm.bpm, piece.tempo);
+        if (score.exact) ours.exact++;
+        if (score.octave) ours.octave++;
         perKind.n++;
-        if (exact(rhythm.bpm, t)) perKind.exact++;
-        if (octave(rhythm.bpm, t)) perKind.octave++;
+        if (score.exact) perKind.exact++;
+        if (score.octave) perKind.octave++;
       }
       const j = windowJumps(windows);
       ours.pairs += j.pairs;
@@ -179,8 +178,9 @@ async function main() {
       if (l) {
         if (onGrid) {
           lib.n++;
-          if (exact(l.bpm, t)) lib.exact++;
-          if (octave(l.bpm, t)) lib.octave++;
+          const score = tempoScore(l.bpm, piece.tempo);
+          if (score.exact) lib.exact++;
+          if (score.octave) lib.octave++;
         }
         const lj = windowJumps(windowsFromBeats(l.beats, duration));
         lib.pairs += lj.pairs;

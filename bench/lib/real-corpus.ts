@@ -196,12 +196,12 @@ export function keyWeightedScore(reference: Key | null, estimate: Key | null): n
 export const TEMPO_TOLERANCE = 0.04;
 
 /** The tempi that count as exactly right: the truth's BPM and, for compound meters, its dotted-quarter rate. */
-export function acceptedTempi(tempo: TempoTruth): number[] {
+export function acceptedTempi(tempo: Pick<TempoTruth, 'bpm' | 'beatBpm'>): number[] {
   return tempo.beatBpm && tempo.beatBpm > 0 && Math.abs(tempo.beatBpm - tempo.bpm) > 1e-6 ? [tempo.bpm, tempo.beatBpm] : [tempo.bpm];
 }
 
 /** As mir_eval.tempo.detection's hit: |estimate − reference| ≤ tol · reference, for any accepted reference. */
-export function tempoScore(measured: number | null | undefined, tempo: TempoTruth): { exact: boolean; octave: boolean } {
+export function tempoScore(measured: number | null | undefined, tempo: Pick<TempoTruth, 'bpm' | 'beatBpm'>): { exact: boolean; octave: boolean } {
   if (measured === null || measured === undefined || !(measured > 0)) return { exact: false, octave: false };
   const hit = (reference: number) => Math.abs(measured - reference) <= TEMPO_TOLERANCE * reference;
   const accepted = acceptedTempi(tempo);
