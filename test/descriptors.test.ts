@@ -49,13 +49,13 @@ function denseBed(seconds: number): Float32Array {
   return bed;
 }
 
-/** Plucked notes (two partials, 80 ms decay) walking a scale, `perSec` a second. */
-function plucks(seconds: number, perSec: number, amplitude: number): Float32Array {
+/** Plucked notes (two partials, 80 ms decay) walking a scale, `perSec` a second, the first at `offsetSec`. */
+function plucks(seconds: number, perSec: number, amplitude: number, offsetSec = 0): Float32Array {
   const out = new Float32Array(RATE * seconds);
   const scale = [523.25, 587.33, 659.25, 783.99, 880, 1046.5, 1174.66, 1318.51];
-  for (let k = 0; k < seconds * perSec; k++) {
+  for (let k = 0; k < (seconds - offsetSec) * perSec; k++) {
     const hz = scale[(k * 5) % scale.length];
-    const start = Math.round((k / perSec) * RATE);
+    const start = Math.round((offsetSec + k / perSec) * RATE);
     for (let i = start; i < Math.min(out.length, start + RATE / 4); i++) {
       const t = (i - start) / RATE;
       out[i] += amplitude * Math.exp(-t / 0.08) * (Math.sin(2 * Math.PI * hz * t) + 0.5 * Math.sin(4 * Math.PI * hz * t));
@@ -239,23 +239,19 @@ describe('SuperFlux, the onset envelope the beat tracker follows', () => {
   });
 });
 
-/** `signal` delayed by `seconds`, cut to its own length. */
-function delayed(signal: Float32Array, seconds: number): Float32Array {
-  const out = new Float32Array(signal.length);
-  out.set(signal.subarray(0, signal.length - Math.round(seconds * RATE)), Math.round(seconds * RATE));
-  return out;
-}
-
 describe('the same music at any playback level', () => {
   // Prepare: 20 s of plucked notes on the beat at 120 BPM, and between them notes 24 dB softer (as a soft piano
   // passage or a quiet recording has them); the whole at 1/8 (−18 dB) and 4 times (+12 dB) the amplitude too.
-  const music = mix(plucks(20, 2, 0.25), delayed(plucks(20, 2, 0.25 / 16), 0.25));
+  const music = mix(plucks(20, 2, 0.25), plucks(20, 2, 0.25 / 16, 0.25));
   const analyse = (gain: number) => {
     const analyzer = new TrackAnalyzer(RATE);
     analyzer.push(Float32Array.from(music, (x) => x * gain));
     return analyzer.finish([{ startSec: 0, endSec: 10 }, { startSec: 10, endSec: 20 }]);
   };
-  const reference = analyse(1);
+  let reference: ReturnType<typeof analyse>;
+  beforeAll(() => {
+    reference = analyse(1);
+  });
 
   it.each([1 / 8, 4])('hears the same onsets, beats and tempo at %s times the amplitude', (gain) => {
     // Act
