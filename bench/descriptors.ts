@@ -38,7 +38,7 @@ import {
 } from './lib/descriptor-corpus.ts';
 import {
   HELD_OUT_GROUPS, TARGETS, ebur128Reference, hasFittingKey, heldOutGroupOf, inParallel, isConstantTempo, isHeldOut, keyWeightedScore, loadRealCorpus, measureWithProduct,
-  parseKey, scorePiece, scoresTempo, summarize, tempoScore, toScoredPiece, truthKey,
+  parseKey, percussionWordsByDrums, scorePiece, scoresTempo, summarize, tempoScore, toScoredPiece, truthKey,
   type Estimate, type HeldOutGroup, type KeyTruth, type PieceScore, type Ratio, type ScoreRow, type ScoredPiece, type Spread, type TempoTruth,
 } from './lib/real-corpus.ts';
 import { STRUCTURE_TARGETS, evaluateStructure, mirEvalCrossCheck } from './lib/eval-structure.ts';
@@ -549,6 +549,14 @@ async function main() {
         console.log(`mir_eval ${c.mirEval} cross-check of the bench's scoring: ${c.checked - c.disagreements.length}/${c.checked} scores agree`);
         for (const d of c.disagreements) console.log(`  disagrees: ${d}`);
       }
+      const drumsOf = new Map(corpus.pieces.map((p) => [p.id, p.drumNoteShare]));
+      const percussion = percussionWordsByDrums(real.map((m) => ({ drumNoteShare: drumsOf.get(m.piece.id), windows: m.estimates.ours?.windows })));
+      const share = (hits: number, n: number) => (n ? `${Math.round((100 * hits) / n)} %` : 'n/a');
+      const { noDrums, drumsAlone } = percussion;
+      console.log(`percussion words on 10 s windows (truth: the source's drum channel): no drum at all (${noDrums.pieces} pieces, ${noDrums.windows} windows): `
+        + `"driven by percussion" ${share(noDrums.driven, noDrums.windows)}, "mostly sustained tones" ${share(noDrums.sustained, noDrums.windows)}; `
+        + `a drum machine alone (${drumsAlone.pieces} pieces, ${drumsAlone.windows} windows): "driven by percussion" ${share(drumsAlone.driven, drumsAlone.windows)}`);
+      report.percussionWords = percussion;
       console.log('ΔI/ΔLRA/ΔTP: against `ffmpeg -af ebur128=peak=true` on the file; tempo on constant-tempo pieces whose notes are on the written grid; key on pieces whose notes fit the signature; '
         + 'window tempo jumps on constant-tempo pieces, window key changes on pieces without a key change.');
     }

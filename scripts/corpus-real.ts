@@ -362,6 +362,11 @@ export interface Piece {
   keyChanges: number;
   /** Share of the pitched note mass on the key's scale (the first half of the fitsNotes check). */
   keyScaleShare: number | null;
+  /**
+   * Share of the notes played on General MIDI's drum channel (10): 0 for music with no drum at all; 1 for a
+   * drum-machine song; null where the source does not say (recordings, LMMS projects).
+   */
+  drumNoteShare: number | null;
   /** The source was longer and is cut (with a fade) at durationSec. */
   trimmed: boolean;
   variantOf?: string;
@@ -443,6 +448,7 @@ async function midiPieceTruth(src: MidiSource, scratch: string): Promise<Piece> 
     key: t.key,
     keyChanges: t.keyChanges,
     keyScaleShare: t.keyScaleShare,
+    drumNoteShare: t.drumNoteShare,
     trimmed: full > MAX_SEC,
     ci: !!src.ci,
     ...(src.heldOut ? { heldOut: true as const, heldOutGroup: src.heldOutGroup } : {}),
@@ -480,6 +486,7 @@ async function chartPieceTruth(src: ChartSource): Promise<Piece> {
     key: null,
     keyChanges: 0,
     keyScaleShare: null,
+    drumNoteShare: null,
     trimmed: audioSec > MAX_SEC,
     ci: !!src.ci,
   };
@@ -525,6 +532,7 @@ async function lmmsPieceTruth(src: LmmsSource, scratch: string): Promise<Piece> 
     key: null,
     keyChanges: 0,
     keyScaleShare: null,
+    drumNoteShare: null,
     trimmed: renderedSec > MAX_SEC,
     ci: false,
     heldOut: true,
@@ -585,6 +593,7 @@ async function hydrogenPieceTruth(src: HydrogenSource): Promise<Piece> {
     key: null,
     keyChanges: 0,
     keyScaleShare: null,
+    drumNoteShare: 1,
     trimmed: renderedSec > MAX_SEC,
     ci: false,
     heldOut: true,

@@ -23,6 +23,7 @@ import path from 'node:path';
 import type { BlobStore } from '../../core/blob-store.ts';
 import type { Manifest } from '../../core/contract.ts';
 import { preprocessUpload } from '../../core/preprocess.ts';
+import { percussionWords } from '../../core/vocabulary.ts';
 import { ON_GRID_MIN } from '../../scripts/lib/midi-truth.ts';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -72,6 +73,8 @@ export interface TruthPiece {
    * hydrogen-data), added later and printed apart so that its first figures are not read as A's.
    */
   heldOutGroup?: HeldOutGroup;
+  /** Share of the notes on General MIDI's drum channel: 0 no drum at all, 1 a drum machine alone; null or absent where the source does not say. */
+  drumNoteShare?: number | null;
 }
 
 export type HeldOutGroup = 'A' | 'B';
@@ -218,9 +221,42 @@ export interface WindowEstimate {
   endSec: number;
   bpm?: number | null;
   key?: string | null;
+  percussiveRatio?: number | null;
 }
 
 export const TEMPO_JUMP_RATIO = 1.25;
+
+/** The percussion words of the windows of one kind of music: how many windows, and how many got each word. */
+export interface PercussionWordCount {
+  pieces: number;
+  windows: number;
+  driven: number;
+  sustained: number;
+}
+
+/**
+ * How the percussion words (core/vocabulary.ts, PERCUSSION_WORDS) fall on the 10 s windows of the music whose
+ * source says what drums it has: none at all (no note on the MIDI drum channel) and a drum machine alone (a
+ * Hydrogen song). Music without a drum should never read "driven by percussion"; a drum machine always should.
+ */
+export function percussionWordsByDrums(pieces: Array<{ drumNoteShare?: number | null; windows?: WindowEstimate[] }>): { noDrums: PercussionWordCount; drumsAlone: PercussionWordCount } {
+  const count = (drums: number): PercussionWordCount => {
+    const out = { pieces: 0, windows: 0, driven: 0, sustained: 0 };
+    for (const piece of pieces) {
+      if (piece.drumNoteShare !== drums || !piece.windows) continue;
+      out.pieces++;
+      for (const w of piece.windows) {
+        if (w.percussiveRatio === null || w.percussiveRatio === undefined) continue;
+        const words = percussionWords(w.percussiveRatio);
+        out.windows++;
+        if (words === 'driven by percussion') out.driven++;
+        if (words === 'mostly sustained tones') out.sustained++;
+      }
+    }
+    return out;
+  };
+  return { noDrums: count(0), drumsAlone: count(1) };
+}
 
 /** Adjacent window pairs, and those whose tempo jumps by more than 25 % (or has a tempo on one side only). */
 export function adjacentTempoJumps(windows: WindowEstimate[]): { pairs: number; jumps: number } {
@@ -376,6 +412,7 @@ export function estimateFromManifest(manifest: Manifest): Estimate {
     endSec: w.endSec,
     bpm: numberOrNull(w.tags.bpm),
     key: typeof w.tags.key === 'string' ? w.tags.key : null,
+    percussiveRatio: numberOrNull(w.tags.percussiveRatio),
   }));
   return {
     bpm: numberOrNull(tags.bpm),

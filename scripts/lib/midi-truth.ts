@@ -47,6 +47,8 @@ export interface MidiTruth {
   keyScaleShare: number | null;
   /** Seconds of pitched notes (drum channel excluded) inside the window. */
   pitchedNoteSec: number;
+  /** Share of the notes starting inside the window that are on General MIDI's drum channel (10); null without notes. */
+  drumNoteShare: number | null;
   /** When the first note starts and the last note ends (any channel), in seconds, before any trim. */
   firstNoteSec: number;
   lastNoteSec: number;
@@ -280,7 +282,13 @@ export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth
   const step = 0.05;
   const lowest = new Array<number>(Math.ceil(endSec / step) + 1).fill(128);
   let pitchedNoteSec = 0;
+  let notesInside = 0;
+  let drumNotes = 0;
   for (const n of midi.notes) {
+    if (map.seconds(n.tick) < endSec) {
+      notesInside++;
+      if (n.channel === 9) drumNotes++;
+    }
     if (n.channel === 9) continue;
     const t0 = map.seconds(n.tick);
     const t1 = Math.min(endSec, map.seconds(n.endTick));
@@ -328,6 +336,7 @@ export function midiTruth(midi: MidiFile, options: TruthOptions = {}): MidiTruth
     key,
     keyChanges: Math.max(0, keyPoints.length - 1),
     keyScaleShare,
+    drumNoteShare: notesInside > 0 ? round(drumNotes / notesInside) : null,
     pitchedNoteSec: round(pitchedNoteSec),
     firstNoteSec: round(firstNoteSec),
     lastNoteSec: round(lastNoteSec),
