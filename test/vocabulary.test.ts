@@ -74,7 +74,8 @@ describe('one measurement, one word', () => {
   it.each([
     [0.1, 'mostly sustained tones'],
     [0.25, 'mostly sustained tones'],
-    [0.4, 'percussion and tones in balance'],
+    [0.3, 'percussion and tones in balance'],
+    [0.4, 'driven by percussion'],
     [0.55, 'driven by percussion'],
     [0.9, 'driven by percussion'],
   ])('calls a percussive share of %d "%s" in the site\'s tag, the opening caption and the summary', (ratio, word) => {
@@ -165,6 +166,8 @@ describe('the word scales', () => {
     expect(wordFor(TEMPO_WORDS, 76)).toBe('moderate');
     expect(wordFor(PERCUSSION_WORDS, 0.25)).toBe('mostly sustained tones');
     expect(wordFor(PERCUSSION_WORDS, 0.2501)).toBe('percussion and tones in balance');
+    expect(wordFor(PERCUSSION_WORDS, 0.3499)).toBe('percussion and tones in balance');
+    expect(wordFor(PERCUSSION_WORDS, 0.35)).toBe('driven by percussion');
     expect(wordFor(TRUE_PEAK_WORDS, -1)).toBe('headroom left at the peaks');
     expect(wordFor(TRUE_PEAK_WORDS, 0.01)).toBe('peaks clip');
   });
