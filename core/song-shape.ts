@@ -202,7 +202,8 @@ export function sectionStory(context: TrackContext): string[] {
     if (bpm !== null && (lastBpm === null || Math.abs(bpm - lastBpm) / lastBpm > SAME_TEMPO_SHARE)) details.push(`at about ${Math.round(bpm)} BPM`);
     if (key && key !== lastKey) {
       const relation = lastKey ? keyRelationStory(lastKey, key) : null;
-      details.push(seen ? `now in ${key}` : relation ? `in ${key} (${relation})` : `in ${key}`);
+      // A part heard before: "back in" the key it had then, "now in" another one.
+      details.push(seen ? `${keyOf(seen) === key ? 'back' : 'now'} in ${key}` : relation ? `in ${key} (${relation})` : `in ${key}`);
     }
     if (bpm !== null) lastBpm = bpm;
     if (key) lastKey = key;

@@ -401,6 +401,29 @@ describe('the local summary', () => {
     expect(text.match(/BPM/g)).toHaveLength(1);
   });
 
+  it('brings a part back "back in" the key it had when first heard, and "now in" a new one', () => {
+    // Prepare: A in D major, B in E major, A again in D major, B again now in F major.
+    const returning: Piece = {
+      name: 'returning.flac',
+      durationSec: 240,
+      track: {},
+      keySections: [
+        { startSec: 0, endSec: 60, key: 'D major', confidence: 0.8 },
+        { startSec: 60, endSec: 120, key: 'E major', confidence: 0.8 },
+        { startSec: 120, endSec: 180, key: 'D major', confidence: 0.8 },
+        { startSec: 180, endSec: 240, key: 'F major', confidence: 0.8 },
+      ],
+      at: () => ({}),
+      sections: [[0, 'A', null], [60, 'B', null], [120, 'A', null], [180, 'B', null]],
+    };
+    const manifest = manifestOf(returning);
+    // Act
+    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(text).toContain('A returns at 2:00, back in D major');
+    expect(text).toContain('B returns at 3:00, now in F major');
+  });
+
   it('gives the LLM the sections as facts, with their letters, names, keys and levels', () => {
     // Act
     const prompt = summaryPrompt(manifestOf(songWithSections), chunksOf(manifestOf(songWithSections), caption(manifestOf(songWithSections))));
