@@ -256,7 +256,7 @@ class CaptionWriter {
     }
     const where = this.position(i, variant);
     // "Holds steady" would contradict a clear change; the plainer verbs carry one.
-    const steady = !minor.some((words) => !/^(a little|a shade|slightly|easing back a little)/.test(words));
+    const steady = !minor.some((words) => !/^(a little|a shade|slightly)/.test(words));
     const carries = `${capitalize(this.subject(i))} ${this.verb(i, variant, steady)}${where}`;
     return minor.length > 0 ? `${carries}, ${joinList(minor)}.` : `${carries}.`;
   }

@@ -308,7 +308,7 @@ export const CHANGE_WORDS = {
   busier: { plain: 'busier', slight: 'slightly busier' },
   sparser: { plain: 'sparser', slight: 'slightly sparser' },
   louder: { much: 'much louder', plain: 'louder', slight: 'a little louder' },
-  quieter: { much: 'stepping well down in level', plain: 'pulling back in level', slight: 'easing back a little' },
+  quieter: { much: 'stepping well down in level', plain: 'pulling back in level', slight: 'a little quieter' },
   morePercussion: 'with more percussion',
   lessPercussion: 'with the percussion thinning out',
 } as const;

@@ -38,6 +38,15 @@ describe('the built-in captioner', () => {
     expect(second.caption).toBe('The loudest part of the track arrives (-6 LUFS). Brighter.');
   });
 
+  it('says a slightly quieter window is "a little quieter", in words about level', () => {
+    // Prepare: 1.5 LU down (half a noticeable step and more, under a plain one).
+    const windows = windowsOf([{}, { loudnessLufs: -15.5 }]);
+    // Act
+    const [, second] = captionWindows(windows, { track: track(), analysis: analysis() });
+    // Assess: "easing back" read as a slower tempo.
+    expect(second.caption).toContain('a little quieter');
+  });
+
   it('narrates a modulation and a tempo change only where the analysis has them', () => {
     // Prepare
     const windows = windowsOf([{}, { key: 'C major' }, { bpm: 120, key: 'C major' }]);
