@@ -253,8 +253,11 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
     track.bpm !== null && track.bpmConfidence >= MIN_BEAT_CONFIDENCE
       ? `${(analysis.tempoChanges ?? []).length > 0 ? ', starting' : ''} at about ${Math.round(tempoAt(context, 0) ?? track.bpm)} BPM${meter ? ` ${meterWords(meter)}` : ''}`
       : ` with ${NO_STEADY_BEAT}`;
-  const firstKey = sectionKeys(analysis)[0] ?? statedKey(track.key, track.keyConfidence);
-  const key = firstKey ? `, in ${firstKey}` : `, with ${NO_CLEAR_KEY}`;
+  // The opening key; where the key path moves on, "opening in" it (the track's own key, the one held longest, may be
+  // another: the site's tag shows that one, and the shape below tells each change).
+  const keys = sectionKeys(analysis);
+  const firstKey = keys[0] ?? statedKey(track.key, track.keyConfidence);
+  const key = firstKey ? `, ${keys.length > 1 ? 'opening ' : ''}in ${firstKey}` : `, with ${NO_CLEAR_KEY}`;
   facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempo}${key}.`);
 
   const lufs = track.loudnessLufs;

@@ -440,7 +440,7 @@ describe('the local summary', () => {
     // Act
     const text = localSummary(manifest, chunks, { backend: 'builtin', model: 'measurements-v2' });
     // Assess
-    expect(text).toMatch(/^"song\.mp3" runs 3:10 at about 95 BPM in 4\/4, in D major\./);
+    expect(text).toMatch(/^"song\.mp3" runs 3:10 at about 95 BPM in 4\/4, opening in D major\./);
     expect(text).toContain('The master is loud, mastered hot: -11.2 LUFS integrated, 3 LU above the -14 LUFS streaming reference');
     expect(text).toContain('true peaks at -0.4 dBTP (above the -1 dBTP');
     expect(text).toContain('opens quietly');
