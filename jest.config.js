@@ -12,6 +12,9 @@ module.exports = {
   },
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/helpers/closing-line-reporter.js'],
+  // Every temporary folder of the run under one, removed at the end (test/helpers/scratch-folder.js).
+  globalSetup: '<rootDir>/test/helpers/scratch-setup.js',
+  globalTeardown: '<rootDir>/test/helpers/scratch-teardown.js',
   // Tests boot real servers (s3rver, the Step Functions endpoint) and run ffmpeg; two workers keep a
   // 2-core CI machine busy without thrashing it.
   maxWorkers: 2,

@@ -1,0 +1,1 @@
+module.exports = require('./scratch-folder.js').setup;
