@@ -1,6 +1,6 @@
 import type { SongSection, TrackAnalysis } from '#core/descriptors/types';
 import { beatTicks, fits, keyMarks, labelColour, loudnessPath, sectionAt, sectionBands, tempoMarks, TIMELINE } from '../frontend/lib/timeline.ts';
-import { captionerWords, failureSentence, songBaseName, trackTagWords } from '../frontend/lib/words.ts';
+import { captionerWords, failureSentence, songBaseName, trackTagWords, windowFacts } from '../frontend/lib/words.ts';
 
 const HOUR = 3600;
 
@@ -100,6 +100,31 @@ describe('the timeline geometry', () => {
       [80, 120, 'C major'],
     ]);
     expect(keys.every((m) => m.labelled)).toBe(true);
+  });
+
+  it('shows no key where the captions say the harmony has lost its clear key: the key lane, the window facts and the track tag', () => {
+    // Prepare: a key section measured at 0.17, under the confidence the captions and the summary state a key at.
+    const result = {
+      tags: { bpm: 100 } as never,
+      analysis: analysis({
+        keySections: [
+          { startSec: 0, endSec: 40, key: 'B minor', confidence: 0.37 },
+          { startSec: 40, endSec: 66, key: 'C# minor', confidence: 0.17 },
+          { startSec: 66, endSec: 120, key: 'E major', confidence: 0.76 },
+        ],
+      }),
+    };
+
+    // Act
+    const keys = keyMarks(result, 120, 1000).map((m) => m.text);
+    const facts = windowFacts({ bpm: 171, key: 'C# minor', keyConfidence: 0.17, loudnessLufs: -12 });
+    const unclearTrack = trackTagWords({ tags: { ...result.tags, bpm: null, key: 'C# minor', keyConfidence: 0.17, loudnessLufs: null, loudnessRangeLu: NaN, truePeakDbtp: NaN, percussiveRatio: 0.3, spectralCentroidHz: 900 } as never, analysis: analysis() });
+
+    // Assess
+    expect(keys).toEqual(['B minor', 'no clear key', 'E major']);
+    expect(facts).toBe('171 BPM · -12 LUFS');
+    expect(windowFacts({ bpm: 171, key: 'E major', keyConfidence: 0.76, loudnessLufs: -12 })).toBe('171 BPM · E major · -12 LUFS');
+    expect(unclearTrack.map((w) => w.words)).not.toContain('C# minor');
   });
 
   it('labels a band with its title where it fits, with its letter where only that fits, and not at all when narrower', () => {

@@ -8,6 +8,8 @@
 import type { ResultDocument } from '#core/contract';
 import type { SongSection } from '#core/descriptors/types';
 import { formatClock } from '#core/run-steps';
+import { statedKey } from '#core/song-shape';
+import { NO_CLEAR_KEY } from '#core/vocabulary';
 
 /** Thresholds in one place. */
 export const TIMELINE = {
@@ -123,11 +125,14 @@ export function tempoMarks(result: Pick<ResultDocument, 'tags' | 'analysis'>, du
   return changeMarks(stretches, durationSec, width);
 }
 
-/** The key lane: a mark where the key sections change key. */
+/**
+ * The key lane: a mark where the key sections change key, each key as the captions and the summary state it (a
+ * key section under the stated confidence is "no clear key" there too).
+ */
 export function keyMarks(result: Pick<ResultDocument, 'analysis'>, durationSec: number, width: number): LaneMark[] {
   const sections = result.analysis.keySections ?? [];
   return changeMarks(
-    sections.map((s) => ({ atSec: s.startSec, text: s.key ?? 'no key' })),
+    sections.map((s) => ({ atSec: s.startSec, text: statedKey(s.key, s.confidence) ?? NO_CLEAR_KEY })),
     durationSec,
     width,
   );

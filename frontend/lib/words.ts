@@ -4,7 +4,8 @@
  * The words are core/vocabulary.ts's, as the captions and the summary use them. Browser-safe and pure.
  */
 import type { ResultDocument } from '#core/contract';
-import { sectionKeys, statedMeter } from '#core/song-shape';
+import type { WindowTags } from '#core/descriptors/types';
+import { sectionKeys, statedKey, statedMeter } from '#core/song-shape';
 import { beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
 
 export interface PlainTag {
@@ -26,7 +27,7 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
   if (meter) out.push({ words: beatsToTheBar(meter), number: meter, explanation: 'The meter: how the beats group into bars.' });
   const keys = result.analysis ? sectionKeys(result.analysis) : [];
   if (keys.length > 1) out.push({ words: `changes key: ${keys.join(' → ')}`, number: `${keys.length} keys`, explanation: 'The keys of the song, in the order they are heard.' });
-  else if (tags.key) out.push({ words: tags.key, number: `${Math.round(tags.keyConfidence * 100)}% sure`, explanation: 'The key the harmony centres on, matched against key profiles.' });
+  else if (statedKey(tags.key, tags.keyConfidence)) out.push({ words: tags.key!, number: `${Math.round(tags.keyConfidence * 100)}% sure`, explanation: 'The key the harmony centres on, matched against key profiles.' });
   if (tags.loudnessLufs !== null) {
     out.push({
       words: masterLevel(tags.loudnessLufs, tags.loudnessRangeLu),
@@ -91,4 +92,15 @@ export function songBaseName(fileName: string): string {
   const dot = base.lastIndexOf('.');
   const stem = (dot > 0 ? base.slice(0, dot) : base).replace(/["\\\u0000-\u001f]/g, '').trim();
   return stem || 'song';
+}
+
+/**
+ * A window's facts under its caption ("171 BPM · E major · -12 LUFS"): its key only where the caption could state
+ * it (a window the caption says has lost its clear key shows none).
+ */
+export function windowFacts(tags: Pick<WindowTags, 'bpm' | 'key' | 'keyConfidence' | 'loudnessLufs'>): string {
+  const key = statedKey(tags.key, tags.keyConfidence);
+  return [tags.bpm !== null ? `${Math.round(tags.bpm)} BPM` : undefined, key ?? undefined, tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined]
+    .filter(Boolean)
+    .join(' · ');
 }

@@ -2,21 +2,14 @@
 
 import { useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import type { ResultDocument } from '#core/contract';
-import type { WindowTags } from '#core/descriptors/types';
 import { formatClock } from '#core/run-steps';
 import { captionCues, cueAt, sectionTitle } from '#core/subtitles';
 import { formatBytes } from '#core/upload-policy';
 import { sectionAt, timelineDuration } from '../../lib/timeline.ts';
-import { captionerWords, songBaseName, trackTagWords } from '../../lib/words.ts';
+import { captionerWords, songBaseName, trackTagWords, windowFacts } from '../../lib/words.ts';
 import { useRovingFocus } from './roving.ts';
 import { Timeline } from './Timeline.tsx';
 import { SimilarSongs } from './SimilarSongs.tsx';
-
-function windowTags(tags: WindowTags): string {
-  return [tags.bpm !== null ? `${Math.round(tags.bpm)} BPM` : undefined, tags.key ?? undefined, tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined]
-    .filter(Boolean)
-    .join(' · ');
-}
 
 function fileFacts(result: ResultDocument): string {
   const { file } = result;
@@ -177,7 +170,7 @@ export function ResultView({ id, result, audioUrl }: { id: string; result: Resul
                     </p>
                     <p className="caption__tags">
                       {section && <span className="caption__section">{sectionTitle(section)} · </span>}
-                      {windowTags(chunk.tags)}
+                      {windowFacts(chunk.tags)}
                       {chunk.quality === 'degenerate' && <span className="caption__flag"> · looped, left out of the summary</span>}
                       {chunk.quality === 'unavailable' && <span className="caption__flag"> · the captioner gave none; written from the measurements</span>}
                     </p>

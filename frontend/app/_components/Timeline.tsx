@@ -1,9 +1,10 @@
 'use client';
 
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { ResultChunk, ResultDocument } from '#core/contract';
+import type { ResultDocument } from '#core/contract';
 import type { SongSection } from '#core/descriptors/types';
 import { formatClock } from '#core/run-steps';
+import { sectionKeyAt } from '#core/song-shape';
 import { sectionTitle } from '#core/subtitles';
 import { beatTicks, keyMarks, loudnessPath, sectionBands, tempoMarks, ticksPath, type LaneMark } from '../../lib/timeline.ts';
 import { useRovingFocus } from './roving.ts';
@@ -55,11 +56,14 @@ function Lane({ marks, y, durationSec, width, className }: { marks: LaneMark[]; 
 }
 
 /** The words the section's hover/focus panel shows: its time, tags and its first window's caption. */
-function sectionFacts(section: SongSection, chunks: readonly ResultChunk[]): { tags: string; caption?: string } {
+function sectionFacts(section: SongSection, result: Pick<ResultDocument, 'chunks' | 'tags' | 'analysis'>): { tags: string; caption?: string } {
   const { tags } = section;
+  const { chunks } = result;
+  // The key as the summary tells this section's (the stated key at its middle), not the raw measurement.
+  const key = sectionKeyAt({ track: result.tags, analysis: result.analysis }, (section.startSec + section.endSec) / 2);
   const parts = [
     tags.bpm !== null ? `${Math.round(tags.bpm)} BPM` : undefined,
-    tags.key ?? undefined,
+    (key === undefined ? tags.key : key) ?? undefined,
     tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined,
     `energy ${Math.round(tags.energy * 100)}%`,
     `brightness ${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz`,
@@ -96,7 +100,7 @@ export function Timeline({ result, durationSec, time, onSeek }: TimelineProps) {
 
   const playing = bands.findIndex((band) => time >= band.section.startSec && time < band.section.endSec);
   const shown = bands[pointed ?? (playing >= 0 ? playing : 0)];
-  const facts = shown ? sectionFacts(shown.section, result.chunks) : undefined;
+  const facts = shown ? sectionFacts(shown.section, result) : undefined;
   const left = `${Math.min(100, Math.max(0, (time / durationSec) * 100))}%`;
 
   const seekAtPointer = (event: MouseEvent<HTMLElement | SVGSVGElement>) => {
