@@ -118,7 +118,7 @@ describe('the timeline geometry', () => {
     // Act
     const keys = keyMarks(result, 120, 1000).map((m) => m.text);
     const facts = windowFacts({ bpm: 171, key: 'C# minor', keyConfidence: 0.17, loudnessLufs: -12 });
-    const unclearTrack = trackTagWords({ tags: { ...result.tags, bpm: null, key: 'C# minor', keyConfidence: 0.17, loudnessLufs: null, loudnessRangeLu: NaN, truePeakDbtp: NaN, percussiveRatio: 0.3, spectralCentroidHz: 900 } as never, analysis: analysis() });
+    const unclearTrack = trackTagWords({ tags: { bpm: null, key: 'C# minor', keyConfidence: 0.17, loudnessLufs: null, loudnessRangeLu: NaN, truePeakDbtp: NaN, percussiveRatio: 0.3, spectralCentroidHz: 900 } as never, analysis: analysis() });
 
     // Assess
     expect(keys).toEqual(['B minor', 'no clear key', 'E major']);
