@@ -35,6 +35,7 @@ import {
   NO_METER,
   NO_STEADY_BEAT,
   normalizeKeyName,
+  overStreamingPeak,
   SAME_TEMPO_SHARE,
   STREAMING_MAX_TRUE_PEAK_DBTP,
   STREAMING_REFERENCE_LUFS,
@@ -262,7 +263,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
 
   const lufs = track.loudnessLufs;
   const peak = Number.isFinite(track.truePeakDbtp)
-    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${track.truePeakDbtp >= STREAMING_MAX_TRUE_PEAK_DBTP + 0.05 ? ` (above the ${STREAMING_MAX_TRUE_PEAK_DBTP} dBTP that streaming services ask for)` : ''}`
+    ? ` and true peaks at ${track.truePeakDbtp.toFixed(1)} dBTP${overStreamingPeak(track.truePeakDbtp) ? ` (above the ${STREAMING_MAX_TRUE_PEAK_DBTP} dBTP that streaming services ask for)` : ''}`
     : '';
   facts.push(
     `The master is ${masterLevel(lufs, track.loudnessRangeLu)}: ${lufs.toFixed(1)} LUFS integrated, ${againstReference(lufs)}, ` +

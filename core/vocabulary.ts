@@ -218,9 +218,18 @@ export const TRUE_PEAK_WORDS = [
   { words: 'peaks clip' },
 ] as const satisfies WordScale;
 
+/**
+ * True peak as it is shown, to a tenth of a dB: the word goes with the number beside it, so "-1.0 dBTP" (a
+ * measured -0.98) leaves headroom, as the summary says, and is not "at the very top".
+ */
+export const shownTruePeak = (dbtp: number) => Math.round(dbtp * 10) / 10;
+
 export function peakWords(dbtp: number): string {
-  return wordFor(TRUE_PEAK_WORDS, dbtp);
+  return wordFor(TRUE_PEAK_WORDS, shownTruePeak(dbtp));
 }
+
+/** Over the streaming ceiling as shown (the summary's "above the -1 dBTP that streaming services ask for"). */
+export const overStreamingPeak = (dbtp: number) => shownTruePeak(dbtp) > STREAMING_MAX_TRUE_PEAK_DBTP;
 
 // ——— Level within the track ————————————————————————————————————————————————————————————————————
 

@@ -34,8 +34,8 @@ import { windowTags } from './helpers/tags.ts';
 const tags = windowTags;
 
 /** A 30-second song whose every window and whole track measure `over`: one measurement, read by three readers. */
-function readings(over: Partial<WindowTags>): { tags: string[]; level: string | undefined; caption: string; summary: string } {
-  const trackTags: TrackTags = { ...tags(over), loudnessRangeLu: 6, truePeakDbtp: -1.5, meter: '4/4', meterConfidence: 0.7 };
+function readings(over: Partial<WindowTags>, trackOver: Partial<TrackTags> = {}): { tags: string[]; level: string | undefined; caption: string; summary: string } {
+  const trackTags: TrackTags = { ...tags(over), loudnessRangeLu: 6, truePeakDbtp: -1.5, meter: '4/4', meterConfidence: 0.7, ...trackOver };
   const analysis: TrackAnalysis = { beats: [], downbeats: [], tempoChanges: [], keySections: [{ startSec: 0, endSec: 30, key: 'A minor', confidence: 0.7 }], loudnessCurve: [] };
   const windows: ManifestWindow[] = [0, 1, 2].map((index) => ({ index, file: `${index}.npy`, startSec: index * 10, endSec: index * 10 + 10, tags: tags(over) }));
   const captions = captionWindows(windows, { track: trackTags, analysis });
@@ -57,6 +57,17 @@ function readings(over: Partial<WindowTags>): { tags: string[]; level: string | 
 }
 
 describe('one measurement, one word', () => {
+  it.each([
+    [-1.5, '-1.5', 'headroom left at the peaks', false],
+    [-0.98, '-1.0', 'headroom left at the peaks', false],
+    [-0.94, '-0.9', 'peaks at the very top', true],
+  ])('calls a true peak of %d dBTP, shown as %s, "%s" in the site\'s tag, as the summary does', (dbtp, shown, word, above) => {
+    const { tags: tagWords, summary } = readings({}, { truePeakDbtp: dbtp });
+    expect(tagWords).toContain(word);
+    expect(summary).toContain(`true peaks at ${shown} dBTP`);
+    expect(summary.includes('above the -1 dBTP that streaming services ask for')).toBe(above);
+  });
+
   it.each([
     [650, 'dark and warm'],
     [699, 'dark and warm'],
