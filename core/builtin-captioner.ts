@@ -146,7 +146,8 @@ class CaptionWriter {
     const trackLufs = track.loudnessLufs ?? tags.loudnessLufs!;
     const level = isQuiet(cls)
       ? `A quiet start (${Math.round(tags.loudnessLufs!)} LUFS) to a track that is ${master} (${Math.round(trackLufs)} LUFS overall)`
-      : `${capitalize(master)} (about ${Math.round(trackLufs)} LUFS)`;
+      // "Overall": the master's level, which the window's own figure beside the caption can differ from by a few LU.
+      : `${capitalize(master)} (about ${Math.round(trackLufs)} LUFS overall)`;
     const silent = tags.silenceRatio >= TRACK_LEVEL.partlySilentShare ? ` About ${Math.round(tags.silenceRatio * 100)}% of it is silent.` : '';
     return `${first} ${level}; ${colourWord(tags.spectralCentroidHz)}, ${textureWords(tags)}.${silent}`;
   }

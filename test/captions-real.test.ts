@@ -349,7 +349,7 @@ describe('built-in captions on songs', () => {
     expect(caption(classical)[0].caption).toMatch(/quiet for a release, a dynamic classical-style master/i);
     for (const c of caption(classical)) expect(c.caption).not.toMatch(/soft/i);
     const flat = manifestOf({ ...constant, name: 'drone.flac', track: { ...constant.track, loudnessLufs: -23, loudnessRangeLu: 1 }, at: () => ({ bpm: 120, loudnessLufs: -23 }) });
-    expect(caption(flat)[0].caption).toMatch(/Quiet for a release \(about -23 LUFS\)/);
+    expect(caption(flat)[0].caption).toMatch(/Quiet for a release \(about -23 LUFS overall\)/);
   });
 });
 

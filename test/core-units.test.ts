@@ -33,7 +33,7 @@ describe('the built-in captioner', () => {
     const [first, second] = captionWindows(windows, { track: track(), analysis: analysis() });
     // Assess
     expect(first.caption).toBe(
-      'Opens with a moderate beat at about 97 BPM in 4/4, in A minor. At the usual streaming level (about -14 LUFS); mellow, driven by percussion, with steady attacks.',
+      'Opens with a moderate beat at about 97 BPM in 4/4, in A minor. At the usual streaming level (about -14 LUFS overall); mellow, driven by percussion, with steady attacks.',
     );
     expect(second.caption).toBe('The loudest part of the track arrives (-6 LUFS). Brighter.');
   });

@@ -113,7 +113,7 @@ describe('one measurement, one word', () => {
     for (const lufs of [-7, -11, -14, -16.5, -19, -23, -30]) {
       const { level, caption, summary } = readings({ loudnessLufs: lufs });
       expect(level).toBeDefined();
-      expect(caption.toLowerCase()).toContain(`${level} (about ${Math.round(lufs)} lufs)`);
+      expect(caption.toLowerCase()).toContain(`${level} (about ${Math.round(lufs)} lufs overall)`);
       expect(summary).toContain(`The master is ${level}: `);
     }
   });
