@@ -39,6 +39,7 @@ import {
   CHANGE_WORDS,
   colourWord,
   FREE_FLOWING_BELOW_ONSETS,
+  GROOVE_HYSTERESIS,
   GROOVE_MIN_PERCUSSIVE,
   masterLevel,
   meterWords,
@@ -74,6 +75,8 @@ export function captionWindows(windows: readonly ManifestWindow[], context: Trac
 
 class CaptionWriter {
   private readonly classes: LevelClass[];
+  /** Whether each window's beat is a groove (percussive) or a pulse, with hysteresis (grooveWindows). */
+  private readonly grooves: boolean[];
   private readonly shape: ShapeEvent[];
   private readonly durationSec: number;
   /** Windows already said to bring back earlier music: two in a row would be noise, not form. */
@@ -85,6 +88,7 @@ class CaptionWriter {
   ) {
     const scale = levelScale(context, windows);
     this.classes = windows.map((w) => levelClass(w.tags, scale));
+    this.grooves = grooveWindows(windows);
     this.shape = songShape(windows, context);
     this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
   }
@@ -375,7 +379,7 @@ class CaptionWriter {
   private subject(i: number): string {
     const tags = this.windows[i].tags;
     if (isQuiet(this.classes[i])) return hasBeat(tags) ? 'the quiet groove' : 'the quiet passage';
-    if (hasBeat(tags)) return tags.percussiveRatio >= GROOVE_MIN_PERCUSSIVE ? 'the groove' : 'the pulse';
+    if (hasBeat(tags)) return this.grooves[i] ? 'the groove' : 'the pulse';
     return percussionWords(tags.percussiveRatio) === 'mostly sustained tones' ? 'the sustained sound' : 'the music';
   }
 
@@ -424,4 +428,28 @@ function joinList(items: string[]): string {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * Groove or pulse, window by window, with hysteresis (a Schmitt trigger): a beat over GROOVE_MIN_PERCUSSIVE is a
+ * groove, but a window keeps the word of the window before until its percussive share crosses the line by
+ * GROOVE_HYSTERESIS. Windows of one steady song sit a few hundredths either side of the line, and the captions
+ * called them "the pulse", "the groove", "the pulse" in turn, as if something had changed.
+ */
+function grooveWindows(windows: readonly ManifestWindow[]): boolean[] {
+  const out: boolean[] = [];
+  let previous: boolean | undefined;
+  for (const { tags } of windows) {
+    if (!hasBeat(tags)) {
+      previous = undefined;
+      out.push(false);
+      continue;
+    }
+    const ratio = tags.percussiveRatio;
+    const groove = previous === undefined ? ratio >= GROOVE_MIN_PERCUSSIVE
+      : previous ? ratio >= GROOVE_MIN_PERCUSSIVE - GROOVE_HYSTERESIS : ratio >= GROOVE_MIN_PERCUSSIVE + GROOVE_HYSTERESIS;
+    out.push(groove);
+    previous = groove;
+  }
+  return out;
 }

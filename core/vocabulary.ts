@@ -86,6 +86,11 @@ export function colourWord(hz: number): string {
  * is where "driven by percussion" begins (PERCUSSION_WORDS).
  */
 export const GROOVE_MIN_PERCUSSIVE = 0.35;
+/**
+ * Half a noticeable change of percussive share (NOTICEABLE_CHANGE.percussion): a caption's beat turns from a groove
+ * into a pulse, or back, only when the share crosses GROOVE_MIN_PERCUSSIVE by this much.
+ */
+export const GROOVE_HYSTERESIS = 0.075;
 
 /**
  * Words by percussive share: the part of the energy in the percussive half of a harmonic–percussive

@@ -38,6 +38,18 @@ describe('the built-in captioner', () => {
     expect(second.caption).toBe('The loudest part of the track arrives (-6 LUFS). Brighter.');
   });
 
+  it('keeps calling one steady beat a groove or a pulse, and changes the word only when the percussion clearly changes', () => {
+    // Prepare: a percussive share a hundredth either side of the groove line, then clearly below it.
+    const shares = [0.36, 0.34, 0.36, 0.34, 0.36, 0.2, 0.21];
+    const windows = windowsOf(shares.map((percussiveRatio) => ({ percussiveRatio })));
+    // Act
+    const captions = captionWindows(windows, { track: track(), analysis: analysis() }).map((c) => c.caption);
+    const nouns = captions.slice(1).map((c) => /the (groove|pulse)/i.exec(c)?.[1]?.toLowerCase() ?? null);
+    // Assess
+    expect(nouns.slice(0, 4)).toEqual(['groove', 'groove', 'groove', 'groove']);
+    expect(nouns[5]).toBe('pulse');
+  });
+
   it('says a slightly quieter window is "a little quieter", in words about level', () => {
     // Prepare: 1.5 LU down (half a noticeable step and more, under a plain one).
     const windows = windowsOf([{}, { loudnessLufs: -15.5 }]);
