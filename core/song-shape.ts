@@ -152,6 +152,33 @@ function seconds(value: number): string {
   return value < 90 ? `${Math.round(value)} s` : formatClock(value);
 }
 
+/**
+ * A part's level word against the main part's ("quieter ", "louder " or ""), as the section story tells it: a
+ * difference of TRACK_LEVEL.partLu or more.
+ */
+function partLevels(sections: readonly SongSection[]): (s: SongSection) => '' | 'quieter ' | 'louder ' {
+  const main = mainLabel(sections);
+  const mainLevels = sections.filter((s) => s.label === main && s.tags.loudnessLufs !== null).map((s) => s.tags.loudnessLufs!);
+  const mainLevel = mainLevels.length ? mainLevels.reduce((a, b) => a + b, 0) / mainLevels.length : null;
+  return (s) => {
+    const level = s.tags.loudnessLufs;
+    if (s.label === main || mainLevel === null || level === null) return '';
+    return level <= mainLevel - TRACK_LEVEL.partLu ? 'quieter ' : level >= mainLevel + TRACK_LEVEL.partLu ? 'louder ' : '';
+  };
+}
+
+/**
+ * Whether the song's sections tell it apart by level: an intro, a break, a loudest part or an outro (each named only
+ * where the loudness shows one), or a part quieter or louder than the main one. A summary that tells such a part
+ * must not also say the level stays even.
+ */
+export function sectionsDifferInLevel(context: TrackContext): boolean {
+  const sections = context.sections ?? [];
+  if (sections.length < 2) return false;
+  const levelOf = partLevels(sections);
+  return sections.some((s) => s.name !== null || levelOf(s) !== '');
+}
+
 /** The label whose sections last longest in all: the song's main material. */
 export function mainLabel(sections: readonly SongSection[]): string | null {
   const totals = new Map<string, number>();
@@ -176,8 +203,7 @@ export function sectionStory(context: TrackContext): string[] {
   const sections = context.sections ?? [];
   if (sections.length < 2) return [];
   const main = mainLabel(sections);
-  const mainLevels = sections.filter((s) => s.label === main && s.tags.loudnessLufs !== null).map((s) => s.tags.loudnessLufs!);
-  const mainLevel = mainLevels.length ? mainLevels.reduce((a, b) => a + b, 0) / mainLevels.length : null;
+  const levelOf = partLevels(sections);
   const beat = context.track.bpm !== null && context.track.bpmConfidence >= MIN_BEAT_CONFIDENCE;
   const keyOf = (s: SongSection) => sectionKeyAt(context, (s.startSec + s.endSec) / 2) ?? null;
   const tempoOf = (s: SongSection) => (beat && s.tags.bpm !== null ? tempoAt(context, s.startSec + 0.01) : null);
@@ -208,9 +234,7 @@ export function sectionStory(context: TrackContext): string[] {
     if (bpm !== null) lastBpm = bpm;
     if (key) lastKey = key;
     const detail = details.length ? `, ${details.join(' ')}` : '';
-    const level = s.tags.loudnessLufs;
-    const adjective = s.label === main || mainLevel === null || level === null ? ''
-      : level <= mainLevel - TRACK_LEVEL.partLu ? 'quieter ' : level >= mainLevel + TRACK_LEVEL.partLu ? 'louder ' : '';
+    const adjective = levelOf(s);
     // Whole seconds as the clock times show them (an intro ending at 16.7 s is a 16 s intro before 0:16).
     const length = Math.floor(s.endSec) - Math.floor(s.startSec);
     if (i === 0 && s.name === 'intro') {

@@ -16,6 +16,7 @@ import {
   levelClass,
   levelScale,
   sectionKeys,
+  sectionsDifferInLevel,
   sectionStory,
   songShape,
   statedKey,
@@ -272,7 +273,10 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
 
   facts.push(...sectionStory(context));
   const phrases = shapePhrases(songShape(chunks, context));
-  if (phrases.length === 0) facts.push('Its level and texture stay even from start to end.');
+  // "Even" only where nothing said so far tells a change: with sections, their texture changes, so only the level
+  // can stay even, and not where a part is told louder, quieter, a break or an outro.
+  if (phrases.length === 0 && (context.sections?.length ?? 0) < 2) facts.push('Its level and texture stay even from start to end.');
+  else if (phrases.length === 0 && !sectionsDifferInLevel(context)) facts.push('Its level stays even from start to end.');
   for (let i = 0; i < phrases.length; i += 4) {
     facts.push(`${i === 0 ? 'It' : 'Then it'} ${joinList(phrases.slice(i, i + 4))}.`);
   }

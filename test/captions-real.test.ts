@@ -401,6 +401,30 @@ describe('the local summary', () => {
     expect(text.match(/BPM/g)).toHaveLength(1);
   });
 
+  it('does not say the level stays even when it tells a louder part, and says only the level stays even when the parts differ in texture alone', () => {
+    // Prepare: the same song twice, its middle part 3 LU above the rest (short of a build or a loudest stretch), then level throughout.
+    const parts: Piece['sections'] = [[0, 'A', null], [40, 'B', null], [80, 'A', null]];
+    const louderMiddle: Piece = {
+      name: 'middle.flac', durationSec: 120, track: { loudnessLufs: -13 },
+      keySections: [{ startSec: 0, endSec: 120, key: 'G major', confidence: 0.8 }],
+      at: (start) => ({ loudnessLufs: start >= 40 && start < 80 ? -11 : -14 }),
+      sections: parts,
+    };
+    const level: Piece = { ...louderMiddle, name: 'level.flac', track: { loudnessLufs: -14 }, at: () => ({ loudnessLufs: -14 }) };
+    const summaryOf = (piece: Piece) => {
+      const manifest = manifestOf(piece);
+      return localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    };
+    // Act
+    const louder = summaryOf(louderMiddle);
+    const even = summaryOf(level);
+    // Assess
+    expect(louder).toContain('a louder part B follows at 0:40');
+    expect(louder).not.toMatch(/stays? even/);
+    expect(even).toContain('Its level stays even from start to end.');
+    expect(even).not.toContain('texture');
+  });
+
   it('brings a part back "back in" the key it had when first heard, and "now in" a new one', () => {
     // Prepare: A in D major, B in E major, A again in D major, B again now in F major.
     const returning: Piece = {
