@@ -144,7 +144,7 @@ class CaptionWriter {
     const tags = this.windows[i].tags;
     const lead = i === 0 ? 'Opens with' : 'Out of the silence comes';
     const middle = (this.windows[i].startSec + this.windows[i].endSec) / 2;
-    const first = `${lead} ${this.pulse(tags, middle)}${this.tonality(tags, middle)}.`;
+    const first = `${lead} ${this.pulse(tags, middle, this.grooves[i])}${this.tonality(tags, middle)}.`;
     const cls = this.classes[i];
     const master = masterLevel(track.loudnessLufs ?? tags.loudnessLufs, track.loudnessRangeLu);
     const trackLufs = track.loudnessLufs ?? tags.loudnessLufs!;
@@ -157,12 +157,13 @@ class CaptionWriter {
   }
 
   /** The window's beat at the track's tempo in effect there (the beat grid's metrical level, as the summary states it). */
-  private pulse(tags: WindowTags, atSec: number): string {
+  private pulse(tags: WindowTags, atSec: number, groove: boolean): string {
     if (!hasBeat(tags)) return tags.onsetsPerSec < FREE_FLOWING_BELOW_ONSETS ? `free-flowing sound and ${NO_STEADY_BEAT}` : `a loose rhythm and ${NO_STEADY_BEAT}`;
     const bpm = Math.round(this.bpmAt(tags, atSec));
     const word = tempoWord(bpm);
     const meter = statedMeter(this.context.track);
-    const noun = word === 'upbeat' ? 'an upbeat pulse' : `a ${word} beat`;
+    // "An upbeat beat" will not do: the noun is the one the later windows use for this beat, groove or pulse.
+    const noun = word === 'upbeat' ? `an upbeat ${groove ? 'groove' : 'pulse'}` : `a ${word} beat`;
     return `${noun} at about ${bpm} BPM${meter ? ` ${meterWords(meter)}` : ''}`;
   }
 

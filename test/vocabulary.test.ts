@@ -106,7 +106,7 @@ describe('one measurement, one word', () => {
   ])('calls %d BPM by the same tempo word in the site\'s tag and the opening caption', (bpm, word) => {
     const { tags: tagWords, caption } = readings({ bpm });
     expect(tagWords).toContain(`${word} tempo`);
-    expect(caption).toMatch(new RegExp(`^Opens with an? ${word} (beat|pulse) at about ${Math.round(bpm)} BPM`));
+    expect(caption).toMatch(new RegExp(`^Opens with an? ${word} (beat|pulse|groove) at about ${Math.round(bpm)} BPM`));
   });
 
   it('calls the master by the same level words in the site\'s tag, the opening caption and the summary', () => {
