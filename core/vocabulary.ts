@@ -100,7 +100,7 @@ export const GROOVE_HYSTERESIS = 0.075;
  * The lines are where real music falls on this measure (`npm run bench:descriptors`, "percussion words"; truth
  * from the sources: the MIDI files' drum channel, Hydrogen's drum-machine songs). Energy-weighted, the kick's
  * low, ringing body counts partly as held tone, so a drum machine alone measures 0.35-0.45 per 10 s window,
- * and music with no drum at all 0.07-0.36 (median 0.23). The old line of 0.55, chosen on synthesized clicks,
+ * and music with no drum at all 0.03-0.36 (median 0.23). The old line of 0.55, chosen on synthesized clicks,
  * called the drum machine "in balance" and almost every song the same.
  */
 export const PERCUSSION_WORDS = [
