@@ -227,7 +227,7 @@ export const TRUE_PEAK_WORDS = [
  * True peak as it is shown, to a tenth of a dB: the word goes with the number beside it, so "-1.0 dBTP" (a
  * measured -0.98) leaves headroom, as the summary says, and is not "at the very top".
  */
-export const shownTruePeak = (dbtp: number) => Math.round(dbtp * 10) / 10;
+const shownTruePeak = (dbtp: number) => Math.round(dbtp * 10) / 10;
 
 export function peakWords(dbtp: number): string {
   return wordFor(TRUE_PEAK_WORDS, shownTruePeak(dbtp));

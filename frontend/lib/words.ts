@@ -99,8 +99,10 @@ export function songBaseName(fileName: string): string {
  * it (a window the caption says has lost its clear key shows none).
  */
 export function windowFacts(tags: Pick<WindowTags, 'bpm' | 'key' | 'keyConfidence' | 'loudnessLufs'>): string {
-  const key = statedKey(tags.key, tags.keyConfidence);
-  return [tags.bpm !== null ? `${Math.round(tags.bpm)} BPM` : undefined, key ?? undefined, tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined]
-    .filter(Boolean)
-    .join(' · ');
+  return tempoKeyLevel(tags.bpm, statedKey(tags.key, tags.keyConfidence), tags.loudnessLufs).join(' · ');
+}
+
+/** "171 BPM", "E major", "-12 LUFS" where each is known: the facts a window and a section show alike. */
+export function tempoKeyLevel(bpm: number | null, key: string | null, lufs: number | null): string[] {
+  return [bpm !== null ? `${Math.round(bpm)} BPM` : null, key, lufs !== null ? `${lufs.toFixed(0)} LUFS` : null].filter((fact): fact is string => fact !== null);
 }

@@ -7,6 +7,7 @@ import { formatClock } from '#core/run-steps';
 import { sectionKeyAt } from '#core/song-shape';
 import { sectionTitle } from '#core/subtitles';
 import { beatTicks, keyMarks, loudnessPath, sectionBands, tempoMarks, ticksPath, type LaneMark } from '../../lib/timeline.ts';
+import { tempoKeyLevel } from '../../lib/words.ts';
 import { useRovingFocus } from './roving.ts';
 
 /** Heights of the SVG's lanes, in px: the loudness curve, the beat ticks under it, then tempo and key. */
@@ -62,12 +63,10 @@ function sectionFacts(section: SongSection, result: Pick<ResultDocument, 'chunks
   // The key as the summary tells this section's (the stated key at its middle), not the raw measurement.
   const key = sectionKeyAt({ track: result.tags, analysis: result.analysis }, (section.startSec + section.endSec) / 2);
   const parts = [
-    tags.bpm !== null ? `${Math.round(tags.bpm)} BPM` : undefined,
-    (key === undefined ? tags.key : key) ?? undefined,
-    tags.loudnessLufs !== null ? `${tags.loudnessLufs.toFixed(0)} LUFS` : undefined,
+    ...tempoKeyLevel(tags.bpm, key === undefined ? tags.key : key, tags.loudnessLufs),
     `energy ${Math.round(tags.energy * 100)}%`,
     `brightness ${(tags.spectralCentroidHz / 1000).toFixed(1)} kHz`,
-  ].filter(Boolean);
+  ];
   const chunk = chunks.find((c) => c.endSec > section.startSec && c.startSec < section.endSec && c.caption.trim());
   return { tags: parts.join(' · '), caption: chunk?.caption };
 }
