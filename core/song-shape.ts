@@ -13,6 +13,7 @@ import {
   MIN_BEAT_CONFIDENCE,
   MIN_KEY_CONFIDENCE,
   MIN_METER_CONFIDENCE,
+  OPENING_TEMPO_MIN_INTERVALS,
   SAME_TEMPO_SHARE,
   TRACK_LEVEL,
   type LevelClass,
@@ -85,11 +86,28 @@ export function statedMeter(track: TrackTags): Meter | null {
   return track.meter && (track.meterConfidence ?? 0) >= MIN_METER_CONFIDENCE && track.bpm !== null ? track.meter : null;
 }
 
-/** The tempo in effect at a time: the track's, or the one the last tempo change before it reached. */
+/**
+ * The tempo a track opens at: the track's where the beat grid lists no change; otherwise the grid's own before the
+ * first change (its median beat interval there). Not that change's `fromBpm`: that is the tempo just before the
+ * change, and the grid may drift on the way there by less than a listed change (a piece that opens at 120 and
+ * slows to 108 before stepping up to 135 opens at 120, not at 108).
+ */
+export function openingTempo(track: Pick<TrackTags, 'bpm'>, analysis: Pick<TrackAnalysis, 'beats' | 'tempoChanges'>): number | null {
+  const changes = analysis.tempoChanges ?? [];
+  if (track.bpm === null || changes.length === 0) return track.bpm;
+  const first = changes.reduce((a, b) => (b.atSec < a.atSec ? b : a));
+  const before = (analysis.beats ?? []).filter((t) => t < first.atSec);
+  const intervals = before.slice(1).map((t, i) => t - before[i]).sort((a, b) => a - b);
+  if (intervals.length < OPENING_TEMPO_MIN_INTERVALS) return first.fromBpm;
+  const mid = intervals.length >> 1;
+  const medianInterval = intervals.length % 2 ? intervals[mid] : 0.5 * (intervals[mid - 1] + intervals[mid]);
+  return 60 / medianInterval;
+}
+
+/** The tempo in effect at a time: the opening tempo, or the one the last tempo change before it reached. */
 export function tempoAt(context: TrackContext, atSec: number): number | null {
-  let bpm = context.track.bpm;
+  let bpm = openingTempo(context.track, context.analysis);
   const changes = [...(context.analysis.tempoChanges ?? [])].sort((a, b) => a.atSec - b.atSec);
-  if (bpm !== null && changes.length > 0) bpm = changes[0].fromBpm;
   for (const change of changes) if (change.atSec <= atSec) bpm = change.toBpm;
   return bpm;
 }

@@ -18,6 +18,7 @@ import {
   sectionKeys,
   sectionsDifferInLevel,
   sectionStory,
+  openingTempo,
   songShape,
   statedKey,
   statedMeter,
@@ -160,7 +161,7 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
     user: [
       `Track: ${manifest.file.name}, ${formatClock(manifest.file.durationSec)} long.`,
       `Measured over the whole track: tempo ${describeTempo(track)}; meter ${describeMeter(track)}; key ${track.key ?? NO_CLEAR_KEY}.`,
-      `Tempo changes: ${changes.length > 0 ? changes.join('; ') : 'none (one tempo throughout)'}.`,
+      `Tempo changes: ${changes.length > 0 ? `opening at about ${Math.round(openingTempo(track, analysis) ?? 0)} BPM, then ${changes.join('; ')}` : 'none (one tempo throughout)'}.`,
       `Key sections: ${sections.length > 0 ? sections.join('; ') : 'none measured'}.`,
       `Sections (the same letter is the same music): ${parts.length > 0 ? parts.join('; ') : 'one throughout'}${(manifest.sections?.length ?? 0) > parts.length ? '; …' : ''}.`,
       `Loudness of the file: ${loudness}.`,
@@ -185,14 +186,14 @@ const METER_WORDS: Array<[RegExp, string]> = [
 ];
 
 /**
- * What the text states that was not measured: a tempo not within SAME_TEMPO_SHARE (8 %) of the track's tempo or its tempo
- * changes, a key that is not among the key sections' keys, a meter other than the measured one (or any meter
+ * What the text states that was not measured: a tempo not within SAME_TEMPO_SHARE (8 %) of the track's tempo, its opening
+ * tempo or its tempo changes, a key that is not among the key sections' keys, a meter other than the measured one (or any meter
  * when none was heard with confidence).
  */
 export function findContradictions(text: string, track: TrackTags, analysis: TrackAnalysis): string[] {
   const problems: string[] = [];
   const changes = analysis.tempoChanges ?? [];
-  const tempos = [track.bpm, ...changes.flatMap((change) => [change.fromBpm, change.toBpm])].filter(
+  const tempos = [track.bpm, openingTempo(track, analysis), ...changes.flatMap((change) => [change.fromBpm, change.toBpm])].filter(
     (bpm): bpm is number => bpm !== null && Number.isFinite(bpm),
   );
   // Every tempo a gradual change passes through was measured too.

@@ -56,6 +56,9 @@ export function tempoWord(bpm: number): TempoWord {
 /** A tempo that differs by less than this share is the same tempo told again (the beat grid's own jitter: beats.ts reports no tempo change under 8 %). */
 export const SAME_TEMPO_SHARE = 0.08;
 
+/** Beat intervals the opening tempo is read from before a track's first tempo change (fewer: that change's own starting tempo). */
+export const OPENING_TEMPO_MIN_INTERVALS = 8;
+
 // ——— Brightness ——————————————————————————————————————————————————————————————————————————————————
 
 /**

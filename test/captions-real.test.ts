@@ -47,6 +47,8 @@ interface Piece {
   track: Partial<TrackTags>;
   keySections: KeySection[];
   tempoChanges?: TempoChange[];
+  /** The beat grid (none by default). */
+  beats?: number[];
   /** The song's sections as preprocess finds them: [start, label, name] from 0; the last runs to the end. */
   sections?: Array<[number, string, SongSection['name']]>;
   /** The window's tags before jitter, from its start time. */
@@ -91,7 +93,7 @@ function manifestOf(piece: Piece): Manifest {
     ...piece.track,
   };
   const analysis: TrackAnalysis = {
-    beats: [],
+    beats: piece.beats ?? [],
     downbeats: [],
     tempoChanges: piece.tempoChanges ?? [],
     keySections: piece.keySections,
@@ -184,6 +186,23 @@ const tempoStep: Piece = {
   tempoChanges: [{ atSec: 61.5, fromBpm: 100, toBpm: 120, kind: 'step' }],
   at: (start) => ({ bpm: start + 10 <= 61.5 ? 100 : 120, key: 'G major' }),
   seed: 3,
+};
+
+/** 30 s at 120 BPM, a slowing to 108 the beat grid lists no change for (under 8 % a stretch), then a step up to 135 at 1:00. */
+const driftThenStep: Piece = {
+  ...tempoStep,
+  name: 'drift.flac',
+  // The whole track's tempo lies between its stretches'.
+  track: { bpm: 131 },
+  beats: (() => {
+    const beats: number[] = [];
+    for (let t = 0; t < 30; t += 0.5) beats.push(t);
+    for (let t = 30; t < 60; t += 60 / (120 - (12 * (t - 30)) / 30)) beats.push(t);
+    for (let t = 60; t < 120; t += 60 / 135) beats.push(t);
+    return beats;
+  })(),
+  tempoChanges: [{ atSec: 60, fromBpm: 108, toBpm: 135, kind: 'step' }],
+  at: (start) => ({ bpm: start < 30 ? 120 : start < 60 ? 112 : 135, key: 'G major' }),
 };
 
 describe('built-in captions on songs', () => {
@@ -507,6 +526,18 @@ describe('the local summary', () => {
     expect(text).toContain('modulates from C major to G major at 0:36, returns to C major at 2:13 and returns to G major at 3:06');
   });
 
+  it('states the tempo a piece opens at from its beat grid, not the tempo it drifted to before its first change', () => {
+    // Prepare
+    const manifest = manifestOf(driftThenStep);
+    // Act
+    const captions = caption(manifest);
+    const text = localSummary(manifest, chunksOf(manifest, captions), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(text).toMatch(/starting at about 120 BPM/);
+    expect(text).toContain('steps up from about 108 to 135 BPM at 1:00');
+    expect(captions[0].caption).toMatch(/about 120 BPM/);
+  });
+
   it('names a tempo change with its time', () => {
     const manifest = manifestOf(tempoStep);
     const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
@@ -545,6 +576,18 @@ describe('the LLM prompt and its contradiction check', () => {
     expect(check('Around 104 BPM on the way up.')).toEqual([]);
     expect(check('Around 125 BPM.')).toHaveLength(1);
     expect(check('It starts at 1:30 and ends at 3/4 of its length... 24/7.')).toEqual(['states 3/4 but the measured meter is 4/4']);
+  });
+
+  it('gives the LLM the tempo a piece opens at beside its tempo changes, and accepts it', () => {
+    // Prepare
+    const manifest = manifestOf(driftThenStep);
+    // Act
+    const { user } = summaryPrompt(manifest, chunksOf(manifest, caption(manifest)));
+    const check = (text: string) => findContradictions(text, manifest.tags, manifest.analysis);
+    // Assess
+    expect(user).toContain('Tempo changes: opening at about 120 BPM, then at 1:00 a step from 108 to 135 BPM.');
+    expect(check('It opens at 120 BPM, sags to 108 BPM and jumps to 135 BPM.')).toEqual([]);
+    expect(check('It opens at 96 BPM.')).toHaveLength(1);
   });
 
   it('rejects any meter when the meter was heard with too little confidence to state', () => {

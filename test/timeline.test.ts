@@ -102,6 +102,25 @@ describe('the timeline geometry', () => {
     expect(keys.every((m) => m.labelled)).toBe(true);
   });
 
+  it('opens the tempo lane at the tempo the beat grid opens at, not the one it drifted to before the first change', () => {
+    // Prepare: 120 BPM for 40 s, then (no change listed for the drift) 108 BPM up to a step to 135 at 60 s.
+    const opening = grid(120, 40).beats;
+    const drift = grid(108, 20).beats.map((t) => t + 40);
+    const result = {
+      tags: { bpm: 120 } as never,
+      analysis: analysis({ beats: [...opening, ...drift], tempoChanges: [{ atSec: 60, fromBpm: 108, toBpm: 135, kind: 'step' }] }),
+    };
+
+    // Act
+    const tempo = tempoMarks(result, 120, 1000);
+
+    // Assess
+    expect(tempo.map((m) => [m.atSec, m.text])).toEqual([
+      [0, '120 BPM'],
+      [60, '135 BPM'],
+    ]);
+  });
+
   it('shows no key where the captions say the harmony has lost its clear key: the key lane, the window facts and the track tag', () => {
     // Prepare: a key section measured at 0.17, under the confidence the captions and the summary state a key at.
     const result = {

@@ -8,7 +8,7 @@
 import type { ResultDocument } from '#core/contract';
 import type { SongSection } from '#core/descriptors/types';
 import { formatClock } from '#core/run-steps';
-import { statedKey } from '#core/song-shape';
+import { openingTempo, statedKey } from '#core/song-shape';
 import { NO_CLEAR_KEY } from '#core/vocabulary';
 
 /** Thresholds in one place. */
@@ -116,10 +116,10 @@ function changeMarks(stretches: { atSec: number; text: string }[], durationSec: 
   });
 }
 
-/** The tempo lane: the starting tempo, then a mark at each change the beat grid lists. */
+/** The tempo lane: the opening tempo (as the summary states it), then a mark at each change the beat grid lists. */
 export function tempoMarks(result: Pick<ResultDocument, 'tags' | 'analysis'>, durationSec: number, width: number): LaneMark[] {
   const changes = result.analysis.tempoChanges ?? [];
-  const first = changes.length > 0 ? changes[0].fromBpm : result.tags.bpm;
+  const first = openingTempo(result.tags, result.analysis);
   if (first === null || first === undefined) return [];
   const stretches = [{ atSec: 0, text: `${Math.round(first)} BPM` }, ...changes.map((c) => ({ atSec: c.atSec, text: `${Math.round(c.toBpm)} BPM` }))];
   return changeMarks(stretches, durationSec, width);
