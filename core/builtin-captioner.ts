@@ -11,7 +11,7 @@
  * was not measured.
  */
 import type { CaptionEntry, ManifestWindow } from './contract.ts';
-import type { WindowTags } from './descriptors/types.ts';
+import type { SongSection, WindowTags } from './descriptors/types.ts';
 import { formatClock } from './run-steps.ts';
 import {
   hasBeat,
@@ -46,6 +46,7 @@ import {
   NO_CLEAR_KEY,
   NO_STEADY_BEAT,
   NOTICEABLE_CHANGE,
+  PART_LATE_IN_WINDOW,
   percussionChange,
   percussionWords,
   SAME_MUSIC_UNITS,
@@ -242,7 +243,7 @@ class CaptionWriter {
       levelSaid = true;
     }
     if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak')) {
-      const words = classes.slice(0, i).includes('peak') ? "back up to the track's loudest" : 'the loudest part of the track arrives';
+      const words = classes.slice(0, i).includes('peak') ? "back up to the track's loudest" : 'the track reaches its loudest';
       major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
@@ -253,7 +254,11 @@ class CaptionWriter {
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
     // After "back to the music of …", or after silence, the comparison with the window before says nothing more.
-    const minor = echo !== undefined || isSilent(before) ? [] : this.differences(this.recent(i), tags, levelSaid ? undefined : delta);
+    // A window in which the loudest part (or a quiet break) begins still holds mostly the part before: "the loudest
+    // part begins … A little quieter" would contradict itself, so the window's level against the one before is left out.
+    const beginning = part ? this.sectionBeginningIn(i) : undefined;
+    const levelAgainstPart = (beginning?.name === 'peak' && delta < 0) || (beginning?.name === 'break' && delta > 0);
+    const minor = echo !== undefined || isSilent(before) ? [] : this.differences(this.recent(i), tags, levelSaid || levelAgainstPart ? undefined : delta);
     const sentences: string[] = [];
     if (major.length > 0) {
       sentences.push(capitalize(major.join('; ')) + '.');
@@ -273,8 +278,7 @@ class CaptionWriter {
    */
   private partBeginning(i: number): string | undefined {
     const sections = this.context.sections ?? [];
-    if (sections.length < 2) return undefined;
-    const section = sections.find((s) => s.index > 0 && this.within(i, s.startSec));
+    const section = this.sectionBeginningIn(i);
     if (!section) return undefined;
     const first = sections.find((s) => s.label === section.label)!;
     const heard = first.index < section.index;
@@ -283,6 +287,22 @@ class CaptionWriter {
     if (section.name === 'break') return heard ? `the quiet break (${section.label}) comes back at ${at}` : `a quiet break (${section.label}) begins at ${at}`;
     if (section.name === 'peak') return heard ? `the loudest part (${section.label}) comes back at ${at}` : `the loudest part (${section.label}) begins at ${at}`;
     return heard ? `part ${section.label} returns at ${at}, first heard at ${formatClock(first.startSec)}` : `a new part (${section.label}) begins at ${at}`;
+  }
+
+  /**
+   * The section (after the first) that window i announces: one that begins inside its own time, unless late in it
+   * (PART_LATE_IN_WINDOW) with a window after it, which then announces it instead.
+   */
+  private sectionBeginningIn(i: number): SongSection | undefined {
+    const sections = this.context.sections ?? [];
+    if (sections.length < 2) return undefined;
+    const late = (k: number, atSec: number) => {
+      const start = this.ownStart(k);
+      return k + 1 < this.windows.length && atSec - start >= PART_LATE_IN_WINDOW * (this.windows[k].endSec - start);
+    };
+    return sections.find(
+      (s) => s.index > 0 && ((this.within(i, s.startSec) && !late(i, s.startSec)) || (i > 0 && this.within(i - 1, s.startSec) && late(i - 1, s.startSec))),
+    );
   }
 
   /** "through part B" / "through the return of part A": where the window lies in the song's sections. */

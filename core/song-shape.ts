@@ -234,6 +234,10 @@ export function sectionStory(context: TrackContext): string[] {
   let lastKey = sectionKeys(context.analysis)[0] ?? null;
   let lastBpm = beat ? tempoAt(context, 0) : null;
   const told = sections.slice(0, STORY_MAX_SECTIONS);
+  // A part is "quieter" or "louder" against the main part, so only once the story has named the main part: before
+  // that (or where the main part is only ever told as the loudest part), a reader would take it against the part
+  // before, which an orchestral piece opening softly and growing proves false ("a quieter part B" after a quiet start).
+  let mainTold = false;
   for (const [i, s] of told.entries()) {
     const at = formatClock(s.startSec);
     const seen = firstOf.get(s.label);
@@ -252,7 +256,7 @@ export function sectionStory(context: TrackContext): string[] {
     if (bpm !== null) lastBpm = bpm;
     if (key) lastKey = key;
     const detail = details.length ? `, ${details.join(' ')}` : '';
-    const adjective = levelOf(s);
+    const adjective = mainTold ? levelOf(s) : '';
     // Whole seconds as the clock times show them (an intro ending at 16.7 s is a 16 s intro before 0:16).
     const length = Math.floor(s.endSec) - Math.floor(s.startSec);
     if (i === 0 && s.name === 'intro') {
@@ -272,6 +276,7 @@ export function sectionStory(context: TrackContext): string[] {
     } else {
       clauses.push(`a ${adjective}${s.label === main ? `main part (${s.label})` : `part ${s.label}`} follows at ${at}${detail}`);
     }
+    if (clauses[clauses.length - 1].includes('main part (')) mainTold = true;
     previous = s;
   }
   const rest = sections.length - told.length;

@@ -253,7 +253,7 @@ describe('built-in captions on songs', () => {
     expect(captions.filter((c) => /modulates/.test(c.caption))).toHaveLength(1);
     expect(at(60)).toMatch(/beat drops out.*quiet passage/);
     expect(at(80)).toMatch(/beat comes back|full sound comes back/);
-    expect(at(140)).toMatch(/loudest part of the track arrives/);
+    expect(at(140)).toMatch(/the track reaches its loudest/i);
     expect(at(170)).toMatch(/loudest stretch ends/);
     expect(at(180)).toMatch(/fades/);
   });
@@ -409,6 +409,37 @@ describe('built-in captions with the song\'s sections', () => {
   });
 });
 
+describe('built-in captions where a named part begins inside a window', () => {
+  const piece = (name: string, peakAt: number, at: Piece['at']): Piece => ({
+    name, durationSec: 120, track: {},
+    keySections: [{ startSec: 0, endSec: 120, key: 'A minor', confidence: 0.8 }],
+    at,
+    sections: [[0, 'A', null], [peakAt, 'B', 'peak'], [peakAt + 40, 'C', 'break']],
+  });
+
+  it('announce a part that begins late in a window in the next one, where its level words describe that part', () => {
+    // Prepare: the loudest part begins at 0:39, one second before its first window; a quiet break at 1:19.
+    const late = piece('late.flac', 39, (start) => ({ loudnessLufs: start === 30 ? -16 : start < 40 ? -14 : start === 70 ? -8 : start < 80 ? -10 : -24 }));
+    // Act
+    const captions = caption(manifestOf(late)).map((c) => c.caption);
+    // Assess
+    expect(captions[3]).not.toMatch(/loudest part/);
+    expect(captions[4]).toMatch(/the full sound comes back \(-10 LUFS\); the loudest part \(B\) begins at 0:39/i);
+    expect(captions[7]).not.toMatch(/quiet break/);
+    expect(captions[8]).toMatch(/the music fades \(-24 LUFS\); a quiet break \(C\) begins at 1:19/i);
+  });
+
+  it('do not call a window quieter in the sentence that says the loudest part begins in it', () => {
+    // Prepare: the loudest part begins at 0:35, halfway through a window a little softer than the one before.
+    const middle = piece('middle.flac', 35, (start) => ({ loudnessLufs: start === 30 ? -12.5 : start < 30 ? -11 : start < 75 ? -8 : -24 }));
+    // Act
+    const captions = caption(manifestOf(middle)).map((c) => c.caption);
+    // Assess
+    expect(captions[3]).toMatch(/the loudest part \(B\) begins at 0:35/i);
+    expect(captions[3]).not.toMatch(/quieter|pulling back|down in level/i);
+  });
+});
+
 describe('the local summary', () => {
   it('tells the song in its sections: the intro, the main part, the break, the returns, the peak and the outro', () => {
     // Prepare
@@ -444,6 +475,33 @@ describe('the local summary', () => {
     expect(louder).not.toMatch(/stays? even/);
     expect(even).toContain('Its level stays even from start to end.');
     expect(even).not.toContain('texture');
+  });
+
+  it('calls a part quieter or louder only against a main part it has named: not after a soft opening, not against the loudest part', () => {
+    // Prepare: an orchestral piece that opens softly (-24 LUFS) and grows part by part; the longest part is the loudest.
+    const growing: Piece = {
+      name: 'growing.flac', durationSec: 160, track: { bpm: null, bpmConfidence: 0, loudnessLufs: -16 },
+      keySections: [{ startSec: 0, endSec: 160, key: 'D minor', confidence: 0.8 }],
+      at: (start) => ({ bpm: null, loudnessLufs: start < 20 ? -24 : start < 50 ? -20 : start < 90 ? -17 : -12 }),
+      sections: [[0, 'A', null], [20, 'B', null], [50, 'C', null], [90, 'D', 'peak']],
+    };
+    // … and the same levels where the longest part comes first: then the others are told against it.
+    const mainFirst: Piece = {
+      ...growing, name: 'main-first.flac',
+      at: (start) => ({ bpm: null, loudnessLufs: start < 70 ? -14 : start < 100 ? -20 : -13 }),
+      sections: [[0, 'A', null], [70, 'B', null], [100, 'A', null]],
+    };
+    const summaryOf = (piece: Piece) => {
+      const manifest = manifestOf(piece);
+      return localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    };
+    // Act
+    const grows = summaryOf(growing);
+    const told = summaryOf(mainFirst);
+    // Assess
+    expect(grows).toContain('It opens with part A; a part B follows at 0:20. A part C follows at 0:50; the loudest part (D) arrives at 1:30.');
+    expect(grows).not.toMatch(/quieter part|louder part/);
+    expect(told).toContain('It opens with the main part (A); a quieter part B follows at 1:10');
   });
 
   it('brings a part back "back in" the key it had when first heard, and "now in" a new one', () => {

@@ -35,7 +35,7 @@ describe('the built-in captioner', () => {
     expect(first.caption).toBe(
       'Opens with a moderate beat at about 97 BPM in 4/4, in A minor. At the usual streaming level (about -14 LUFS overall); mellow, driven by percussion, with steady attacks.',
     );
-    expect(second.caption).toBe('The loudest part of the track arrives (-6 LUFS). Brighter.');
+    expect(second.caption).toBe('The track reaches its loudest (-6 LUFS). Brighter.');
   });
 
   it('keeps calling one steady beat a groove or a pulse, and changes the word only when the percussion clearly changes', () => {
