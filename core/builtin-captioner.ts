@@ -14,6 +14,7 @@ import type { CaptionEntry, ManifestWindow } from './contract.ts';
 import type { SongSection, WindowTags } from './descriptors/types.ts';
 import { formatClock } from './run-steps.ts';
 import {
+  beatToldAt,
   hasBeat,
   isQuiet,
   cancelsInMono,
@@ -21,6 +22,7 @@ import {
   keyChanges,
   levelClass,
   levelScale,
+  narratedBeats,
   ordinal,
   sectionAt,
   songShape,
@@ -78,6 +80,8 @@ class CaptionWriter {
   private readonly classes: LevelClass[];
   /** Whether each window's beat is a groove (percussive) or a pulse, with hysteresis (grooveWindows). */
   private readonly grooves: boolean[];
+  /** The beat of each window as told: true, false, or null where the window's own measurement wavers (narratedBeats). */
+  private readonly beats: Array<boolean | null>;
   private readonly shape: ShapeEvent[];
   private readonly durationSec: number;
   /** Windows already said to bring back earlier music: two in a row would be noise, not form. */
@@ -90,6 +94,7 @@ class CaptionWriter {
     const scale = levelScale(context, windows);
     this.classes = windows.map((w) => levelClass(w.tags, scale));
     this.grooves = grooveWindows(windows);
+    this.beats = narratedBeats(windows, context.analysis.beats ?? [], this.classes.map(isQuiet));
     this.shape = songShape(windows, context);
     this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
   }
@@ -195,10 +200,13 @@ class CaptionWriter {
     }
     for (const change of this.context.analysis.tempoChanges ?? []) if (this.within(i, change.atSec)) major.push(tempoChangeWords(change));
     let beatBack = false;
-    if (!isSilent(before)) {
-      if (!hasBeat(tags) && hasBeat(before)) major.push(isQuiet(cls) ? 'the beat drops out' : 'the steady beat drops out');
-      if (hasBeat(tags) && !hasBeat(before)) {
-        const beatBefore = windows.slice(0, i).some((w) => hasBeat(w.tags));
+    // The beat as told (narratedBeats): a lone window whose own measurement wavers says nothing of it either way.
+    const beatNow = this.beats[i];
+    const beatThen = beatToldAt(this.beats, i - 1);
+    if (!isSilent(before) && beatNow !== null) {
+      if (!beatNow && beatThen) major.push(isQuiet(cls) ? 'the beat drops out' : 'the steady beat drops out');
+      if (beatNow && !beatThen) {
+        const beatBefore = this.beats.slice(0, i).some((told) => told === true);
         if (!beatBefore) major.push(`a steady beat comes in at about ${Math.round(this.bpmAt(tags, (windows[i].startSec + windows[i].endSec) / 2))} BPM`);
         else if (isQuiet(previous) && !isQuiet(cls)) beatBack = true;
         else major.push('the beat comes back');
@@ -399,8 +407,9 @@ class CaptionWriter {
 
   private subject(i: number): string {
     const tags = this.windows[i].tags;
-    if (isQuiet(this.classes[i])) return hasBeat(tags) ? 'the quiet groove' : 'the quiet passage';
-    if (hasBeat(tags)) return this.grooves[i] ? 'the groove' : 'the pulse';
+    const beat = this.beats[i] === true;
+    if (isQuiet(this.classes[i])) return beat ? 'the quiet groove' : 'the quiet passage';
+    if (beat) return this.grooves[i] ? 'the groove' : 'the pulse';
     return percussionWords(tags.percussiveRatio) === 'mostly sustained tones' ? 'the sustained sound' : 'the music';
   }
 

@@ -78,6 +78,40 @@ export function hasBeat(tags: WindowTags): boolean {
   return tags.bpm !== null && tags.bpmConfidence >= MIN_BEAT_CONFIDENCE && !isSilent(tags);
 }
 
+/**
+ * Whether each window's beat is told as there (true), gone (false), or neither (null: the window's own measurement
+ * wavers, and the captions and the summary say nothing of the beat there). A lone window without a beat between two
+ * with one, while the track's beat grid runs on through it (beats over at least half of it), is an orchestral
+ * swell or a held chord inside the beat, not the beat dropping out and coming back within 20 s; a lone window with
+ * a beat between two without is a loose rhythm lining up for a moment. A lone window where the grid itself breaks
+ * off (the tracker dropped its beats: a real stop), or that falls quiet or comes back to full level, is told as it is. On a 9-minute orchestral recording the
+ * captions said "the steady beat drops out" and "the beat comes back" eleven times.
+ */
+/** The beat as told up to window i: a window told neither way keeps the one before it. */
+export function beatToldAt(narrated: ReadonlyArray<boolean | null>, i: number): boolean {
+  for (let k = i; k >= 0; k--) if (narrated[k] !== null) return narrated[k] as boolean;
+  return false;
+}
+
+export function narratedBeats(windows: readonly TimedWindow[], beats: readonly number[], quiet: readonly boolean[]): Array<boolean | null> {
+  const raw = windows.map((w) => hasBeat(w.tags));
+  const intervals = beats.slice(1).map((t, k) => t - beats[k]).sort((a, b) => a - b);
+  const period = intervals.length > 0 ? intervals[intervals.length >> 1] : Infinity;
+  const gridRunsThrough = (w: TimedWindow) => {
+    const inside = beats.filter((t) => t >= w.startSec && t < w.endSec).length;
+    return inside * period >= 0.5 * (w.endSec - w.startSec);
+  };
+  return raw.map((beat, i) => {
+    if (i === 0 || i === raw.length - 1) return beat;
+    const [before, after] = [windows[i - 1], windows[i + 1]];
+    if (isSilent(windows[i].tags) || isSilent(before.tags) || isSilent(after.tags)) return beat;
+    // A window that falls quiet or comes back to full level is an event of its own: its beat is told as measured.
+    if (quiet[i] !== quiet[i - 1] || quiet[i] !== quiet[i + 1]) return beat;
+    if (raw[i - 1] !== raw[i + 1] || raw[i - 1] === beat) return beat;
+    return beat || gridRunsThrough(windows[i]) ? null : beat;
+  });
+}
+
 export function statedKey(key: string | null | undefined, confidence: number): string | null {
   return key && confidence >= MIN_KEY_CONFIDENCE ? key : null;
 }
@@ -316,6 +350,8 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
   const scale = levelScale(context, windows);
   const classes = windows.map((w) => levelClass(w.tags, scale));
   const trackHasBeat = windows.some((w) => hasBeat(w.tags));
+  const narrated = narratedBeats(windows, context.analysis.beats ?? [], classes.map(isQuiet));
+  const beatAt = (i: number) => beatToldAt(narrated, i);
   const events: ShapeEvent[] = [];
   const audible = (i: number) => classes[i] !== 'silent';
 
@@ -334,16 +370,16 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
     if (isQuiet(classes[i]) && !isQuiet(classes[i - 1])) {
       let j = i;
       while (j + 1 < fadeFrom && isQuiet(classes[j + 1])) j++;
-      const beatDrops = trackHasBeat && windows.slice(i, j + 1).every((w) => !hasBeat(w.tags));
+      const beatDrops = trackHasBeat && windows.slice(i, j + 1).every((_, k) => !beatAt(i + k));
       const silent = windows.slice(i, j + 1).every((w) => isSilent(w.tags));
       events.push({ kind: 'break', atSec: windows[i].startSec, endSec: windows[j].endSec, beatDrops, silent });
       if (j + 1 < fadeFrom) events.push({ kind: 'return', atSec: windows[j + 1].startSec });
       i = j;
-    } else if (trackHasBeat && !isQuiet(classes[i]) && audible(i) && !hasBeat(windows[i].tags) && i > 0 && hasBeat(windows[i - 1].tags)) {
+    } else if (trackHasBeat && !isQuiet(classes[i]) && audible(i) && !beatAt(i) && i > 0 && beatAt(i - 1)) {
       let j = i;
-      while (j + 1 < fadeFrom && !isQuiet(classes[j + 1]) && !hasBeat(windows[j + 1].tags)) j++;
+      while (j + 1 < fadeFrom && !isQuiet(classes[j + 1]) && !beatAt(j + 1)) j++;
       events.push({ kind: 'beat-out', atSec: windows[i].startSec, endSec: windows[j].endSec });
-      if (j + 1 < fadeFrom && hasBeat(windows[j + 1].tags)) events.push({ kind: 'return', atSec: windows[j + 1].startSec });
+      if (j + 1 < fadeFrom && beatAt(j + 1)) events.push({ kind: 'return', atSec: windows[j + 1].startSec });
       i = j;
     }
   }

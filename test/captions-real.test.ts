@@ -409,6 +409,39 @@ describe('built-in captions with the song\'s sections', () => {
   });
 });
 
+describe('built-in captions and summary on a beat whose window measurement wavers', () => {
+  /** 2 minutes at 96 BPM whose window 0:40–0:50 measures no beat of its own; the beat grid runs through it or breaks off there. */
+  const wavering = (gridBreaks: boolean): Piece => ({
+    name: gridBreaks ? 'stop.flac' : 'swell.flac', durationSec: 120, track: {},
+    keySections: [{ startSec: 0, endSec: 120, key: 'D minor', confidence: 0.8 }],
+    beats: Array.from({ length: 192 }, (_, k) => k * 0.625).filter((t) => !gridBreaks || t < 40 || t >= 50),
+    at: (start) => (start === 40 ? { bpm: null, bpmConfidence: 0, onsetsPerSec: 0.4 } : { bpm: 96 }),
+  });
+  const told = (piece: Piece) => {
+    const manifest = manifestOf(piece);
+    const captions = caption(manifest);
+    return { captions: captions.map((c) => c.caption), summary: localSummary(manifest, chunksOf(manifest, captions), { backend: 'builtin', model: 'measurements-v2' }) };
+  };
+
+  it('say nothing of the beat dropping out and coming back where the beat grid runs on through one window', () => {
+    // Act
+    const { captions, summary } = told(wavering(false));
+    // Assess
+    expect(captions.join(' ')).not.toMatch(/drops out|comes back/);
+    expect(captions[4]).not.toMatch(/groove|pulse/i);
+    expect(summary).not.toMatch(/drops the beat/);
+  });
+
+  it('still tell a stop where the beat grid itself breaks off for a window', () => {
+    // Act
+    const { captions, summary } = told(wavering(true));
+    // Assess
+    expect(captions[4]).toMatch(/the steady beat drops out/i);
+    expect(captions[5]).toMatch(/the beat comes back/i);
+    expect(summary).toMatch(/drops the beat at 0:40/);
+  });
+});
+
 describe('built-in captions where a named part begins inside a window', () => {
   const piece = (name: string, peakAt: number, at: Piece['at']): Piece => ({
     name, durationSec: 120, track: {},
