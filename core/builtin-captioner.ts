@@ -222,24 +222,20 @@ class CaptionWriter {
 
     const lufs = tags.loudnessLufs!;
     const delta = lufs - (before.loudnessLufs ?? -70);
-    const fadesOut = isQuiet(cls) && windows.slice(i).every((_, k) => isQuiet(classes[i + k]));
-    if (!levelSaid && isQuiet(cls) && !isQuiet(previous)) {
-      const number = delta <= -NOTICEABLE_CHANGE.largeLevelLu ? ` (${Math.round(lufs)} LUFS)` : '';
-      major.push(fadesOut ? `the music fades${number}` : `it falls away to a quiet passage${number}`);
-      levelSaid = true;
-    } else if (!levelSaid && !isQuiet(cls) && isQuiet(previous) && classes.slice(0, i).some((c) => !isQuiet(c))) {
-      const words = beatBack ? 'the full sound comes back with the beat' : 'the full sound comes back';
-      major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
-      levelSaid = true;
-    } else if (!levelSaid && fadesOut && delta <= -1.5) {
-      major.push(['fading further', 'still fading', 'the fade goes on'][variant % 3]);
+    const quietEvent = levelSaid ? undefined : this.quietEvent(i, variant, beatBack);
+    if (quietEvent) {
+      major.push(quietEvent);
       levelSaid = true;
     }
-    const build = this.shape.find((e): e is Extract<ShapeEvent, { kind: 'build' }> => e.kind === 'build' && e.atSec < windows[i].startSec && windows[i].endSec <= e.endSec);
+    const build = this.buildAt(i);
     if (!levelSaid && build) {
-      const firstStep = windows[i - 1].startSec === build.atSec;
+      // A build is first told where no earlier window of it was taken by a level event of its own (the full sound
+      // coming back on its first step), so that "still building" always follows "it starts to build".
+      const toldBefore = windows.some((_, k) => k > 0 && k < i && this.buildAt(k) === build && !isSilent(windows[k - 1].tags) && !this.quietEvent(k, 0, false));
       const top = windows[i].endSec === build.endSec;
-      major.push(firstStep ? 'it starts to build' : top ? (cls === 'peak' ? 'the build tops out at the loudest so far' : 'the build tops out') : ['still building', 'the build goes on', 'building further'][variant % 3]);
+      const topWords = cls === 'peak' ? 'the build tops out at the loudest so far' : 'the build tops out';
+      major.push(!toldBefore ? (top ? (cls === 'peak' ? 'it builds up to the loudest so far' : 'it builds up') : 'it starts to build')
+        : top ? topWords : ['still building', 'the build goes on', 'building further'][variant % 3]);
       levelSaid = true;
     }
     if (!levelSaid && !isQuiet(cls) && isQuiet(previous)) {
@@ -278,6 +274,32 @@ class CaptionWriter {
     const steady = !minor.some((words) => !/^(a little|a shade|slightly)/.test(words));
     const carries = `${capitalize(this.subject(i))} ${this.verb(i, variant, steady)}${where}`;
     return minor.length > 0 ? `${carries}, ${joinList(minor)}.` : `${carries}.`;
+  }
+
+  /** The build (songShape) window i is a step of, if any. */
+  private buildAt(i: number): Extract<ShapeEvent, { kind: 'build' }> | undefined {
+    const window = this.windows[i];
+    return this.shape.find((e): e is Extract<ShapeEvent, { kind: 'build' }> => e.kind === 'build' && e.atSec < window.startSec && window.endSec <= e.endSec);
+  }
+
+  /** Window i's level told against quiet: falling away or fading into it, the full sound coming back out of it, a fade going on. */
+  private quietEvent(i: number, variant: number, beatBack: boolean): string | undefined {
+    const { windows, classes } = this;
+    const cls = classes[i];
+    const previous = classes[i - 1];
+    const lufs = windows[i].tags.loudnessLufs!;
+    const delta = lufs - (windows[i - 1].tags.loudnessLufs ?? -70);
+    const fadesOut = isQuiet(cls) && windows.slice(i).every((_, k) => isQuiet(classes[i + k]));
+    if (isQuiet(cls) && !isQuiet(previous)) {
+      const number = delta <= -NOTICEABLE_CHANGE.largeLevelLu ? ` (${Math.round(lufs)} LUFS)` : '';
+      return fadesOut ? `the music fades${number}` : `it falls away to a quiet passage${number}`;
+    }
+    if (!isQuiet(cls) && isQuiet(previous) && classes.slice(0, i).some((c) => !isQuiet(c))) {
+      const words = beatBack ? 'the full sound comes back with the beat' : 'the full sound comes back';
+      return delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words;
+    }
+    if (fadesOut && delta <= -1.5) return ['fading further', 'still fading', 'the fade goes on'][variant % 3];
+    return undefined;
   }
 
   /**

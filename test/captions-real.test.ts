@@ -442,6 +442,24 @@ describe('built-in captions and summary on a beat whose window measurement waver
   });
 });
 
+describe('built-in captions of a build that starts from a quiet passage', () => {
+  it('say "it starts to build" where the first step was told as the full sound coming back, never "still building" first', () => {
+    // Prepare: a quiet passage at 0:30, then three steps up to the loudest window.
+    const rising: Piece = {
+      name: 'rising.flac', durationSec: 90, track: { loudnessLufs: -13 },
+      keySections: [{ startSec: 0, endSec: 90, key: 'F minor', confidence: 0.8 }],
+      at: (start) => ({ loudnessLufs: ({ 30: -21, 40: -17, 50: -14, 60: -11 } as Record<number, number>)[start] ?? -14 }),
+    };
+    // Act
+    const captions = caption(manifestOf(rising)).map((c) => c.caption);
+    if (process.env.SHOW) console.log(captions.join('\n'));
+    // Assess
+    expect(captions[4]).toMatch(/^The full sound comes back/);
+    expect(captions[5]).toMatch(/^It starts to build/);
+    expect(captions[6]).toMatch(/^The build tops out/);
+  });
+});
+
 describe('built-in captions where a named part begins inside a window', () => {
   const piece = (name: string, peakAt: number, at: Piece['at']): Piece => ({
     name, durationSec: 120, track: {},
