@@ -246,7 +246,8 @@ class CaptionWriter {
       major.push('the loudest stretch ends');
       levelSaid = true;
     }
-    if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak')) {
+    // Where the loudest part itself begins here, its announcement says so: the window's own peak is not told twice.
+    if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak') && this.sectionBeginningIn(i)?.name !== 'peak') {
       const words = classes.slice(0, i).includes('peak') ? "back up to the track's loudest" : 'the track reaches its loudest';
       major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
@@ -258,10 +259,11 @@ class CaptionWriter {
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
     // After "back to the music of …", or after silence, the comparison with the window before says nothing more.
-    // A window in which the loudest part (or a quiet break) begins still holds mostly the part before: "the loudest
-    // part begins … A little quieter" would contradict itself, so the window's level against the one before is left out.
+    // Where the loudest part or a quiet break begins, its announcement tells the level: the window's own level against
+    // the one before is left out (it would repeat it, "now at its loudest. Louder", or, with the part before still
+    // filling most of the window, contradict it, "the loudest part begins … A little quieter").
     const beginning = part ? this.sectionBeginningIn(i) : undefined;
-    const levelAgainstPart = (beginning?.name === 'peak' && delta < 0) || (beginning?.name === 'break' && delta > 0);
+    const levelAgainstPart = beginning?.name === 'peak' || beginning?.name === 'break';
     const minor = echo !== undefined || isSilent(before) ? [] : this.differences(this.recent(i), tags, levelSaid || levelAgainstPart ? undefined : delta);
     const sentences: string[] = [];
     if (major.length > 0) {
@@ -314,6 +316,10 @@ class CaptionWriter {
     const heard = first.index < section.index;
     const at = formatClock(section.startSec);
     if (section.name === 'outro') return `the outro begins at ${at}`;
+    // A part heard before under no name (or another) comes back now quiet or at its loudest: the same part, not a new name.
+    const since = formatClock(first.startSec);
+    if (heard && section.name === 'break' && first.name !== 'break') return `part ${section.label} returns at ${at}, first heard at ${since}, now as a quiet break`;
+    if (heard && section.name === 'peak' && first.name !== 'peak') return `part ${section.label} returns at ${at}, first heard at ${since}, now at its loudest`;
     if (section.name === 'break') return heard ? `the quiet break (${section.label}) comes back at ${at}` : `a quiet break (${section.label}) begins at ${at}`;
     if (section.name === 'peak') return heard ? `the loudest part (${section.label}) comes back at ${at}` : `the loudest part (${section.label}) begins at ${at}`;
     return heard ? `part ${section.label} returns at ${at}, first heard at ${formatClock(first.startSec)}` : `a new part (${section.label}) begins at ${at}`;

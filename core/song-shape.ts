@@ -299,6 +299,11 @@ export function sectionStory(context: TrackContext): string[] {
       clauses.push(`it opens with ${part(s)}${detail}`);
     } else if (s.name === 'outro') {
       clauses.push(`it ends with a ${seconds(length)} outro from ${at}`);
+    } else if (s.name === 'break' && seen && seen.name !== 'break') {
+      // A part first told as another (the main part, part B) is that part coming back, now quiet: not a second name for it.
+      clauses.push(`${s.label} returns at ${at} as a quiet break${detail}`);
+    } else if (s.name === 'peak' && seen && seen.name !== 'peak') {
+      clauses.push(`${s.label} returns at ${at}, at its loudest${detail}`);
     } else if (s.name === 'break') {
       clauses.push(`${seen ? `the quiet break (${s.label}) comes back` : `a quiet break (${s.label}) comes`} at ${at}${detail}`);
     } else if (s.name === 'peak') {

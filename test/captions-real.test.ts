@@ -442,6 +442,26 @@ describe('built-in captions and summary on a beat whose window measurement waver
   });
 });
 
+describe('a part heard before that comes back at its loudest', () => {
+  it('is told as that part returning, not as "the loudest part" under the same letter', () => {
+    // Prepare: B, the main part, first at 0:20; B again at 1:20, now the loudest stretch of the track.
+    const piece: Piece = {
+      name: 'return-loud.flac', durationSec: 140, track: { loudnessLufs: -14 },
+      keySections: [{ startSec: 0, endSec: 140, key: 'C minor', confidence: 0.8 }],
+      at: (start) => ({ loudnessLufs: start >= 80 && start < 110 ? -9 : -14 }),
+      sections: [[0, 'A', null], [20, 'B', null], [60, 'C', null], [80, 'B', 'peak'], [110, 'A', null]],
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const captions = caption(manifest).map((c) => c.caption);
+    const summary = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(captions[8]).toMatch(/part B returns at 1:20, first heard at 0:20, now at its loudest/i);
+    expect(summary).toContain('B returns at 1:20, at its loudest');
+    expect(summary).not.toContain('the loudest part (B)');
+  });
+});
+
 describe('built-in captions of a build that starts from a quiet passage', () => {
   it('say "it starts to build" where the first step was told as the full sound coming back, never "still building" first', () => {
     // Prepare: a quiet passage at 0:30, then three steps up to the loudest window.
@@ -452,7 +472,6 @@ describe('built-in captions of a build that starts from a quiet passage', () => 
     };
     // Act
     const captions = caption(manifestOf(rising)).map((c) => c.caption);
-    if (process.env.SHOW) console.log(captions.join('\n'));
     // Assess
     expect(captions[4]).toMatch(/^The full sound comes back/);
     expect(captions[5]).toMatch(/^It starts to build/);
