@@ -193,6 +193,7 @@ class CaptionWriter {
     const previous = classes[i - 1];
     const major: string[] = [];
     let levelSaid = false;
+    const beginning = this.sectionBeginningIn(i);
 
     if (isSilent(before)) {
       major.push(`the music comes back in${hasBeat(tags) ? ' with the beat' : ''}`);
@@ -231,7 +232,10 @@ class CaptionWriter {
     if (!levelSaid && build) {
       // A build is first told where no earlier window of it was taken by a level event of its own (the full sound
       // coming back on its first step), so that "still building" always follows "it starts to build".
-      const toldBefore = windows.some((_, k) => k > 0 && k < i && this.buildAt(k) === build && !isSilent(windows[k - 1].tags) && !this.quietEvent(k, 0, false));
+      let toldBefore = false;
+      for (let k = i - 1; k > 0 && windows[k].startSec > build.atSec && !toldBefore; k--) {
+        toldBefore = !isSilent(windows[k - 1].tags) && !this.quietEvent(k, 0, false);
+      }
       const top = windows[i].endSec === build.endSec;
       const topWords = cls === 'peak' ? 'the build tops out at the loudest so far' : 'the build tops out';
       major.push(!toldBefore ? (top ? (cls === 'peak' ? 'it builds up to the loudest so far' : 'it builds up') : 'it starts to build')
@@ -247,12 +251,12 @@ class CaptionWriter {
       levelSaid = true;
     }
     // Where the loudest part itself begins here, its announcement says so: the window's own peak is not told twice.
-    if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak') && this.sectionBeginningIn(i)?.name !== 'peak') {
+    if (!levelSaid && cls === 'peak' && previous !== 'peak' && (i < 2 || classes[i - 2] !== 'peak') && beginning?.name !== 'peak') {
       const words = classes.slice(0, i).includes('peak') ? "back up to the track's loudest" : 'the track reaches its loudest';
       major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
-    const part = this.partBeginning(i);
+    const part = beginning && this.partBeginning(beginning);
     if (part) major.push(part);
     // A section that begins here already says whether its music was heard before.
     const echo = part ? undefined : this.returnOf(i);
@@ -262,7 +266,6 @@ class CaptionWriter {
     // Where the loudest part or a quiet break begins, its announcement tells the level: the window's own level against
     // the one before is left out (it would repeat it, "now at its loudest. Louder", or, with the part before still
     // filling most of the window, contradict it, "the loudest part begins … A little quieter").
-    const beginning = part ? this.sectionBeginningIn(i) : undefined;
     const levelAgainstPart = beginning?.name === 'peak' || beginning?.name === 'break';
     const minor = echo !== undefined || isSilent(before) ? [] : this.differences(this.recent(i), tags, levelSaid || levelAgainstPart ? undefined : delta);
     const sentences: string[] = [];
@@ -305,14 +308,11 @@ class CaptionWriter {
   }
 
   /**
-   * A section that begins inside window i's own time: a new part, or a part heard before coming back (same label),
-   * with its plain name where the section has one.
+   * The words for a section a window announces (sectionBeginningIn): a new part, or a part heard before coming back
+   * (same label), with its plain name where the section has one.
    */
-  private partBeginning(i: number): string | undefined {
-    const sections = this.context.sections ?? [];
-    const section = this.sectionBeginningIn(i);
-    if (!section) return undefined;
-    const first = sections.find((s) => s.label === section.label)!;
+  private partBeginning(section: SongSection): string {
+    const first = (this.context.sections ?? []).find((s) => s.label === section.label)!;
     const heard = first.index < section.index;
     const at = formatClock(section.startSec);
     if (section.name === 'outro') return `the outro begins at ${at}`;
@@ -322,7 +322,7 @@ class CaptionWriter {
     if (heard && section.name === 'peak' && first.name !== 'peak') return `part ${section.label} returns at ${at}, first heard at ${since}, now at its loudest`;
     if (section.name === 'break') return heard ? `the quiet break (${section.label}) comes back at ${at}` : `a quiet break (${section.label}) begins at ${at}`;
     if (section.name === 'peak') return heard ? `the loudest part (${section.label}) comes back at ${at}` : `the loudest part (${section.label}) begins at ${at}`;
-    return heard ? `part ${section.label} returns at ${at}, first heard at ${formatClock(first.startSec)}` : `a new part (${section.label}) begins at ${at}`;
+    return heard ? `part ${section.label} returns at ${at}, first heard at ${since}` : `a new part (${section.label}) begins at ${at}`;
   }
 
   /**

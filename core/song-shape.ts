@@ -78,25 +78,24 @@ export function hasBeat(tags: WindowTags): boolean {
   return tags.bpm !== null && tags.bpmConfidence >= MIN_BEAT_CONFIDENCE && !isSilent(tags);
 }
 
-/**
- * Whether each window's beat is told as there (true), gone (false), or neither (null: the window's own measurement
- * wavers, and the captions and the summary say nothing of the beat there). A lone window without a beat between two
- * with one, while the track's beat grid runs on through it (beats over at least half of it), is an orchestral
- * swell or a held chord inside the beat, not the beat dropping out and coming back within 20 s; a lone window with
- * a beat between two without is a loose rhythm lining up for a moment. A lone window where the grid itself breaks
- * off (the tracker dropped its beats: a real stop), or that falls quiet or comes back to full level, is told as it is. On a 9-minute orchestral recording the
- * captions said "the steady beat drops out" and "the beat comes back" eleven times.
- */
 /** The beat as told up to window i: a window told neither way keeps the one before it. */
 export function beatToldAt(narrated: ReadonlyArray<boolean | null>, i: number): boolean {
   for (let k = i; k >= 0; k--) if (narrated[k] !== null) return narrated[k] as boolean;
   return false;
 }
 
+/**
+ * Whether each window's beat is told as there (true), gone (false), or neither (null: the window's own measurement
+ * wavers, and the captions and the summary say nothing of the beat there). A lone window without a beat between two
+ * with one, while the track's beat grid runs on through it (beats over at least half of it), is an orchestral swell
+ * or a held chord inside the beat, not the beat dropping out and coming back within 20 s; a lone window with a beat
+ * between two without is a loose rhythm lining up for a moment. A lone window where the grid itself breaks off (the
+ * tracker dropped its beats: a real stop), or that falls quiet or comes back to full level, is told as it is. On a
+ * 9-minute orchestral recording the captions said "the steady beat drops out" and "the beat comes back" eleven times.
+ */
 export function narratedBeats(windows: readonly TimedWindow[], beats: readonly number[], quiet: readonly boolean[]): Array<boolean | null> {
   const raw = windows.map((w) => hasBeat(w.tags));
-  const intervals = beats.slice(1).map((t, k) => t - beats[k]).sort((a, b) => a - b);
-  const period = intervals.length > 0 ? intervals[intervals.length >> 1] : Infinity;
+  const period = beats.length > 1 ? median(beats.slice(1).map((t, k) => t - beats[k])) : Infinity;
   const gridRunsThrough = (w: TimedWindow) => {
     const inside = beats.filter((t) => t >= w.startSec && t < w.endSec).length;
     return inside * period >= 0.5 * (w.endSec - w.startSec);
@@ -131,11 +130,14 @@ export function openingTempo(track: Pick<TrackTags, 'bpm'>, analysis: Pick<Track
   if (track.bpm === null || changes.length === 0) return track.bpm;
   const first = changes.reduce((a, b) => (b.atSec < a.atSec ? b : a));
   const before = (analysis.beats ?? []).filter((t) => t < first.atSec);
-  const intervals = before.slice(1).map((t, i) => t - before[i]).sort((a, b) => a - b);
-  if (intervals.length < OPENING_TEMPO_MIN_INTERVALS) return first.fromBpm;
-  const mid = intervals.length >> 1;
-  const medianInterval = intervals.length % 2 ? intervals[mid] : 0.5 * (intervals[mid - 1] + intervals[mid]);
-  return 60 / medianInterval;
+  const intervals = before.slice(1).map((t, i) => t - before[i]);
+  return intervals.length < OPENING_TEMPO_MIN_INTERVALS ? first.fromBpm : 60 / median(intervals);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
 }
 
 /** The tempo in effect at a time: the opening tempo, or the one the last tempo change before it reached. */

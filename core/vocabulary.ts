@@ -331,17 +331,17 @@ export const CHANGE_WORDS = {
 } as const;
 
 /**
- * How far apart two windows sound for "back to the music of …": level, brightness, activity and percussion,
- * each in these units (coarser than NOTICEABLE_CHANGE in level and a little finer in brightness, so that music
- * heard again counts as the same under its own jitter), plus a beat that comes or goes and a key change.
- */
-/**
  * A part that begins this far into a window's own time or later is announced by the next window instead: the window it
  * begins in holds mostly the part before, so its level and texture words would describe that one beside the
  * announcement ("the loudest part begins at 2:19. A little quieter.").
  */
 export const PART_LATE_IN_WINDOW = 0.7;
 
+/**
+ * How far apart two windows sound for "back to the music of …": level, brightness, activity and percussion,
+ * each in these units (coarser than NOTICEABLE_CHANGE in level and a little finer in brightness, so that music
+ * heard again counts as the same under its own jitter), plus a beat that comes or goes and a key change.
+ */
 export const SAME_MUSIC_UNITS = {
   levelLu: 3,
   brightnessOctaves: 0.3,

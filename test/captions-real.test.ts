@@ -141,6 +141,11 @@ function chunksOf(manifest: Manifest, captions: CaptionEntry[]): ResultChunk[] {
   return manifest.windows.map((w, i) => ({ index: w.index, startSec: w.startSec, endSec: w.endSec, caption: captions[i].caption, quality: 'ok', tags: w.tags }));
 }
 
+/** The local summary of a manifest, written from its built-in captions. */
+function summaryOf(manifest: Manifest, captions: CaptionEntry[] = caption(manifest)): string {
+  return localSummary(manifest, chunksOf(manifest, captions), { backend: 'builtin', model: 'measurements-v2' });
+}
+
 /** A 3:10 rock song at 95 BPM mastered at -11 LUFS: a quieter intro that builds, a quiet break without the beat at 1:00–1:20, D major until 1:32 then E major, a loudest stretch at 2:20–2:50, a fade. */
 const song: Piece = {
   name: 'song.mp3',
@@ -420,7 +425,7 @@ describe('built-in captions and summary on a beat whose window measurement waver
   const told = (piece: Piece) => {
     const manifest = manifestOf(piece);
     const captions = caption(manifest);
-    return { captions: captions.map((c) => c.caption), summary: localSummary(manifest, chunksOf(manifest, captions), { backend: 'builtin', model: 'measurements-v2' }) };
+    return { captions: captions.map((c) => c.caption), summary: summaryOf(manifest, captions) };
   };
 
   it('say nothing of the beat dropping out and coming back where the beat grid runs on through one window', () => {
@@ -454,7 +459,7 @@ describe('a part heard before that comes back at its loudest', () => {
     const manifest = manifestOf(piece);
     // Act
     const captions = caption(manifest).map((c) => c.caption);
-    const summary = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    const summary = summaryOf(manifest);
     // Assess
     expect(captions[8]).toMatch(/part B returns at 1:20, first heard at 0:20, now at its loudest/i);
     expect(summary).toContain('B returns at 1:20, at its loudest');
@@ -533,13 +538,9 @@ describe('the local summary', () => {
       sections: parts,
     };
     const level: Piece = { ...louderMiddle, name: 'level.flac', track: { loudnessLufs: -14 }, at: () => ({ loudnessLufs: -14 }) };
-    const summaryOf = (piece: Piece) => {
-      const manifest = manifestOf(piece);
-      return localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
-    };
     // Act
-    const louder = summaryOf(louderMiddle);
-    const even = summaryOf(level);
+    const louder = summaryOf(manifestOf(louderMiddle));
+    const even = summaryOf(manifestOf(level));
     // Assess
     expect(louder).toContain('a louder part B follows at 0:40');
     expect(louder).not.toMatch(/stays? even/);
@@ -561,13 +562,9 @@ describe('the local summary', () => {
       at: (start) => ({ bpm: null, loudnessLufs: start < 70 ? -14 : start < 100 ? -20 : -13 }),
       sections: [[0, 'A', null], [70, 'B', null], [100, 'A', null]],
     };
-    const summaryOf = (piece: Piece) => {
-      const manifest = manifestOf(piece);
-      return localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
-    };
     // Act
-    const grows = summaryOf(growing);
-    const told = summaryOf(mainFirst);
+    const grows = summaryOf(manifestOf(growing));
+    const told = summaryOf(manifestOf(mainFirst));
     // Assess
     expect(grows).toContain('It opens with part A; a part B follows at 0:20. A part C follows at 0:50; the loudest part (D) arrives at 1:30.');
     expect(grows).not.toMatch(/quieter part|louder part/);
