@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { analyzeRhythm, FramePeriods, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
+import { analyzeRhythm, FramePeriods, metricalLevel, RHYTHM, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
 import { DOTTED_FIGURE, DRUM_PATTERNS, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
@@ -212,6 +212,30 @@ describe('the local period between segment centres', () => {
     const inOrder = frames.map((t) => curve().at(t));
     const shuffled = curve();
     for (const t of [...frames].reverse()) expect(shuffled.at(t)).toBe(inOrder[t]);
+  });
+});
+
+describe('the metrical level under the perceptual prior', () => {
+  it('moves an estimate at the bar of a fast 3/4 to its beat (three times faster), not to half a bar', () => {
+    // Prepare: the onset novelty of a 3/4 bar at 160 BPM (accented downbeat, two lighter beats, eighth hats) and
+    // a global estimate at the bar's rate, 53.3 BPM.
+    const fps = 100;
+    const beat = (60 * fps) / 160;
+    const novelty = new Float64Array(60 * fps);
+    const hit = (frame: number, strength: number) => {
+      if (Math.round(frame) < novelty.length) novelty[Math.round(frame)] += strength;
+    };
+    for (let bar = 0; bar * 3 * beat < novelty.length; bar++) {
+      const start = bar * 3 * beat;
+      hit(start, 1);
+      hit(start + beat, 0.6);
+      hit(start + 2 * beat, 0.6);
+      for (let eighth = 0; eighth < 6; eighth++) hit(start + (eighth * beat) / 2, 0.2);
+    }
+    // Act
+    const { period } = metricalLevel(novelty, 160 / 3, fps, (60 * fps) / RHYTHM.MAX_BPM, (60 * fps) / RHYTHM.MIN_BPM);
+    // Assess
+    expect((60 * fps) / period).toBeCloseTo(160, 0);
   });
 });
 

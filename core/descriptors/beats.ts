@@ -213,9 +213,13 @@ function segmentAcfs(novelty: Float64Array, fps: number, maxLag: number): Segmen
 }
 
 /**
- * The metrical level, between the global estimate and its double and half: the one whose periodicity (the
- * segments' mean autocorrelation at its period), weighed by the log-Gaussian prior over perceptual tempo
- * (Ellis 2007 §3.1; librosa's start_bpm = 120, std_bpm = 1 octave), is the highest.
+ * The metrical level, among the global estimate, its double and half, and its triple: the one whose periodicity
+ * (the segments' mean autocorrelation at its period), weighed by the log-Gaussian prior over perceptual tempo
+ * (Ellis 2007 §3.1; librosa's start_bpm = 120, std_bpm = 1 octave), is the highest. The triple is there for an
+ * estimate at the bar of a fast 3/4 (53 BPM for a waltz at 160), which the double could move only to half a bar
+ * (107 BPM, one and a half beats), a level the music does not have. A third of the estimate is not a candidate:
+ * a bar of three beats repeats wherever its beats do, and on a splice of excerpts at 182-222 BPM it outscored
+ * them under the prior (60 BPM).
  */
 function withPerceptualPrior(segments: Segments, period: number, fps: number, minLag: number, maxLag: number): number {
   const mean = new Float64Array(segments.acfs[0].length);
@@ -223,7 +227,7 @@ function withPerceptualPrior(segments: Segments, period: number, fps: number, mi
   const priorLag = (60 * fps) / RHYTHM.PRIOR_BPM;
   let best = period;
   let bestScore = -Infinity;
-  for (const factor of [0.5, 1, 2]) {
+  for (const factor of [1 / 3, 0.5, 1, 2]) {
     const lag = period * factor;
     if (lag < minLag || lag > maxLag || 1.03 * lag >= mean.length - 1) continue;
     const octaves = Math.log2(lag / priorLag) / RHYTHM.PRIOR_OCTAVES;
@@ -274,7 +278,7 @@ function accentPulse(short: ShortFrameFeatures, backbeat: Backbeat | null, fps: 
  * The segments' autocorrelations of `novelty` (reaching far enough for the octave check and the tempo states) and
  * the beat period the perceptual prior picks among `bpm`, its double and its half.
  */
-function metricalLevel(novelty: Float64Array, bpm: number, fps: number, minLag: number, maxLag: number): { segments: Segments; period: number } {
+export function metricalLevel(novelty: Float64Array, bpm: number, fps: number, minLag: number, maxLag: number): { segments: Segments; period: number } {
   const period = (60 * fps) / bpm;
   const segments = segmentAcfs(novelty, fps, Math.ceil(Math.max(4, 2 * RHYTHM.STATE_RANGE) * period) + 4);
   return { segments, period: withPerceptualPrior(segments, period, fps, minLag, maxLag) };
