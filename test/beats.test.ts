@@ -260,6 +260,25 @@ describe('tempo changes from the beat grid', () => {
     expect([fromBpm, toBpm].map(Math.round)).toEqual([80, 88]);
   });
 
+  it('tells a step by the tempo the grid settles at, not the first beats of its way there', () => {
+    // Prepare: a grid at 92 BPM for 125 s that takes 10 s to reach 120 BPM (the beat tracker follows a sudden step
+    // in small changes of its period), then holds 120 BPM for 80 s.
+    const beats: number[] = [];
+    for (let t = 0; t < 125; t += 60 / 92) beats.push(t);
+    let t = beats[beats.length - 1];
+    while (t < 135) {
+      const progress = (t - 125) / 10;
+      t += 60 / (92 + progress * (120 - 92));
+      beats.push(t);
+    }
+    for (t += 0.5; t < 215; t += 0.5) beats.push(t);
+    // Act
+    const changes = tempoChangesOf(Float64Array.from(beats));
+    // Assess
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(92, 0), toBpm: expect.closeTo(120, 0) });
+  });
+
   it('drops a step of the beat grid that the tempo states do not show', () => {
     expect(tempoChangesOf(steppedGrid(), () => false)).toEqual([]);
   });

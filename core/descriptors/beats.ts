@@ -729,6 +729,23 @@ export function tempoChangesOf(
   for (let i = 1; i < sections.length; i++) {
     if (dirs[i] === 0 && t[sections[i].b - 1] - t[sections[i].a] < RHYTHM.MIN_SECTION_SEC) dirs[i] = dirs[i - 1];
   }
+  const span = (p: { a: number; b: number }) => t[p.b - 1] - t[p.a];
+  // The tempo a step leaves and the one it lands on are those of the sections either side that last MIN_SECTION_SEC:
+  // the grid takes several seconds to follow a sudden step (its tempo states change by small steps), and the short
+  // ramp it draws meanwhile is a section of its own, whose first tempo is only part of the way there (Freedoom's
+  // e3m9 steps from 92 to 120 BPM, and the ramp began at 111). Shorter sections on the way, joined without a jump,
+  // are passed over.
+  const settled = (from: number, by: 1 | -1) => {
+    let j = from;
+    for (;;) {
+      const next = sections[j + by];
+      if (span(sections[j]) >= RHYTHM.MIN_SECTION_SEC || next === undefined) break;
+      const joint = by > 0 ? Math.log(next.start / sections[j].end) : Math.log(sections[j].start / next.end);
+      if (Math.abs(joint) >= jump) break;
+      j += by;
+    }
+    return span(sections[j]) >= RHYTHM.MIN_SECTION_SEC ? sections[j] : sections[from];
+  };
   const changes: TempoChange[] = [];
   let groupStart = 0;
   // Consecutive sections that move the same way without a jump form one gradual change (the grid follows
@@ -750,7 +767,13 @@ export function tempoChangesOf(
       closeGroup(groupStart, i);
       groupStart = i + 1;
     }
-    if (stepped && supported(0.5 * (t[p.a] + t[p.b - 1]), 0.5 * (t[q.a] + t[q.b - 1]), p.end, q.start)) changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(p.end), toBpm: round1(q.start), kind: 'step' });
+    if (stepped) {
+      const before = settled(i, -1);
+      const after = settled(i + 1, 1);
+      if (supported(0.5 * (t[before.a] + t[before.b - 1]), 0.5 * (t[after.a] + t[after.b - 1]), before.end, after.start)) {
+        changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(before.end), toBpm: round1(after.start), kind: 'step' });
+      }
+    }
   }
   changes.sort((x, y) => x.atSec - y.atSec);
   return changes;
