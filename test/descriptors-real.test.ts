@@ -11,6 +11,11 @@ import {
   TARGETS, hasFittingKey, isConstantTempo, loadRealCorpus, measureInChild, scorePiece,
   summarize, toScoredPiece, type CorpusPiece, type Estimate, type PieceScore,
 } from '../bench/lib/real-corpus.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { analyzeRhythm } from '../core/descriptors/beats.ts';
+import { TrackAnalyzer } from '../core/descriptors/index.ts';
+import { CORPUS_RATE, runFfmpeg } from '../bench/lib/descriptor-corpus.ts';
 import { FFMPEG } from './helpers/audio.ts';
 
 const corpus = loadRealCorpus({ slice: true });
@@ -117,4 +122,41 @@ describeIfBuilt('what the product says about real music (the CI slice of the rea
     expect({ share: share(changes.hits, changes.n) <= TARGETS.keyChangeShare ? 'met' : `${changes.hits}/${changes.n}`, where })
       .toEqual({ share: 'met', where: expect.any(Array) });
   });
+});
+
+/**
+ * The issue's own example, whole: Frets on Fire's "Feelings", a rock song whose chart holds 95 BPM, as a user would
+ * upload it (its stems mixed as `npm run corpus:real` mixes them, all 4:48; the corpus keeps 240 s of it). From 3:09
+ * its accents turn 3+3+2, which tipped the accents' octave to 190 over the whole song (beats.ts, ACCENT_OCTAVE_MARGIN).
+ */
+const FEELINGS_DIR = '/usr/share/games/fretsonfire/data/songs/sectoid/Feelings';
+const feelingsStems = ['song.ogg', 'guitar.ogg'].map((file) => path.join(FEELINGS_DIR, file));
+const feelingsThere = feelingsStems.every((file) => existsSync(file));
+if (!feelingsThere && process.env.CI) {
+  describe('the whole of Frets on Fire\'s Feelings', () => {
+    it('is installed (.ci/run installs fretsonfire-songs-sectoid)', () => {
+      throw new Error(`${FEELINGS_DIR} has no song.ogg and guitar.ogg.`);
+    });
+  });
+}
+
+(feelingsThere ? describe : describe.skip)('the whole of Frets on Fire\'s Feelings', () => {
+  it('is read at the chart\'s 95 BPM over all 4:48, not at 190', async () => {
+    // Prepare: the two stems mixed and decoded as preprocess decodes an upload (16 kHz mono, 16-bit).
+    const { stdout } = await runFfmpeg([
+      ...feelingsStems.flatMap((file) => ['-i', file]), '-filter_complex', `amix=inputs=${feelingsStems.length}:duration=longest`,
+      '-ac', '1', '-ar', String(CORPUS_RATE), '-f', 's16le', '-',
+    ]);
+    const samples = new Float32Array(stdout.length >> 1);
+    for (let i = 0; i < samples.length; i++) samples[i] = stdout.readInt16LE(2 * i) / 32768;
+    // Act
+    const analyzer = new TrackAnalyzer(CORPUS_RATE);
+    for (let i = 0; i < samples.length; i += 16_384) analyzer.push(samples.subarray(i, i + 16_384));
+    analyzer.finish([]);
+    const rhythm = analyzeRhythm(analyzer.frames.short, samples.length / CORPUS_RATE);
+    // Assess
+    expect(samples.length / CORPUS_RATE).toBeGreaterThan(280);
+    expect(Math.abs(rhythm.bpm! / 95 - 1)).toBeLessThanOrEqual(0.04);
+    expect(rhythm.tempoChanges).toEqual([]);
+  }, 120_000);
 });
