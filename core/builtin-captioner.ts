@@ -20,9 +20,6 @@ import {
   cancelsInMono,
   isSilent,
   keyChanges,
-  levelClass,
-  levelScale,
-  narratedBeats,
   ordinal,
   sectionAt,
   songShape,
@@ -31,6 +28,7 @@ import {
   statedMeter,
   tempoAt,
   tempoChangeWords,
+  windowReadings,
   withoutNumbers,
   type ShapeEvent,
   type TrackContext,
@@ -91,11 +89,11 @@ class CaptionWriter {
     private readonly windows: readonly ManifestWindow[],
     private readonly context: TrackContext,
   ) {
-    const scale = levelScale(context, windows);
-    this.classes = windows.map((w) => levelClass(w.tags, scale));
+    const readings = windowReadings(windows, context);
+    this.classes = readings.classes;
     this.grooves = grooveWindows(windows);
-    this.beats = narratedBeats(windows, context.analysis.beats ?? [], this.classes.map(isQuiet));
-    this.shape = songShape(windows, context);
+    this.beats = readings.beats;
+    this.shape = songShape(windows, context, readings);
     this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
   }
 

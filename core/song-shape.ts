@@ -349,15 +349,26 @@ export type ShapeEvent =
   | { kind: 'tempo'; atSec: number; change: TempoChange }
   | { kind: 'fade'; atSec: number; silent: boolean };
 
+/** What the words read off each window: its level against the track's own, and its beat as told (narratedBeats). */
+export interface WindowReadings {
+  classes: LevelClass[];
+  beats: Array<boolean | null>;
+}
+
+export function windowReadings(windows: readonly TimedWindow[], context: TrackContext): WindowReadings {
+  const scale = levelScale(context, windows);
+  const classes = windows.map((w) => levelClass(w.tags, scale));
+  return { classes, beats: narratedBeats(windows, context.analysis.beats ?? [], classes.map(isQuiet)) };
+}
+
 /**
  * The song's shape over its windows. The windows' own spans overlap only at the tail-aligned last one; each
  * event is placed at the start of the window it happens in (or at the analysis' own time for key and tempo).
+ * `readings` are windowReadings(windows, context), passed in by a caller that has them already.
  */
-export function songShape(windows: readonly TimedWindow[], context: TrackContext): ShapeEvent[] {
-  const scale = levelScale(context, windows);
-  const classes = windows.map((w) => levelClass(w.tags, scale));
+export function songShape(windows: readonly TimedWindow[], context: TrackContext, readings = windowReadings(windows, context)): ShapeEvent[] {
+  const { classes, beats: narrated } = readings;
   const trackHasBeat = windows.some((w) => hasBeat(w.tags));
-  const narrated = narratedBeats(windows, context.analysis.beats ?? [], classes.map(isQuiet));
   const beatAt = (i: number) => beatToldAt(narrated, i);
   const events: ShapeEvent[] = [];
   const audible = (i: number) => classes[i] !== 'silent';

@@ -263,13 +263,13 @@ interface LevelScore {
 
 /**
  * The octave of the beat, as the accents have it: 2^k (k = −1, 0, 1 …) when the accents' tempo is the same period
- * family as `bpm` an octave or more away and their prior step chose it over `bpm` by ACCENT_OCTAVE_MARGIN, else 1. SuperFlux, whose log magnitudes weigh a soft note as
- * much as a kick, places the period and the beats best: it finds pieces whose attacks are soft, and no longer reads
- * a riff grouped in threes as the period. But which octave is the beat is a matter of accents, the kick and snare
- * standing out from the notes between them, which the loudness-weighted band flux keeps and SuperFlux flattens:
- * with SuperFlux's own octave, synthesised grooves at 60-72 BPM read double and at 152-180 half (44 of 64 right
- * instead of 63), and the tuned real corpus lost three pieces. When the two disagree other than by octaves (⅔, ¾),
- * SuperFlux's period stands.
+ * family as `bpm` an octave or more away and their prior step chose it over `bpm` by ACCENT_OCTAVE_MARGIN, else 1.
+ * SuperFlux, whose log magnitudes weigh a soft note as much as a kick, places the period and the beats best: it
+ * finds pieces whose attacks are soft, and no longer reads a riff grouped in threes as the period. But which octave
+ * is the beat is a matter of accents, the kick and snare standing out from the notes between them, which the
+ * loudness-weighted band flux keeps and SuperFlux flattens: with SuperFlux's own octave, synthesised grooves at 60-72
+ * BPM read double and at 152-180 half (44 of 64 right instead of 63), and the tuned real corpus lost three pieces.
+ * When the two disagree other than by octaves (⅔, ¾), SuperFlux's period stands.
  */
 function octaveOf(accents: AccentPulse, bpm: number): number {
   if (accents.bpm === null) return 1;
@@ -310,8 +310,8 @@ function accentPulse(short: ShortFrameFeatures, backbeat: Backbeat | null, fps: 
 }
 
 /**
- * The segments' autocorrelations of `novelty` (reaching far enough for the octave check and the tempo states) and
- * the beat period the perceptual prior picks among `bpm`, its double and its half.
+ * The segments' autocorrelations of `novelty` (reaching far enough for the octave check and the tempo states), the
+ * beat period the perceptual prior picks among `bpm` and its metrical relatives, and the scores it weighed them by.
  */
 export function metricalLevel(novelty: Float64Array, bpm: number, fps: number, minLag: number, maxLag: number): { segments: Segments; period: number; scores: LevelScore[] } {
   const period = (60 * fps) / bpm;
