@@ -279,6 +279,39 @@ describe('tempo changes from the beat grid', () => {
     expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(92, 0), toBpm: expect.closeTo(120, 0) });
   });
 
+  it('claims no step where the grid, after a few seconds slower, settles within the change threshold of where it was', () => {
+    // Prepare: 60 s at 75 BPM, 6 s at 68 (a held note, a fill the tracker stretches), then 60 s at 73: 3 % from
+    // where it was, under RHYTHM.MIN_CHANGE, and the 6 s between are shorter than RHYTHM.MIN_SECTION_SEC.
+    const beats: number[] = [];
+    let t = 0;
+    for (const [bpm, seconds] of [[75, 60], [68, 6], [73, 60]]) {
+      for (const end = t + seconds; t < end; t += 60 / bpm) beats.push(t);
+    }
+    // Act
+    const changes = tempoChangesOf(Float64Array.from(beats));
+    // Assess
+    expect(changes).toEqual([]);
+  });
+
+  it('tells a step through a short ramp once, not also as a gradual change of the same seconds', () => {
+    // Prepare: 60 s at 128 BPM; the grid then takes 6 s to climb from 144 to 156 (it follows a sudden step in small
+    // changes of its period) and goes on at 160, drifting up to 164 over 40 s.
+    const beats: number[] = [];
+    let t = 0;
+    const glide = (fromBpm: number, toBpm: number, seconds: number) => {
+      const start = t;
+      for (; t < start + seconds; t += 60 / (fromBpm + ((t - start) / seconds) * (toBpm - fromBpm))) beats.push(t);
+    };
+    glide(128, 128, 60);
+    glide(144, 156, 6);
+    glide(160, 164, 40);
+    // Act
+    const changes = tempoChangesOf(Float64Array.from(beats));
+    // Assess
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(128, 0), toBpm: expect.closeTo(160, 0) });
+  });
+
   it('drops a step of the beat grid that the tempo states do not show', () => {
     expect(tempoChangesOf(steppedGrid(), () => false)).toEqual([]);
   });

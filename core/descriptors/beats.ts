@@ -770,7 +770,7 @@ export function tempoChangesOf(
   // ramp it draws meanwhile is a section of its own, whose first tempo is only part of the way there (Freedoom's
   // e3m9 steps from 92 to 120 BPM, and the ramp began at 111). Shorter sections on the way, joined without a jump,
   // are passed over.
-  const settled = (from: number, by: 1 | -1) => {
+  const settled = (from: number, by: 1 | -1): number => {
     let j = from;
     for (;;) {
       const next = sections[j + by];
@@ -779,13 +779,14 @@ export function tempoChangesOf(
       if (Math.abs(joint) >= jump) break;
       j += by;
     }
-    return span(sections[j]) >= RHYTHM.MIN_SECTION_SEC ? sections[j] : sections[from];
+    return span(sections[j]) >= RHYTHM.MIN_SECTION_SEC ? j : from;
   };
   const changes: TempoChange[] = [];
   let groupStart = 0;
   // Consecutive sections that move the same way without a jump form one gradual change (the grid follows
   // an accelerando in small steps of its tempo states).
   const closeGroup = (from: number, to: number) => {
+    if (from > to) return;
     const first = sections[from];
     const last = sections[to];
     const span = t[last.b - 1] - t[first.a];
@@ -794,19 +795,29 @@ export function tempoChangesOf(
       changes.push({ atSec: round3(t[first.a]), fromBpm: round1(first.start), toBpm: round1(last.end), kind: 'gradual' });
     }
   };
+  // The sections a step passed over on its way to the settled tempo belong to the step: no gradual change is
+  // told of them as well (Hedgewars' Brick read "steps up from 128 to 162" and, of the same seconds, "speeds up
+  // gradually from 144 to 163").
+  let stepReachedUpTo = -1;
   for (let i = 0; i < sections.length; i++) {
     const p = sections[i];
     const q = sections[i + 1];
     const stepped = q !== undefined && Math.abs(Math.log(q.start / p.end)) >= jump;
+    const before = stepped ? settled(i, -1) : i;
+    const after = stepped ? settled(i + 1, 1) : i + 1;
     if (q === undefined || stepped || dirs[i + 1] !== dirs[i]) {
-      closeGroup(groupStart, i);
+      closeGroup(Math.max(groupStart, stepReachedUpTo), stepped ? before : i);
       groupStart = i + 1;
     }
     if (stepped) {
-      const before = settled(i, -1);
-      const after = settled(i + 1, 1);
-      if (supported(0.5 * (t[before.a] + t[before.b - 1]), 0.5 * (t[after.a] + t[after.b - 1]), before.end, after.start)) {
-        changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(before.end), toBpm: round1(after.start), kind: 'step' });
+      const from = sections[before];
+      const to = sections[after];
+      // Told by the settled tempi, the step must still be one: a few seconds of a slower or faster grid between
+      // two stretches at nearly one tempo is no change of tempo (Hedgewars' Halloween, 75 BPM, dips for 6 s and
+      // goes on at 73, and was told as "the tempo drops from 75 to 73").
+      if (Math.abs(Math.log(to.start / from.end)) >= jump && supported(0.5 * (t[from.a] + t[from.b - 1]), 0.5 * (t[to.a] + t[to.b - 1]), from.end, to.start)) {
+        changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(from.end), toBpm: round1(to.start), kind: 'step' });
+        stepReachedUpTo = after;
       }
     }
   }
