@@ -339,13 +339,18 @@ class CaptionWriter {
     );
   }
 
-  /** "through part B" / "through the return of part A": where the window lies in the song's sections. */
+  /**
+   * "through part B" / "through the return of part A" / "through the outro": where the window lies in the song's
+   * sections. The intro and the outro go by those names, as the captions announce them (a letter no caption gave
+   * would mean nothing to a reader).
+   */
   private partOf(i: number): string {
     const sections = this.context.sections ?? [];
     if (sections.length < 2) return '';
     const window = this.windows[i];
     const section = sectionAt(sections, (this.ownStart(i) + window.endSec) / 2);
     if (!section) return '';
+    if (section.name === 'intro' || section.name === 'outro') return ` through the ${section.name}`;
     const heard = sections.some((s) => s.label === section.label && s.index < section.index);
     return heard ? ` through the return of part ${section.label}` : ` through part ${section.label}`;
   }

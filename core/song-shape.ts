@@ -206,6 +206,12 @@ function seconds(value: number): string {
   return value < 90 ? `${Math.round(value)} s` : formatClock(value);
 }
 
+/** "a" or "an" before a length as `seconds` writes it, by how it is said: an 8 s, an 11 s, an 18 s, an 80 s intro. */
+function lengthWithArticle(value: number): string {
+  const text = seconds(value);
+  return `${/^(8|1[18]\b)/.test(text) ? 'an' : 'a'} ${text}`;
+}
+
 /**
  * A part's level word against the main part's ("quieter ", "louder " or ""), as the section story tells it: a
  * difference of TRACK_LEVEL.partLu or more.
@@ -269,7 +275,8 @@ export function sectionStory(context: TrackContext): string[] {
   // differences from them are told.
   let lastKey = sectionKeys(context.analysis)[0] ?? null;
   let lastBpm = beat ? tempoAt(context, 0) : null;
-  const told = sections.slice(0, STORY_MAX_SECTIONS);
+  // A single section past the limit is told: counting it ("1 more section follows") takes as many words.
+  const told = sections.length > STORY_MAX_SECTIONS + 1 ? sections.slice(0, STORY_MAX_SECTIONS) : sections;
   // A part is "quieter" or "louder" against the main part, so only once the story has named the main part: before
   // that (or where the main part is only ever told as the loudest part), a reader would take it against the part
   // before, which an orchestral piece opening softly and growing proves false ("a quieter part B" after a quiet start).
@@ -296,11 +303,11 @@ export function sectionStory(context: TrackContext): string[] {
     // Whole seconds as the clock times show them (an intro ending at 16.7 s is a 16 s intro before 0:16).
     const length = Math.floor(s.endSec) - Math.floor(s.startSec);
     if (i === 0 && s.name === 'intro') {
-      clauses.push(`after a ${seconds(length)} intro`);
+      clauses.push(`after ${lengthWithArticle(length)} intro`);
     } else if (i === 0) {
       clauses.push(`it opens with ${part(s)}${detail}`);
     } else if (s.name === 'outro') {
-      clauses.push(`it ends with a ${seconds(length)} outro from ${at}`);
+      clauses.push(`it ends with ${lengthWithArticle(length)} outro from ${at}`);
     } else if (s.name === 'break' && seen && seen.name !== 'break') {
       // A part first told as another (the main part, part B) is that part coming back, now quiet: not a second name for it.
       clauses.push(`${s.label} returns at ${at} as a quiet break${detail}`);
@@ -323,12 +330,13 @@ export function sectionStory(context: TrackContext): string[] {
   const rest = sections.length - told.length;
   if (rest > 0) {
     const returns = sections.slice(STORY_MAX_SECTIONS).filter((s) => firstOf.has(s.label)).length;
-    clauses.push(`${rest} more section${rest === 1 ? '' : 's'} follow${rest === 1 ? 's' : ''}${returns ? `, ${returns} of them bringing back earlier parts` : ''}`);
+    const back = returns === 1 ? ', one of them bringing back an earlier part' : returns > 1 ? `, ${returns} of them bringing back earlier parts` : '';
+    clauses.push(`${rest} more sections follow${back}`);
   }
   // Two clauses a sentence, the intro's with the part it leads into.
   const sentences: string[] = [];
   for (let i = 0; i < clauses.length;) {
-    const joinIntro = clauses[i].startsWith('after a ') && i + 1 < clauses.length;
+    const joinIntro = clauses[i].startsWith('after a') && i + 1 < clauses.length;
     const take = joinIntro ? 2 : Math.min(2, clauses.length - i);
     const text = joinIntro ? `${clauses[i]}, ${clauses[i + 1]}` : clauses.slice(i, i + take).join('; ');
     sentences.push(`${text.charAt(0).toUpperCase()}${text.slice(1)}.`);

@@ -414,6 +414,20 @@ describe('built-in captions with the song\'s sections', () => {
   });
 });
 
+describe('built-in captions of a long intro and a long outro', () => {
+  it('call them the intro and the outro, never by a letter no caption has introduced', () => {
+    // Prepare: three minutes of one groove whose first 30 s are an intro (A) and last 40 s an outro (C); the captions
+    // name them "the intro" and "the outro", so "part A" or "part C" would be letters a reader was never given.
+    const piece: Piece = { ...constant, name: 'intro-outro.flac', sections: [[0, 'A', 'intro'], [30, 'B', null], [140, 'C', 'outro']] };
+    // Act
+    const captions = caption(manifestOf(piece)).map((c) => c.caption);
+    // Assess
+    expect(captions.filter((c) => /\bpart [AC]\b/.test(c))).toEqual([]);
+    expect(captions.some((c) => /through the (intro|outro)/.test(c))).toBe(true);
+    expect(captions[14]).toMatch(/the outro begins at 2:20/i);
+  });
+});
+
 describe('built-in captions and summary on a beat whose window measurement wavers', () => {
   /** 2 minutes at 96 BPM whose window 0:40–0:50 measures no beat of its own; the beat grid runs through it or breaks off there. */
   const wavering = (gridBreaks: boolean): Piece => ({
@@ -516,6 +530,29 @@ describe('built-in captions where a named part begins inside a window', () => {
 });
 
 describe('the local summary', () => {
+  it('says "an 18 s intro", and tells an eleventh section rather than counting "1 more section"', () => {
+    // Prepare: one groove in eleven sections, the first an 18 s intro; then the same with thirteen.
+    const starts = [0, 18, 30, 45, 60, 75, 90, 105, 120, 135, 150, 160, 170];
+    const labels = ['A', 'B', 'C', 'B', 'D', 'B', 'C', 'E', 'B', 'F', 'B', 'G', 'B'];
+    const inSections = (count: number): Piece => ({
+      ...constant,
+      name: `sections-${count}.flac`,
+      sections: starts.slice(0, count).map((start, i): [number, string, SongSection['name']] => [start, labels[i], i === 0 ? 'intro' : null]),
+    });
+    const summaryOf = (piece: Piece) => {
+      const manifest = manifestOf(piece);
+      return localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    };
+    // Act
+    const eleven = summaryOf(inSections(11));
+    const thirteen = summaryOf(inSections(13));
+    // Assess
+    expect(eleven).toContain('After an 18 s intro, ');
+    expect(eleven).not.toMatch(/more section/);
+    expect(eleven).toContain('B returns at 2:30');
+    expect(thirteen).toContain('3 more sections follow, 2 of them bringing back earlier parts');
+  });
+
   it('tells the song in its sections: the intro, the main part, the break, the returns, the peak and the outro', () => {
     // Prepare
     const manifest = manifestOf(songWithSections);
