@@ -10,6 +10,7 @@ import Ajv from 'ajv';
 import path from 'node:path';
 import manifestSchema from '../core/schema/manifest.schema.json';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
+import { nameSections } from '../core/descriptors/sections.ts';
 import type { SongSection } from '../core/descriptors/types.ts';
 import { evaluateStructure, type StructureScore, type StructureSummary } from '../bench/lib/eval-structure.ts';
 import { loadRealCorpus } from '../bench/lib/real-corpus.ts';
@@ -74,6 +75,33 @@ describe('sections of input with no structure', () => {
     expect(sections[1].tags.loudnessLufs).toBeNull();
     expect(sections[0].tags.energy).toBeGreaterThan(0.5);
     expect(sections[1].tags.energy).toBe(0);
+  });
+});
+
+describe('the plain names of sections', () => {
+  /** Sections as [start, label, loudness] from 0; the last one runs to `end`. */
+  const named = (parts: Array<[number, string, number]>, end: number) => {
+    const sections: SongSection[] = parts.map(([startSec, label, loudnessLufs], index) => ({
+      index, startSec, endSec: parts[index + 1]?.[0] ?? end, label, name: null,
+      tags: { bpm: 120, key: null, loudnessLufs, energy: 1, spectralCentroidHz: 1500 },
+    }));
+    nameSections(sections, end);
+    return sections.map((s) => s.name);
+  };
+
+  it('calls a quiet stretch between louder ones a break', () => {
+    expect(named([[0, 'A', -12], [60, 'B', -12], [120, 'C', -25], [150, 'A', -12], [210, 'B', -9]], 270)).toEqual([null, null, 'break', null, 'peak']);
+  });
+
+  it('calls no quiet stretch a break when the music only fades from it to the end', () => {
+    // Prepare: two and a half full minutes, then two quiet sections and a quieter tail (the fade of a song's ending).
+    expect(named([[0, 'A', -12], [60, 'B', -9], [120, 'C', -12], [150, 'D', -24], [170, 'E', -26], [190, 'F', -30]], 200))
+      .toEqual([null, 'peak', null, null, null, 'outro']);
+  });
+
+  it('calls no quiet stretch a break when only a quiet intro comes before it', () => {
+    expect(named([[0, 'A', -25], [18, 'B', -22], [31, 'C', -13], [45, 'D', -12], [120, 'C', -13], [200, 'D', -12]], 260))
+      .toEqual(['intro', null, null, null, null, null]);
   });
 });
 

@@ -72,7 +72,13 @@ export const SECTIONS = {
   EDGE_MAX_SHARE: 0.2,
   /** … and this much quieter (LU) than the median section. */
   EDGE_QUIETER_LU: 3,
-  /** Break: a middle section this much quieter than the median section. */
+  /**
+   * Break: a middle section this much quieter than the median section, with the full sound (a section not this much
+   * quieter) somewhere before it and somewhere after it: a break is a pause in the music, which goes on after it. A
+   * quiet stretch that only leads to the end is the music's ending (Hedgewars' Olympics fades out over 1:38 in
+   * three quiet sections, which were told as three breaks), and one that follows only a quiet intro is how the
+   * music begins (its pirate theme: "after an 18 s intro, a quiet break comes").
+   */
   BREAK_QUIETER_LU: 6,
   /** Peak: the loudest section, this much louder than the median section. */
   PEAK_LOUDER_LU: 2,
@@ -437,7 +443,7 @@ function clusterSections(f: UnitFeatures, edges: number[]): number[] {
 }
 
 /** Plain names, only where the loudness makes them plain (see SECTIONS). */
-function nameSections(sections: SongSection[], duration: number): void {
+export function nameSections(sections: SongSection[], duration: number): void {
   if (sections.length < SECTIONS.MIN_SECTIONS_FOR_NAMES) return;
   const levels = sections.map((s) => s.tags.loudnessLufs).filter((v): v is number => v !== null).sort((a, b) => a - b);
   if (levels.length < SECTIONS.MIN_SECTIONS_FOR_NAMES) return;
@@ -454,7 +460,11 @@ function nameSections(sections: SongSection[], duration: number): void {
   const name = (s: SongSection, n: SectionName) => { s.name = n; };
   if (isEdge(first)) name(first, 'intro');
   if (isEdge(last)) name(last, 'outro');
-  for (const s of sections.slice(1, -1)) if (level(s) <= median - SECTIONS.BREAK_QUIETER_LU) name(s, 'break');
+  const quiet = (s: SongSection) => level(s) <= median - SECTIONS.BREAK_QUIETER_LU;
+  for (const [i, s] of sections.entries()) {
+    if (i === 0 || i === sections.length - 1 || !quiet(s)) continue;
+    if (sections.slice(0, i).some((o) => !quiet(o)) && sections.slice(i + 1).some((o) => !quiet(o))) name(s, 'break');
+  }
   const loudest = sections.reduce((a, b) => (level(b) > level(a) ? b : a));
   if (loudest.name === null && level(loudest) >= median + SECTIONS.PEAK_LOUDER_LU) name(loudest, 'peak');
 }
