@@ -258,10 +258,18 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
       : ` with ${NO_STEADY_BEAT}`;
   // The opening key; where the key path moves on, "opening in" it (the track's own key, the one held longest, may be
   // another: the site's tag shows that one, and the shape below tells each change).
+  // A track whose key path starts without a clear key does not open in its first stated key: the shape tells where
+  // it settles in it (Warzone 2100's menu theme read "opening in G minor" and "settles in G minor at 0:57").
   const keys = sectionKeys(analysis);
   const firstKey = keys[0] ?? statedKey(track.key, track.keyConfidence);
-  const key = firstKey ? `, ${keys.length > 1 ? 'opening ' : ''}in ${firstKey}` : `, with ${NO_CLEAR_KEY}`;
-  facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempo}${key}.`);
+  const opening = analysis.keySections?.[0];
+  const opensUnclear = opening !== undefined && statedKey(opening.key, opening.confidence) === null;
+  const key = keys.length > 1 && opensUnclear
+    ? `, with ${NO_CLEAR_KEY} at first`
+    : firstKey ? `, ${keys.length > 1 ? 'opening ' : ''}in ${firstKey}` : `, with ${NO_CLEAR_KEY}`;
+  // "with no steady beat and no clear key", not "with no steady beat, with no clear key".
+  const tempoAndKey = tempo.startsWith(' with ') && key.startsWith(', with ') ? `${tempo} and ${key.slice(', with '.length)}` : `${tempo}${key}`;
+  facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempoAndKey}.`);
 
   const lufs = track.loudnessLufs;
   const peak = Number.isFinite(track.truePeakDbtp)

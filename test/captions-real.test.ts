@@ -320,7 +320,7 @@ describe('built-in captions on songs', () => {
     expect(repeatRate(padCaptions)).toBeLessThanOrEqual(0.05);
     expect(silentSummary).toMatch(/almost entirely silent/);
     expect(silentSummary).not.toMatch(/BPM|LUFS|major|minor/);
-    expect(padSummary).toMatch(/with no steady beat, with no clear key/);
+    expect(padSummary).toMatch(/with no steady beat and no clear key\./);
     expect(padSummary).not.toMatch(/BPM|major|minor|4\/4/);
   });
 
@@ -551,6 +551,27 @@ describe('the local summary', () => {
     expect(eleven).not.toMatch(/more section/);
     expect(eleven).toContain('B returns at 2:30');
     expect(thirteen).toContain('3 more sections follow, 2 of them bringing back earlier parts');
+  });
+
+  it('does not say a track opens in a key its first minute has no clear sense of, where the shape says when it settles there', () => {
+    // Prepare: no clear key for the first 57 s, then G minor, then C major from 2:20.
+    const piece: Piece = {
+      ...constant,
+      name: 'unclear-start.flac',
+      keySections: [
+        { startSec: 0, endSec: 57, key: 'C major', confidence: 0.05 },
+        { startSec: 57, endSec: 140, key: 'G minor', confidence: 0.7 },
+        { startSec: 140, endSec: 180, key: 'C major', confidence: 0.7 },
+      ],
+      at: (start) => ({ bpm: 120, loudnessLufs: -14, ...(start < 57 ? { key: null, keyConfidence: 0.05 } : { key: start < 140 ? 'G minor' : 'C major' }) }),
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(text).toMatch(/runs 3:00 at about 120 BPM in 4\/4, with no clear key at first\./);
+    expect(text).not.toMatch(/opening in/);
+    expect(text).toMatch(/settles in G minor at 0:5\d/);
   });
 
   it('tells the song in its sections: the intro, the main part, the break, the returns, the peak and the outro', () => {
