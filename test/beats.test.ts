@@ -237,6 +237,24 @@ describe('the metrical level under the perceptual prior', () => {
     // Assess
     expect((60 * fps) / period).toBeCloseTo(160, 0);
   });
+
+  it('takes the strongest prior-weighted periodicity where the estimate it was given has lost the beat', () => {
+    // Prepare: the onset novelty of a 4/4 groove at 146 BPM (accented beats, lighter eighths) and an estimate at
+    // 80.7 BPM, no metrical relative of it (the comb's pick on Warzone 2100's track3, folded by an octave): none of
+    // the levels the prior step weighs (161, 81, 40 BPM) has any periodicity worth the name.
+    const fps = 100;
+    const beat = (60 * fps) / 146;
+    const novelty = new Float64Array(60 * fps);
+    for (let k = 0; k * beat < novelty.length; k++) {
+      novelty[Math.round(k * beat)] += k % 4 === 0 ? 1 : 0.7;
+      const eighth = Math.round((k + 0.5) * beat);
+      if (eighth < novelty.length) novelty[eighth] += 0.25;
+    }
+    // Act
+    const { period } = metricalLevel(novelty, 80.7, fps, (60 * fps) / RHYTHM.MAX_BPM, (60 * fps) / RHYTHM.MIN_BPM);
+    // Assess
+    expect((60 * fps) / period).toBeCloseTo(146, -0.5);
+  });
 });
 
 describe('tempo changes from the beat grid', () => {
