@@ -9,6 +9,7 @@
 import { formatClock } from './run-steps.ts';
 import type { Meter, SongSection, TempoChange, TrackAnalysis, TrackTags, WindowTags } from './descriptors/types.ts';
 import {
+  KEY_PATH_SHOWN,
   keyRelationStory,
   MIN_BEAT_CONFIDENCE,
   MIN_KEY_CONFIDENCE,
@@ -178,6 +179,11 @@ export function keyChanges(analysis: TrackAnalysis): KeyChange[] {
     if (from !== to) out.push({ atSec: sections[i].startSec, from, to });
   }
   return out;
+}
+
+/** A key path as the CLI's header and the site's tag show it: "D minor → F major", or past KEY_PATH_SHOWN keys "C# minor → D minor → … → E minor". */
+export function keyPathWords(keys: readonly string[]): string {
+  return keys.length <= KEY_PATH_SHOWN ? keys.join(' → ') : [...keys.slice(0, 2), '…', keys[keys.length - 1]].join(' → ');
 }
 
 /** The distinct keys of the sections, in order of first appearance (the stated ones). */

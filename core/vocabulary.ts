@@ -152,6 +152,11 @@ export const FREE_FLOWING_BELOW_ONSETS = 1;
 
 export const NO_STEADY_BEAT = 'no steady beat';
 export const NO_CLEAR_KEY = 'no clear key';
+/**
+ * A key path longer than this is shown by its first two keys, an ellipsis and its last, with the count beside it: a
+ * 14-minute orchestral suite read twelve keys, a line no one reads (the summary tells every change with its time).
+ */
+export const KEY_PATH_SHOWN = 4;
 export const NEAR_SILENCE = 'near silence';
 /** A meter not stated, in a prompt's facts. */
 export const NO_METER = 'not determined';

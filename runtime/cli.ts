@@ -24,8 +24,8 @@ import { parseCommandLine } from '#core/command-line';
 import type { FailureDocument, ResultDocument } from '#core/contract';
 import { waitingLine } from '#core/run-queue';
 import { formatClock, type StepView } from '#core/run-steps';
-import { sectionKeys, statedMeter } from '#core/song-shape';
-import { NEAR_SILENCE, NO_CLEAR_KEY, NO_STEADY_BEAT } from '#core/vocabulary';
+import { keyPathWords, sectionKeys, statedMeter } from '#core/song-shape';
+import { KEY_PATH_SHOWN, NEAR_SILENCE, NO_CLEAR_KEY, NO_STEADY_BEAT } from '#core/vocabulary';
 import { CONTENT_TYPE_BY_EXTENSION, extensionOf } from '#core/upload-policy';
 import type { Log } from '../functions/shared/log.ts';
 import {
@@ -202,7 +202,7 @@ export function formatResult(result: ResultDocument): string {
   );
   const bpm = tags.bpm === null ? NO_STEADY_BEAT : `${Math.round(tags.bpm)} BPM${statedMeter(tags) ? ` in ${statedMeter(tags)}` : ''}`;
   const sections = result.analysis ? sectionKeys(result.analysis) : [];
-  const key = sections.length > 1 ? sections.join(' → ') : (tags.key ?? NO_CLEAR_KEY);
+  const key = sections.length > 1 ? `${keyPathWords(sections)}${sections.length > KEY_PATH_SHOWN ? ` (${sections.length} keys)` : ''}` : (tags.key ?? NO_CLEAR_KEY);
   const peak = Number.isFinite(tags.truePeakDbtp) ? `, true peak ${tags.truePeakDbtp.toFixed(1)} dBTP` : '';
   const loudness = tags.loudnessLufs === null ? NEAR_SILENCE : `${tags.loudnessLufs.toFixed(1)} LUFS (range ${tags.loudnessRangeLu.toFixed(1)} LU${peak})`;
   lines.push(`Tempo ${bpm} · Key ${key} · Loudness ${loudness}`, '');

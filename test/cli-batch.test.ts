@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import type { RunDocument } from '#core/contract';
 import { outputStems } from '#runtime/batch';
-import { collectFiles, parseArguments, UsageError } from '#runtime/cli';
+import { collectFiles, formatResult, parseArguments, UsageError } from '#runtime/cli';
 import { FFMPEG, makeSong, makeTone, tempDir } from './helpers/audio.ts';
 
 const root = path.resolve(__dirname, '..');
@@ -178,3 +178,22 @@ it('Ctrl-C after the first file (even relayed twice by a launcher) keeps what fi
   }
   expect(readdirSync(out).filter((name) => name.endsWith('.tmp'))).toEqual([]);
 }, 300_000);
+
+describe('the printed result', () => {
+  it('heads a track that changes key twelve times with its first two keys, its last and the count', () => {
+    // Prepare
+    const keys = ['C# minor', 'D minor', 'C# major', 'B minor', 'E major', 'C minor', 'F minor', 'D major', 'G major', 'C major', 'Eb major', 'E minor'];
+    const result = {
+      id: 'r', status: 'SUCCEEDED', createdAt: '2026-11-28T00:00:00Z', chunks: [],
+      file: { name: 'suite.opus', sizeBytes: 5_000_000, durationSec: 847, sampleRate: 48_000, channels: 2, codec: 'opus' },
+      tags: { bpm: 60, bpmConfidence: 0.9, meter: null, meterConfidence: 0, key: 'C# minor', keyConfidence: 0.8, loudnessLufs: -14.9, loudnessRangeLu: 6.6, truePeakDbtp: 1.6 },
+      analysis: { beats: [], downbeats: [], tempoChanges: [], loudnessCurve: [], keySections: keys.map((key, i) => ({ startSec: 60 * i, endSec: 60 * (i + 1), key, confidence: 0.8 })) },
+      summary: { text: '…', source: 'local' },
+      captioner: { backend: 'builtin', model: 'measurements-v2' },
+    } as unknown as Parameters<typeof formatResult>[0];
+    // Act
+    const header = formatResult(result).split('\n')[1];
+    // Assess
+    expect(header).toBe('Tempo 60 BPM · Key C# minor → D minor → … → E minor (12 keys) · Loudness -14.9 LUFS (range 6.6 LU, true peak 1.6 dBTP)');
+  });
+});

@@ -146,6 +146,20 @@ describe('the timeline geometry', () => {
     expect(unclearTrack.map((w) => w.words)).not.toContain('C# minor');
   });
 
+  it('shows a key path of up to four keys whole, and a longer one by its first two keys and its last, with the count', () => {
+    // Prepare
+    const keys = ['C# minor', 'D minor', 'C# major', 'B minor', 'E major', 'C minor', 'F minor', 'D major', 'G major', 'C major', 'Eb major', 'E minor'];
+    const path = (count: number) => analysis({
+      keySections: keys.slice(0, count).map((key, i) => ({ startSec: 60 * i, endSec: 60 * (i + 1), key, confidence: 0.8 })),
+    });
+    const tags = { bpm: 120, key: 'C# minor', keyConfidence: 0.8, loudnessLufs: -14, loudnessRangeLu: 6, truePeakDbtp: -1.5, percussiveRatio: 0.3, spectralCentroidHz: 1500 } as never;
+    // Act
+    const keyTag = (count: number) => trackTagWords({ tags, analysis: path(count) }).find((t) => t.words.startsWith('changes key'))!;
+    // Assess
+    expect(keyTag(4)).toMatchObject({ words: 'changes key: C# minor → D minor → C# major → B minor', number: '4 keys' });
+    expect(keyTag(12)).toMatchObject({ words: 'changes key: C# minor → D minor → … → E minor', number: '12 keys' });
+  });
+
   it('labels a band with its title where it fits, with its letter where only that fits, and not at all when narrower', () => {
     // Prepare
     const sections = [section(0, 0, 900, 'A'), section(1, 900, 1100, 'B'), section(2, 1100, 1102, 'A'), section(3, 1102, HOUR, 'C')];

@@ -5,7 +5,7 @@
  */
 import type { ResultDocument } from '#core/contract';
 import type { WindowTags } from '#core/descriptors/types';
-import { sectionKeys, statedKey, statedMeter } from '#core/song-shape';
+import { keyPathWords, sectionKeys, statedKey, statedMeter } from '#core/song-shape';
 import { beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
 
 export interface PlainTag {
@@ -26,7 +26,7 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
   const meter = statedMeter(tags);
   if (meter) out.push({ words: beatsToTheBar(meter), number: meter, explanation: 'The meter: how the beats group into bars.' });
   const keys = result.analysis ? sectionKeys(result.analysis) : [];
-  if (keys.length > 1) out.push({ words: `changes key: ${keys.join(' → ')}`, number: `${keys.length} keys`, explanation: 'The keys of the song, in the order they are heard.' });
+  if (keys.length > 1) out.push({ words: `changes key: ${keyPathWords(keys)}`, number: `${keys.length} keys`, explanation: 'The keys of the song, in the order they are heard.' });
   else if (statedKey(tags.key, tags.keyConfidence)) out.push({ words: tags.key!, number: `${Math.round(tags.keyConfidence * 100)}% sure`, explanation: 'The key the harmony centres on, matched against key profiles.' });
   if (tags.loudnessLufs !== null) {
     out.push({
