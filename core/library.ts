@@ -366,13 +366,25 @@ export class LibraryIndex {
     };
   }
 
-  /** The `count` runs nearest to `id` by the descriptor vector, nearest first, each with its reason. */
+  /**
+   * The `count` runs nearest to `id` by the descriptor vector, nearest first, each with its reason. A recording run
+   * more than once (the same file name and length) is one song: never listed as like itself, and listed once, by its
+   * newest run (a song uploaded five times filled five of the eight places).
+   */
   similar(id: string, count: number = T.similarCount): SimilarRun[] | undefined {
     const self = this.entries.get(id);
     if (!self) return undefined;
-    const nearest: { indexed: IndexedEntry; distance: number }[] = [];
+    const recordingOf = (entry: LibraryEntry) => `${entry.fileName}\u0000${entry.durationSec.toFixed(2)}`;
+    const newest = new Map<string, IndexedEntry>();
     for (const indexed of this.entries.values()) {
-      if (indexed === self) continue;
+      const recording = recordingOf(indexed.entry);
+      const seen = newest.get(recording);
+      if (!seen || indexed.createdAtMs > seen.createdAtMs) newest.set(recording, indexed);
+    }
+    const nearest: { indexed: IndexedEntry; distance: number }[] = [];
+    const itself = recordingOf(self.entry);
+    for (const indexed of newest.values()) {
+      if (indexed === self || recordingOf(indexed.entry) === itself) continue;
       const d = distance(vectorOf(self), vectorOf(indexed));
       if (nearest.length === count && d >= nearest[count - 1].distance) continue;
       // Insertion into a short sorted list: O(n·k) with k ≈ 8 beats sorting all n.

@@ -108,6 +108,27 @@ describe('LibraryIndex.similar', () => {
   });
 });
 
+describe('LibraryIndex.similar with songs run more than once', () => {
+  it('lists a song run several times once, by its newest run, and never the song on its own page', () => {
+    // Prepare: the page's song run twice, a near neighbour run three times, another song.
+    const again = (id: string, fileName: string, createdAt: string, overrides: Partial<LibraryEntry> = {}) => entry({ id, fileName, createdAt, ...overrides });
+    const index = indexOf(
+      again('song-1', 'pirate.ogg', '2026-11-01T12:00:00.000Z', { bpm: 128 }),
+      again('song-2', 'pirate.ogg', '2026-11-02T12:00:00.000Z', { bpm: 128 }),
+      again('near-1', 'forest.ogg', '2026-11-01T12:00:00.000Z', { bpm: 126 }),
+      again('near-2', 'forest.ogg', '2026-11-03T12:00:00.000Z', { bpm: 126 }),
+      again('near-3', 'forest.ogg', '2026-11-02T12:00:00.000Z', { bpm: 126 }),
+      again('other', 'city.ogg', '2026-11-01T12:00:00.000Z', { bpm: 90, key: 'Ab major' }),
+      // Another song under the same name, of another length: a song of its own.
+      again('namesake', 'forest.ogg', '2026-11-01T12:00:00.000Z', { bpm: 70, durationSec: 95 }),
+    );
+    // Act
+    const similar = index.similar('song-1')!.map((run) => run.id);
+    // Assess
+    expect(similar).toEqual(['near-2', 'namesake', 'other']);
+  });
+});
+
 describe('LibraryIndex.query', () => {
   const index = indexOf(
     entry({ id: 'r1', fileName: 'Morning Walk.mp3', bpm: 90, key: 'G major', createdAt: '2026-10-01T10:00:00Z', captionText: 'acoustic guitar and soft vocals' }),
