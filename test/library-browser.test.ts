@@ -74,6 +74,9 @@ describe('Similar songs', () => {
     expect(first).toContain('nudged groove.wav');
     expect(first).toMatch(/same key, \d+ BPM faster/);
     expect(await rows.nth(1).innerText()).toContain('slow and quiet.wav');
+    // Every name is shown whole in the side column, not cut to nothing by its reason.
+    const names = await rows.locator('.run-row__name').evaluateAll((spans) => spans.map((span) => ({ text: span.textContent, shown: span.clientWidth, needed: span.scrollWidth })));
+    for (const name of names) expect(name.shown).toBeGreaterThanOrEqual(name.needed);
     await page.screenshot({ path: screenshotPath('library-similar.png'), fullPage: true });
     await rows.nth(0).click();
     await page.waitForURL(new RegExp(`/runs/${SONGS[1].id}$`));

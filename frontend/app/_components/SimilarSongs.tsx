@@ -41,7 +41,7 @@ export function SimilarSongs({ id }: { id: string }) {
         <ol className="runs" role="list">
           {state.similar.map((run) => (
             <li key={run.id}>
-              <Link className="run-row" href={`/runs/${run.id}`} data-testid="similar-song">
+              <Link className="run-row run-row--similar" href={`/runs/${run.id}`} data-testid="similar-song">
                 <span className="run-row__name">{run.fileName}</span>
                 <span className="run-row__meta">{run.reason || 'close in sound'}</span>
               </Link>
