@@ -85,13 +85,13 @@ describe('GET /api/runs/{id}/similar', () => {
 
   it('backfills the entry of a run that finished before the library existed, on first read', async () => {
     const fresh = `20990301-000004-dddddddd`;
-    // A finished run whose result is there but whose entry never was: the result is copied under a new id.
-    // (The run it copies keeps its entry: the site's background refresh may list the bucket at any moment, and
-    // a run whose entry is gone is rightly a deleted run to it.)
+    // A finished run whose result is there but whose entry never was: the result is copied under a new id, as
+    // another recording (another file name: a second run of the same file is the same song, never listed as like
+    // itself). (The run it copies keeps its entry: the site's background refresh may list the bucket at any moment,
+    // and a run whose entry is gone is rightly a deleted run to it.)
     const result = (await runtime.result(RUNS.slow.id))!;
-    await runtime.s3.send(
-      new PutObjectCommand({ Bucket: runtime.bucket, Key: keys.result(fresh), Body: JSON.stringify({ ...result, id: fresh }) }),
-    );
+    const copy = { ...result, id: fresh, file: { ...result.file, name: 'slow and quiet (take 2).wav' } };
+    await runtime.s3.send(new PutObjectCommand({ Bucket: runtime.bucket, Key: keys.result(fresh), Body: JSON.stringify(copy) }));
     const { similar } = await site.similarRuns(fresh);
     expect(similar[0]).toMatchObject({ id: RUNS.slow.id, reason: expect.stringMatching(/^same key, same tempo, similar energy/) });
     const listed = await runtime.s3.send(new ListObjectsV2Command({ Bucket: runtime.bucket, Prefix: keys.libraryPrefix }));
