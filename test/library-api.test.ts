@@ -7,7 +7,7 @@
  */
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
-import { keys } from '#core/contract';
+import { keys, type ResultDocument } from '#core/contract';
 import type { LibraryPage, LibrarySnapshot } from '#core/library';
 import { s3IndexObjects } from '../functions/shared/library-store.ts';
 import { makeSong, tempDir } from './helpers/audio.ts';
@@ -89,7 +89,7 @@ describe('GET /api/runs/{id}/similar', () => {
     // another recording (another file name: a second run of the same file is the same song, never listed as like
     // itself). (The run it copies keeps its entry: the site's background refresh may list the bucket at any moment,
     // and a run whose entry is gone is rightly a deleted run to it.)
-    const result = (await runtime.result(RUNS.slow.id))!;
+    const result = (await runtime.result(RUNS.slow.id)) as ResultDocument;
     const copy = { ...result, id: fresh, file: { ...result.file, name: 'slow and quiet (take 2).wav' } };
     await runtime.s3.send(new PutObjectCommand({ Bucket: runtime.bucket, Key: keys.result(fresh), Body: JSON.stringify(copy) }));
     const { similar } = await site.similarRuns(fresh);
