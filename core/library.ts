@@ -375,16 +375,16 @@ export class LibraryIndex {
     const self = this.entries.get(id);
     if (!self) return undefined;
     const recordingOf = (entry: LibraryEntry) => `${entry.fileName}\u0000${entry.durationSec.toFixed(2)}`;
+    const itself = recordingOf(self.entry);
     const newest = new Map<string, IndexedEntry>();
     for (const indexed of this.entries.values()) {
       const recording = recordingOf(indexed.entry);
+      if (recording === itself) continue;
       const seen = newest.get(recording);
       if (!seen || indexed.createdAtMs > seen.createdAtMs) newest.set(recording, indexed);
     }
     const nearest: { indexed: IndexedEntry; distance: number }[] = [];
-    const itself = recordingOf(self.entry);
     for (const indexed of newest.values()) {
-      if (indexed === self || recordingOf(indexed.entry) === itself) continue;
       const d = distance(vectorOf(self), vectorOf(indexed));
       if (nearest.length === count && d >= nearest[count - 1].distance) continue;
       // Insertion into a short sorted list: O(n·k) with k ≈ 8 beats sorting all n.

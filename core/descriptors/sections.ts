@@ -461,10 +461,10 @@ export function nameSections(sections: SongSection[], duration: number): void {
   if (isEdge(first)) name(first, 'intro');
   if (isEdge(last)) name(last, 'outro');
   const quiet = (s: SongSection) => level(s) <= median - SECTIONS.BREAK_QUIETER_LU;
-  for (const [i, s] of sections.entries()) {
-    if (i === 0 || i === sections.length - 1 || !quiet(s)) continue;
-    if (sections.slice(0, i).some((o) => !quiet(o)) && sections.slice(i + 1).some((o) => !quiet(o))) name(s, 'break');
-  }
+  // Between the first and the last section with the full sound (so never the first or the last section).
+  const firstFull = sections.findIndex((s) => !quiet(s));
+  const lastFull = sections.findLastIndex((s) => !quiet(s));
+  for (let i = firstFull + 1; firstFull >= 0 && i < lastFull; i++) if (quiet(sections[i])) name(sections[i], 'break');
   const loudest = sections.reduce((a, b) => (level(b) > level(a) ? b : a));
   if (loudest.name === null && level(loudest) >= median + SECTIONS.PEAK_LOUDER_LU) name(loudest, 'peak');
 }
