@@ -215,7 +215,9 @@ class CaptionWriter {
       if (!this.within(i, change.atSec)) continue;
       const heard = sectionKeyAt(this.context, 0) === change.to || keyChanges(this.context.analysis).some((c) => c.atSec < change.atSec && c.to === change.to);
       if (change.from && change.to) major.push(heard ? `the music returns to ${change.to}` : `the music modulates from ${change.from} to ${change.to}`);
-      else if (change.to) major.push(`the harmony settles in ${change.to}`);
+      // After a stretch without a clear key, a key heard before is a return too (Planet Blupi's loop "settled in"
+      // its home key of Ab major at 5:52, six minutes after opening in it).
+      else if (change.to) major.push(heard ? `the music returns to ${change.to}` : `the harmony settles in ${change.to}`);
       else major.push('the harmony loses its clear key');
     }
 

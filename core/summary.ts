@@ -24,10 +24,12 @@ import {
   statedMeter,
   tempoAt,
   type ShapeEvent,
+  type TrackContext,
 } from './song-shape.ts';
 import {
   againstReference,
   colourWord,
+  EVEN_LEVEL_RANGE_LU,
   LEVEL_FACTS,
   masterLevel,
   meterWords,
@@ -227,6 +229,23 @@ export function findContradictions(text: string, track: TrackTags, analysis: Tra
 }
 
 /**
+ * What the summary may say of a track whose shape tells no change. "Even" only where nothing said so far tells a
+ * change: with sections, their texture changes, so only the level can stay even, and not where a part is told
+ * louder, quieter, a break or an outro. The level stays even only where the loudness range says so too (Drascula's
+ * 9-second sting, silent for two of its seconds, read "stay even" beside a 12.1 LU range): above that band the loud
+ * and soft passages come and go inside the 10-second windows, and no part stands out. One window compares nothing.
+ */
+function evenness(context: TrackContext, windowCount: number): string[] {
+  const evenLevel = context.track.loudnessRangeLu < EVEN_LEVEL_RANGE_LU;
+  if (windowCount < 2) return evenLevel ? ['Its level stays even from start to end.'] : [];
+  if ((context.sections?.length ?? 0) < 2) {
+    return [evenLevel ? 'Its level and texture stay even from start to end.' : 'Its texture stays even from start to end, and no part of it is louder or quieter than the rest.'];
+  }
+  if (sectionsDifferInLevel(context)) return [];
+  return [evenLevel ? 'Its level stays even from start to end.' : 'No part of it is louder or quieter than the rest.'];
+}
+
+/**
  * The local summary: the song's shape with times — where it builds, breaks down, goes quiet, changes key or
  * tempo — and the tempo, meter, key and loudness facts once. BART's captions add what they hear; the
  * built-in captioner's captions say the same as the shape, so they are not repeated.
@@ -281,14 +300,9 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   );
 
   facts.push(...sectionStory(context));
-  const phrases = shapePhrases(songShape(chunks, context));
-  // "Even" only where nothing said so far tells a change: with sections, their texture changes, so only the level
-  // can stay even, and not where a part is told louder, quieter, a break or an outro.
-  if (phrases.length === 0 && (context.sections?.length ?? 0) < 2) facts.push('Its level and texture stay even from start to end.');
-  else if (phrases.length === 0 && !sectionsDifferInLevel(context)) facts.push('Its level stays even from start to end.');
-  for (let i = 0; i < phrases.length; i += 4) {
-    facts.push(`${i === 0 ? 'It' : 'Then it'} ${joinList(phrases.slice(i, i + 4))}.`);
-  }
+  const events = songShape(chunks, context);
+  if (events.length === 0) facts.push(...evenness(context, chunks.length));
+  facts.push(...shapeSentences(events));
   facts.push(`Its sound is ${colourWord(track.spectralCentroidHz)}: ${textureWords(track)}.`);
 
   if (captioner?.backend !== 'builtin') {
@@ -302,6 +316,47 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
 }
 
 /** The shape as verb phrases with times: "builds from 0:20 to 0:50", "moves to E major at 1:32". */
+/** Past this many events (and a closing fade) the shape tells the first ones and counts the rest by kind. */
+const SHAPE_MAX_EVENTS = 16;
+
+/** How the events past the limit are counted: what each kind does (a return is the end of a quiet passage, not counted). */
+const COUNTED_EVENT_WORDS: Partial<Record<ShapeEvent['kind'], string>> = {
+  break: 'goes quiet',
+  'beat-out': 'drops the beat',
+  build: 'builds',
+  peak: 'reaches its loudest',
+  modulation: 'changes key',
+  tempo: 'changes tempo',
+};
+
+/**
+ * The shape in sentences of four phrases. Past SHAPE_MAX_EVENTS the rest is counted by kind, as the section story
+ * counts its sections: Planet Blupi's 29-minute loop (a 6-minute piece played five times) was told in 60 events
+ * over 2,400 characters. A fade that ends the track is told whatever comes before it.
+ */
+function shapeSentences(events: readonly ShapeEvent[]): string[] {
+  const phrases = shapePhrases(events);
+  const inFours = (told: readonly string[]) =>
+    Array.from({ length: Math.ceil(told.length / 4) }, (_, i) => `${i === 0 ? 'It' : 'Then it'} ${joinList(told.slice(4 * i, 4 * i + 4))}.`);
+  const closingFade = events.at(-1)?.kind === 'fade';
+  const body = events.length - (closingFade ? 1 : 0);
+  // One event past the limit is told: counting it takes as many words.
+  if (body <= SHAPE_MAX_EVENTS + 1) return inFours(phrases);
+
+  const toldKinds = new Set(events.slice(0, SHAPE_MAX_EVENTS).map((event) => event.kind));
+  const counts = new Map<ShapeEvent['kind'], number>();
+  for (const event of events.slice(SHAPE_MAX_EVENTS, body)) {
+    if (COUNTED_EVENT_WORDS[event.kind]) counts.set(event.kind, (counts.get(event.kind) ?? 0) + 1);
+  }
+  const counted = [...counts].map(([kind, n]) => {
+    const more = toldKinds.has(kind);
+    return `${COUNTED_EVENT_WORDS[kind]} ${n === 1 ? (more ? 'once more' : 'once') : `${n}${more ? ' more' : ''} times`}`;
+  });
+  if (counted.length === 0) return inFours(phrases);
+  const fade = closingFade ? `, and ${phrases.at(-1)}` : '';
+  return [...inFours(phrases.slice(0, SHAPE_MAX_EVENTS)), `From ${formatClock(events[SHAPE_MAX_EVENTS].atSec)} on, it ${joinList(counted)}${fade}.`];
+}
+
 function shapePhrases(events: readonly ShapeEvent[]): string[] {
   const out: string[] = [];
   const keysHeard = new Set<string>();
@@ -338,7 +393,8 @@ function shapePhrases(events: readonly ShapeEvent[]): string[] {
         if (event.from && event.to) {
           out.push(keysHeard.has(event.to) ? `returns to ${event.to} at ${at}` : modulations > 0 ? `moves on to ${event.to} at ${at}` : `modulates from ${event.from} to ${event.to} at ${at}`);
           modulations++;
-        } else out.push(event.to ? `settles in ${event.to} at ${at}` : `loses its clear key at ${at}`);
+        } else if (event.to) out.push(keysHeard.has(event.to) ? `returns to ${event.to} at ${at}` : `settles in ${event.to} at ${at}`);
+        else out.push(`loses its clear key at ${at}`);
         if (event.to) keysHeard.add(event.to);
         break;
       case 'tempo': {

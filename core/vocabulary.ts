@@ -199,10 +199,16 @@ export function againstReference(lufs: number): string {
   return `${Math.abs(difference).toFixed(0)} LU ${difference > 0 ? 'above' : 'below'} the ${STREAMING_REFERENCE_LUFS} LUFS streaming reference`;
 }
 
+/**
+ * Under this loudness range a track's level is even throughout: the only band in which the summary may say its
+ * level "stays even" (above it, the site's own tag speaks of loud and soft passages).
+ */
+export const EVEN_LEVEL_RANGE_LU = 4;
+
 /** Loudness range (EBU Tech 3342, LU) in words: pop masters sit near 4–8 LU, orchestral music 15 LU or more. */
 export const LOUDNESS_RANGE_WORDS = [
   /** Under 4 LU: compressed to one level (much dance and pop). */
-  { below: 4, words: 'even level throughout' },
+  { below: EVEN_LEVEL_RANGE_LU, words: 'even level throughout' },
   /** 4–8 LU: the usual pop and rock master. */
   { below: 8, words: 'some loud and soft passages' },
   /** 8–15 LU: jazz, acoustic, film music. */

@@ -62,7 +62,8 @@ function manifestOf(piece: Piece): Manifest {
   const jitter = (spread: number) => (next() * 2 - 1) * spread;
   const starts: number[] = [];
   for (let start = 0; start + 10 <= piece.durationSec; start += 10) starts.push(start);
-  if (piece.durationSec - (starts.at(-1)! + 10) >= 1) starts.push(piece.durationSec - 10);
+  if (starts.length === 0) starts.push(0);
+  else if (piece.durationSec - (starts.at(-1)! + 10) >= 1) starts.push(piece.durationSec - 10);
   const windows: ManifestWindow[] = starts.map((startSec, index) => {
     const tags: WindowTags = { ...base, key: piece.keySections.find((s) => startSec + 5 >= s.startSec && startSec + 5 < s.endSec)?.key ?? null, ...piece.at(startSec) };
     const audible = tags.loudnessLufs !== null;
@@ -70,7 +71,7 @@ function manifestOf(piece: Piece): Manifest {
       index,
       file: `${String(index).padStart(5, '0')}.npy`,
       startSec,
-      endSec: startSec + 10,
+      endSec: Math.min(startSec + 10, piece.durationSec),
       tags: {
         ...tags,
         bpm: tags.bpm === null ? null : tags.bpm + jitter(0.4),
@@ -574,6 +575,55 @@ describe('the local summary', () => {
     expect(text).toMatch(/settles in G minor at 0:5\d/);
   });
 
+  it('tells the first sixteen changes of a long loop and counts the rest by kind, with the closing fade', () => {
+    // Prepare: 20 minutes of a 100-second loop: 70 s of the groove, 30 s quiet; A major for 15:00–16:40; a fade over the last 30 s.
+    const piece: Piece = {
+      ...constant,
+      name: 'loop.ogg',
+      durationSec: 1200,
+      track: { ...constant.track, key: 'Ab major', loudnessRangeLu: 12 },
+      keySections: [
+        { startSec: 0, endSec: 900, key: 'Ab major', confidence: 0.8 },
+        { startSec: 900, endSec: 1000, key: 'A major', confidence: 0.8 },
+        { startSec: 1000, endSec: 1200, key: 'Ab major', confidence: 0.8 },
+      ],
+      at: (start) => ({ bpm: 120, loudnessLufs: start >= 1170 ? -14 - (start - 1160) : start % 100 >= 70 ? -26 : -14 }),
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const text = summaryOf(manifest);
+    // Assess: 8 quiet passages and their returns told, up to 13:20; from 14:30, 3 more quiet passages and 2 key changes counted
+    expect(text.match(/goes quiet at/g)).toHaveLength(8);
+    expect(text).toContain('comes back in at 13:20. From 14:30 on, it goes quiet 3 more times and changes key 2 times, and fades out from 19:30.');
+    expect(text).not.toContain('A major');
+  });
+
+  it('tells a key heard before as a return after a stretch without a clear key, not as settling in it', () => {
+    // Prepare: Planet Blupi's loop: Ab major, A major from 1:17, no clear key from 2:00, back in Ab major at 2:32.
+    const piece: Piece = {
+      ...constant,
+      name: 'loop.ogg',
+      keySections: [
+        { startSec: 0, endSec: 77, key: 'Ab major', confidence: 0.7 },
+        { startSec: 77, endSec: 120, key: 'A major', confidence: 0.7 },
+        { startSec: 120, endSec: 152, key: 'C major', confidence: 0.05 },
+        { startSec: 152, endSec: 180, key: 'Ab major', confidence: 0.7 },
+      ],
+      at: (start) => ({ bpm: 120, loudnessLufs: -14, ...(start >= 120 && start < 150 ? { key: null, keyConfidence: 0.05 } : { key: start < 77 || start >= 150 ? 'Ab major' : 'A major' }) }),
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const captions = caption(manifest);
+    const text = summaryOf(manifest, captions);
+    // Assess
+    expect(text).toMatch(/opening in Ab major\./);
+    expect(text).toContain('loses its clear key at 2:00');
+    expect(text).toContain('returns to Ab major at 2:32');
+    expect(text).not.toContain('settles in');
+    expect(captions.find((c) => c.startSec === 150)?.caption).toMatch(/^The music returns to Ab major/);
+    expect(captions.map((c) => c.caption).join(' ')).not.toContain('settles in Ab major');
+  });
+
   it('tells the song in its sections: the intro, the main part, the break, the returns, the peak and the outro', () => {
     // Prepare
     const manifest = manifestOf(songWithSections);
@@ -595,7 +645,8 @@ describe('the local summary', () => {
       at: (start) => ({ loudnessLufs: start >= 40 && start < 80 ? -11 : -14 }),
       sections: parts,
     };
-    const level: Piece = { ...louderMiddle, name: 'level.flac', track: { loudnessLufs: -14 }, at: () => ({ loudnessLufs: -14 }) };
+    // (an even master: under 4 LU of loudness range, as the level's evenness needs)
+    const level: Piece = { ...louderMiddle, name: 'level.flac', track: { loudnessLufs: -14, loudnessRangeLu: 2 }, at: () => ({ loudnessLufs: -14 }) };
     // Act
     const louder = summaryOf(manifestOf(louderMiddle));
     const even = summaryOf(manifestOf(level));
@@ -686,6 +737,49 @@ describe('the local summary', () => {
     const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
     expect(text).toContain('Its level and texture stay even from start to end.');
     expect(text).not.toMatch(/carries on|keeps going/);
+  });
+
+  it('says the level stays even only where the loudness range says so too', () => {
+    // Arrange: the same constant piece with the usual pop master's 6 LU range ("some loud and soft passages" on the
+    // site), and with sections of one level
+    const ranged = manifestOf({ ...constant, track: { ...constant.track, loudnessRangeLu: 6 } });
+    const sectioned = manifestOf({ ...constant, track: { ...constant.track, loudnessRangeLu: 6 }, sections: [[0, 'A', null], [90, 'B', null]] });
+
+    // Act
+    const text = summaryOf(ranged);
+    const sectionedText = summaryOf(sectioned);
+
+    // Assert
+    expect(text).toContain('Its texture stays even from start to end, and no part of it is louder or quieter than the rest.');
+    expect(text).not.toMatch(/level (and texture )?stays? even/);
+    expect(sectionedText).toContain('No part of it is louder or quieter than the rest.');
+    expect(sectionedText).not.toMatch(/level (and texture )?stays? even/);
+  });
+
+  it('does not call a 9-second sting with a 12 LU loudness range even', () => {
+    // Arrange: Drascula's track12 in one window: a stab, two near-silent seconds, then a loud hit that fades
+    const sting = manifestOf({
+      name: 'sting.ogg', durationSec: 9, track: { loudnessLufs: -14.2, loudnessRangeLu: 12.1, bpm: 135, key: 'Bb major' },
+      keySections: [{ startSec: 0, endSec: 9, key: 'Bb major', confidence: 0.7 }],
+      at: () => ({ bpm: 135, loudnessLufs: -14 }),
+    });
+    const quiet = manifestOf({
+      name: 'jingle.ogg', durationSec: 9, track: { loudnessLufs: -18, loudnessRangeLu: 3, bpm: 135, key: 'Bb major' },
+      keySections: [{ startSec: 0, endSec: 9, key: 'Bb major', confidence: 0.7 }],
+      at: () => ({ bpm: 135, loudnessLufs: -18 }),
+    });
+
+    // Act
+    const text = summaryOf(sting);
+    const evenText = summaryOf(quiet);
+
+    // Assert
+    expect(sting.windows).toHaveLength(1);
+    expect(text).toContain('with a loudness range of 12.1 LU');
+    expect(text).not.toMatch(/even|no part/);
+    // One window compares no texture: only the level, which the range vouches for
+    expect(evenText).toContain('Its level stays even from start to end.');
+    expect(evenText).not.toMatch(/texture stays? even/);
   });
 
   it('tells a return to the home key from a move to a new one', () => {
