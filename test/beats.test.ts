@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { analyzeRhythm, FramePeriods, metricalLevel, RHYTHM, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
+import { analyzeRhythm, type AccentPulse, FramePeriods, metricalLevel, octaveOf, RHYTHM, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
 import { DOTTED_FIGURE, DRUM_PATTERNS, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
@@ -254,6 +254,20 @@ describe('the metrical level under the perceptual prior', () => {
     const { period } = metricalLevel(novelty, 80.7, fps, (60 * fps) / RHYTHM.MAX_BPM, (60 * fps) / RHYTHM.MIN_BPM);
     // Assess
     expect((60 * fps) / period).toBeCloseTo(146, -0.5);
+  });
+
+  it('lets the accents halve the beat only by the margin a slower level needs, and double it by the faster one', () => {
+    // Prepare: SuperFlux at 120 BPM; the accents (kick and snare) at 60 or 240, preferred over 120 by their own
+    // prior step by 1.3 or more. Freedoom's e2m8, written at 180, was halved to 90 by a preference of 1.21, and
+    // Singularity's Inevitable from 140 to 70 by 1.23 (librosa 136, aubio 139).
+    const accents = (bpm: number, preference: number): AccentPulse => ({ bpm, clarity: 1, preferenceOver: () => preference });
+    // Act / Assess
+    expect(octaveOf(accents(60, 1.3), 120)).toBe(1);
+    expect(octaveOf(accents(60, RHYTHM.SLOWER_LEVEL_MARGIN), 120)).toBe(0.5);
+    expect(octaveOf(accents(240, 1.3), 120)).toBe(2);
+    expect(octaveOf(accents(240, 1.1), 120)).toBe(1);
+    // Not an octave (3:2): SuperFlux's period stands.
+    expect(octaveOf(accents(80, 3), 120)).toBe(1);
   });
 });
 

@@ -67,6 +67,10 @@ export const RHYTHM = {
    * so any line up to 1.19 leaves them as they were. On the held-out groups, which this rule was checked on, 7 moves
    * scored under 1.15, 5 of them wrong (Clair de Lune read at 180); outside the corpus, the whole of Frets on Fire's
    * Feelings read 190 where the 240 s cut reads 95: the 3+3+2 accents of its last part tip the accents' step by 7 %.
+   * This is the margin to a faster octave. To a slower one the accents need the prior step's margin for a slower
+   * level (SLOWER_LEVEL_MARGIN), for the same reason: on the whole corpus their moves to half tempo at 1.15-1.37
+   * were right twice and wrong three times, and on 83 game recordings outside it all six moves to half tempo (55-72
+   * BPM) went against both librosa and aubio.
    */
   ACCENT_OCTAVE_MARGIN: 1.15,
   /**
@@ -298,15 +302,18 @@ interface LevelScore {
  * BPM read double and at 152-180 half (44 of 64 right instead of 63), and the tuned real corpus lost three pieces.
  * When the two disagree other than by octaves (⅔, ¾), SuperFlux's period stands.
  */
-function octaveOf(accents: AccentPulse, bpm: number): number {
+export function octaveOf(accents: AccentPulse, bpm: number): number {
   if (accents.bpm === null) return 1;
   const ratio = accents.bpm / bpm;
   const octaves = Math.round(Math.log2(ratio));
   if (octaves === 0 || Math.abs(ratio / 2 ** octaves - 1) > RHYTHM.OCTAVE_AGREEMENT) return 1;
-  return accents.preferenceOver(bpm) >= RHYTHM.ACCENT_OCTAVE_MARGIN ? 2 ** octaves : 1;
+  // To a slower octave, by the prior step's own margin for a slower level: that level's periodicity holds the
+  // faster one's bar-level repetition, in the accents' autocorrelation as in SuperFlux's.
+  const margin = octaves < 0 ? RHYTHM.SLOWER_LEVEL_MARGIN : RHYTHM.ACCENT_OCTAVE_MARGIN;
+  return accents.preferenceOver(bpm) >= margin ? 2 ** octaves : 1;
 }
 
-interface AccentPulse {
+export interface AccentPulse {
   bpm: number | null;
   clarity: number;
   /**
