@@ -3,7 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts', '**/*.test.tsx'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023', transform: { react: { runtime: 'automatic' } } } }] },
   // ESM-only packages that jest must transform to run them in its CommonJS sandbox.
   transformIgnorePatterns: ['/node_modules/(?!(aws-local-stepfunctions)/)'],
   moduleNameMapper: {

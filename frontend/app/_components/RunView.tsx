@@ -112,9 +112,14 @@ function useUploadTiming(steps: RunStep[], id: string): RunStep[] {
   return hydrated ? withUploadTiming(steps, id) : steps;
 }
 
-/** A clock that ticks while something is running, for the live durations. */
-function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * A clock that ticks while something is running, for the live durations. It starts at `since`, the moment the
+ * status was received, so the first render shows the durations the server observed, to the millisecond, on the
+ * server and again when the browser hydrates: two reads of Date.now() a millisecond apart made "734 ms" there and
+ * "735 ms" here, and React threw the server's HTML away (minified error #418 in CI's browser test, now and then).
+ */
+function useNow(active: boolean, since: number): number {
+  const [now, setNow] = useState(since);
   useEffect(() => {
     if (!active) return;
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -163,7 +168,7 @@ function announcement(status: RunStatus): string {
 
 export function RunView({ initial }: { initial: RunStatus }) {
   const { status, receivedAt, offline, terminal } = useRunStatus(initial);
-  const now = useNow(!terminal);
+  const now = useNow(!terminal, receivedAt);
   // Durations of running steps, on the server's clock: what it saw plus the time since it said so.
   const serverNow = Date.parse(status.observedAt) + Math.max(0, now - receivedAt);
   const steps = useUploadTiming(status.steps, status.id);
