@@ -315,7 +315,6 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   return facts.join(' ');
 }
 
-/** The shape as verb phrases with times: "builds from 0:20 to 0:50", "moves to E major at 1:32". */
 /** Past this many events (and a closing fade) the shape tells the first ones and counts the rest by kind. */
 const SHAPE_MAX_EVENTS = 16;
 
@@ -357,6 +356,7 @@ function shapeSentences(events: readonly ShapeEvent[]): string[] {
   return [...inFours(phrases.slice(0, SHAPE_MAX_EVENTS)), `From ${formatClock(events[SHAPE_MAX_EVENTS].atSec)} on, it ${joinList(counted)}${fade}.`];
 }
 
+/** The shape as verb phrases with times: "builds from 0:20 to 0:50", "moves to E major at 1:32". */
 function shapePhrases(events: readonly ShapeEvent[]): string[] {
   const out: string[] = [];
   const keysHeard = new Set<string>();

@@ -68,9 +68,9 @@ export const RHYTHM = {
    * scored under 1.15, 5 of them wrong (Clair de Lune read at 180); outside the corpus, the whole of Frets on Fire's
    * Feelings read 190 where the 240 s cut reads 95: the 3+3+2 accents of its last part tip the accents' step by 7 %.
    * This is the margin to a faster octave. To a slower one the accents need the prior step's margin for a slower
-   * level (SLOWER_LEVEL_MARGIN), for the same reason: on the whole corpus their moves to half tempo at 1.15-1.37
-   * were right twice and wrong three times, and on 83 game recordings outside it all six moves to half tempo (55-72
-   * BPM) went against both librosa and aubio.
+   * level (SLOWER_LEVEL_MARGIN), for the same reason: on the whole corpus their moves to half tempo (1.15-1.54)
+   * were right twice and wrong three times, all three under 1.4; on 83 game recordings outside it all six moves to
+   * half tempo (55-72 BPM) went against both librosa and aubio.
    */
   ACCENT_OCTAVE_MARGIN: 1.15,
   /**
