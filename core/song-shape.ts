@@ -124,7 +124,8 @@ export function statedMeter(track: TrackTags): Meter | null {
  * The tempo a track opens at: the track's where the beat grid lists no change; otherwise the grid's own before the
  * first change (its median beat interval there). Not that change's `fromBpm`: that is the tempo just before the
  * change, and the grid may drift on the way there by less than a listed change (a piece that opens at 120 and
- * slows to 108 before stepping up to 135 opens at 120, not at 108).
+ * slows to 108 before stepping up to 135 opens at 120, not at 108). Where the two are the same tempo (under
+ * SAME_TEMPO_SHARE apart), the change's own start is the opening tempo, so the story tells one number.
  */
 export function openingTempo(track: Pick<TrackTags, 'bpm'>, analysis: Pick<TrackAnalysis, 'beats' | 'tempoChanges'>): number | null {
   const changes = analysis.tempoChanges ?? [];
@@ -132,7 +133,11 @@ export function openingTempo(track: Pick<TrackTags, 'bpm'>, analysis: Pick<Track
   const first = changes.reduce((a, b) => (b.atSec < a.atSec ? b : a));
   const before = (analysis.beats ?? []).filter((t) => t < first.atSec);
   const intervals = before.slice(1).map((t, i) => t - before[i]);
-  return intervals.length < OPENING_TEMPO_MIN_INTERVALS ? first.fromBpm : 60 / median(intervals);
+  if (intervals.length < OPENING_TEMPO_MIN_INTERVALS) return first.fromBpm;
+  const opening = 60 / median(intervals);
+  // Within the same tempo of the change's own start it is that start: one number, not "starting at about 102" and
+  // then "steps up from about 98" (Hedgewars' City).
+  return Math.abs(opening / first.fromBpm - 1) < SAME_TEMPO_SHARE ? first.fromBpm : opening;
 }
 
 function median(values: readonly number[]): number {

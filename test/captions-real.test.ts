@@ -815,6 +815,32 @@ describe('the local summary', () => {
     expect(captions[0].caption).toMatch(/about 120 BPM/);
   });
 
+  it('tells one opening tempo where the grid opens within the same tempo of the first step\'s start', () => {
+    // Prepare: Hedgewars' City: the grid's first minute at 102 BPM, a step told from the 98 it settles at to 111.
+    const manifest = manifestOf({
+      ...tempoStep,
+      name: 'city.ogg',
+      track: { bpm: 104 },
+      beats: (() => {
+        const beats: number[] = [];
+        for (let t = 0; t < 61.5; t += 60 / 102) beats.push(t);
+        for (let t = 61.5; t < 120; t += 60 / 111) beats.push(t);
+        return beats;
+      })(),
+      tempoChanges: [{ atSec: 61.5, fromBpm: 98, toBpm: 111, kind: 'step' }],
+    });
+    // Act
+    const captions = caption(manifest);
+    const text = summaryOf(manifest, captions);
+    const { user } = summaryPrompt(manifest, chunksOf(manifest, captions));
+    // Assess
+    expect(text).toMatch(/starting at about 98 BPM/);
+    expect(text).toContain('steps up from about 98 to 111 BPM at 1:01');
+    expect(text).not.toContain('102');
+    expect(captions[0].caption).toMatch(/about 98 BPM/);
+    expect(user).toContain('opening at about 98 BPM');
+  });
+
   it('names a tempo change with its time', () => {
     const manifest = manifestOf(tempoStep);
     const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
