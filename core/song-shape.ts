@@ -201,6 +201,19 @@ export function sectionKeys(analysis: TrackAnalysis): string[] {
   return keys;
 }
 
+/**
+ * The key a summary opens in, as its first sentence states it: the first stated key, or null where the key path
+ * starts without a clear key and moves on ("with no clear key at first", the shape then telling where it settles)
+ * or where no key is clear at all. The section story tells its key changes from this one.
+ */
+export function openingKey(context: Pick<TrackContext, 'track' | 'analysis'>): string | null {
+  const keys = sectionKeys(context.analysis);
+  const opening = context.analysis.keySections?.[0];
+  const opensUnclear = opening !== undefined && statedKey(opening.key, opening.confidence) === null;
+  if (keys.length > 1 && opensUnclear) return null;
+  return keys[0] ?? statedKey(context.track.key, context.track.keyConfidence);
+}
+
 export function tempoChangeWords(change: TempoChange): string {
   const faster = change.toBpm > change.fromBpm;
   const from = Math.round(change.fromBpm);
@@ -284,7 +297,9 @@ export function sectionStory(context: TrackContext): string[] {
   let previous: SongSection | undefined;
   // The opening tempo and key are stated once before the story (as the summary's first sentence does): only
   // differences from them are told.
-  let lastKey = sectionKeys(context.analysis)[0] ?? null;
+  let lastKey = openingKey(context);
+  // Every key the story has stated, the opening one first: a new part in one of them is the music coming home.
+  const keysTold = new Set<string>(lastKey ? [lastKey] : []);
   let lastBpm = beat ? tempoAt(context, 0) : null;
   // A single section past the limit is told: counting it ("1 more section follows") takes as many words.
   const told = sections.length > STORY_MAX_SECTIONS + 1 ? sections.slice(0, STORY_MAX_SECTIONS) : sections;
@@ -304,11 +319,16 @@ export function sectionStory(context: TrackContext): string[] {
     if (bpm !== null && (lastBpm === null || Math.abs(bpm - lastBpm) / lastBpm > SAME_TEMPO_SHARE)) details.push(`at about ${Math.round(bpm)} BPM`);
     if (key && key !== lastKey) {
       const relation = lastKey ? keyRelationStory(lastKey, key) : null;
-      // A part heard before: "back in" the key it had then, "now in" another one.
-      details.push(seen ? `${keyOf(seen) === key ? 'back' : 'now'} in ${key}` : relation ? `in ${key} (${relation})` : `in ${key}`);
+      // A part heard before: "back in" the key it had then, "now in" another one. A new part in a key told before is
+      // "back in" it too: Ab major after Eb major is the subdominant only to a reader who has forgotten the opening.
+      if (seen) details.push(`${keyOf(seen) === key ? 'back' : 'now'} in ${key}`);
+      else details.push(keysTold.has(key) ? `back in ${key}` : relation ? `in ${key} (${relation})` : `in ${key}`);
     }
     if (bpm !== null) lastBpm = bpm;
-    if (key) lastKey = key;
+    if (key) {
+      lastKey = key;
+      keysTold.add(key);
+    }
     const detail = details.length ? `, ${details.join(' ')}` : '';
     const adjective = mainTold ? levelOf(s) : '';
     // Whole seconds as the clock times show them (an intro ending at 16.7 s is a 16 s intro before 0:16).

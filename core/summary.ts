@@ -15,12 +15,12 @@ import {
   isSilent,
   levelClass,
   levelScale,
+  openingKey,
   sectionKeys,
   sectionsDifferInLevel,
   sectionStory,
   openingTempo,
   songShape,
-  statedKey,
   statedMeter,
   tempoAt,
   type ShapeEvent,
@@ -280,12 +280,10 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   // A track whose key path starts without a clear key does not open in its first stated key: the shape tells where
   // it settles in it (Warzone 2100's menu theme read "opening in G minor" and "settles in G minor at 0:57").
   const keys = sectionKeys(analysis);
-  const firstKey = keys[0] ?? statedKey(track.key, track.keyConfidence);
-  const opening = analysis.keySections?.[0];
-  const opensUnclear = opening !== undefined && statedKey(opening.key, opening.confidence) === null;
-  const key = keys.length > 1 && opensUnclear
-    ? `, with ${NO_CLEAR_KEY} at first`
-    : firstKey ? `, ${keys.length > 1 ? 'opening ' : ''}in ${firstKey}` : `, with ${NO_CLEAR_KEY}`;
+  const firstKey = openingKey(context);
+  const key = firstKey
+    ? `, ${keys.length > 1 ? 'opening ' : ''}in ${firstKey}`
+    : `, with ${NO_CLEAR_KEY}${keys.length > 1 ? ' at first' : ''}`;
   // "with no steady beat and no clear key", not "with no steady beat, with no clear key".
   const tempoAndKey = tempo.startsWith(' with ') && key.startsWith(', with ') ? `${tempo} and ${key.slice(', with '.length)}` : `${tempo}${key}`;
   facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempoAndKey}.`);

@@ -703,6 +703,33 @@ describe('the local summary', () => {
     expect(text).toContain('B returns at 3:00, now in F major');
   });
 
+  it('brings a new part "back in" a key the story has told, and tells the key a track without a clear opening key settles in', () => {
+    // Prepare: FreeOrion's ambient theme: no clear key at first, Ab major from 1:00, Eb major from 2:00, Ab major again
+    // from 3:00, each with a new part; and the same keys where the opening is already in Ab major.
+    const keySections = [
+      { startSec: 0, endSec: 60, key: 'C major', confidence: 0.05 },
+      { startSec: 60, endSec: 120, key: 'Ab major', confidence: 0.8 },
+      { startSec: 120, endSec: 180, key: 'Eb major', confidence: 0.8 },
+      { startSec: 180, endSec: 240, key: 'Ab major', confidence: 0.8 },
+    ];
+    const drifting: Piece = {
+      name: 'drifting.ogg', durationSec: 240, track: { bpm: null, bpmConfidence: 0 }, keySections,
+      at: () => ({ bpm: null }),
+      sections: [[0, 'A', null], [60, 'B', null], [120, 'C', null], [180, 'D', null]],
+    };
+    const clearOpening: Piece = { ...drifting, name: 'clear.ogg', keySections: [{ ...keySections[1], startSec: 0 }, ...keySections.slice(2)], sections: [[0, 'A', null], [120, 'C', null], [180, 'D', null]] };
+    // Act
+    const unclear = summaryOf(manifestOf(drifting));
+    const clear = summaryOf(manifestOf(clearOpening));
+    // Assess
+    expect(unclear).toContain('no clear key at first');
+    expect(unclear).toMatch(/a part B follows at 1:00, in Ab major\b/i);
+    expect(unclear).toMatch(/a part D follows at 3:00, back in Ab major\b/i);
+    expect(clear).toMatch(/a part C follows at 2:00, in Eb major \(the dominant\)/i);
+    expect(clear).toMatch(/a part D follows at 3:00, back in Ab major\b/i);
+    expect(unclear + clear).not.toContain('subdominant');
+  });
+
   it('gives the LLM the sections as facts, with their letters, names, keys and levels', () => {
     // Act
     const prompt = summaryPrompt(manifestOf(songWithSections), chunksOf(manifestOf(songWithSections), caption(manifestOf(songWithSections))));
