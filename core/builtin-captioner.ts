@@ -28,6 +28,9 @@ import {
   statedMeter,
   tempoAt,
   tempoChangeWords,
+  tempoOnReturnWords,
+  toldTempoChanges,
+  type ToldTempoChange,
   windowReadings,
   withoutNumbers,
   type ShapeEvent,
@@ -81,6 +84,8 @@ class CaptionWriter {
   /** The beat of each window as told: true, false, or null where the window's own measurement wavers (narratedBeats). */
   private readonly beats: Array<boolean | null>;
   private readonly shape: ShapeEvent[];
+  /** Where each tempo change is told (toldTempoChanges): a step while the beat was out, with the beat's return. */
+  private readonly tempoTold: ToldTempoChange[];
   private readonly durationSec: number;
   /** Windows already said to bring back earlier music: two in a row would be noise, not form. */
   private readonly returns = new Set<number>();
@@ -94,6 +99,7 @@ class CaptionWriter {
     this.grooves = grooveWindows(windows);
     this.beats = readings.beats;
     this.shape = songShape(windows, context, readings);
+    this.tempoTold = toldTempoChanges(windows, readings.beats, context.analysis.tempoChanges ?? []);
     this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
   }
 
@@ -197,7 +203,10 @@ class CaptionWriter {
       major.push(`the music comes back in${hasBeat(tags) ? ' with the beat' : ''}`);
       levelSaid = true;
     }
-    for (const change of this.context.analysis.tempoChanges ?? []) if (this.within(i, change.atSec)) major.push(tempoChangeWords(change));
+    const tempoHere = this.tempoTold.filter((told) => told.window === i);
+    // A step while the beat was out goes with the words for its return, where they are said here.
+    let tempoOnReturn = tempoHere.find((told) => told.withBeatReturn)?.change;
+    for (const { change } of tempoHere) if (change !== tempoOnReturn) major.push(tempoChangeWords(change));
     let beatBack = false;
     // The beat as told (narratedBeats): a lone window whose own measurement wavers says nothing of it either way.
     const beatNow = this.beats[i];
@@ -208,9 +217,13 @@ class CaptionWriter {
         const beatBefore = this.beats.slice(0, i).some((told) => told === true);
         if (!beatBefore) major.push(`a steady beat comes in at about ${Math.round(this.bpmAt(tags, (windows[i].startSec + windows[i].endSec) / 2))} BPM`);
         else if (isQuiet(previous) && !isQuiet(cls)) beatBack = true;
-        else major.push('the beat comes back');
+        else {
+          major.push(`the beat comes back${tempoOnReturn ? tempoOnReturnWords(tempoOnReturn) : ''}`);
+          tempoOnReturn = undefined;
+        }
       }
     }
+    if (tempoOnReturn) major.push(tempoChangeWords(tempoOnReturn));
     for (const change of keyChanges(this.context.analysis)) {
       if (!this.within(i, change.atSec)) continue;
       const heard = sectionKeyAt(this.context, 0) === change.to || keyChanges(this.context.analysis).some((c) => c.atSec < change.atSec && c.to === change.to);

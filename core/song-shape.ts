@@ -214,6 +214,41 @@ export function openingKey(context: Pick<TrackContext, 'track' | 'analysis'>): s
   return keys[0] ?? statedKey(context.track.key, context.track.keyConfidence);
 }
 
+/** A tempo change and the window that tells it. */
+export interface ToldTempoChange {
+  change: TempoChange;
+  /** The window whose caption tells it (and where the summary's shape places it). */
+  window: number;
+  /** Told with the beat's return: a step that landed while the beat was out. */
+  withBeatReturn: boolean;
+}
+
+/**
+ * Where each tempo change is told. A step across a stretch without the beat lands on the grid's first beats back,
+ * often a few seconds before the window whose own measurement hears the beat again: told in its own window it read
+ * "The tempo steps up from about 104 to 130 BPM", a window before "The beat comes back" (Colobot's Humanitarian). Such
+ * a step is told where the beat comes back, and with it. Windows are owned from the end of the one before (the
+ * tail-aligned last window overlaps it), as the captions own them.
+ */
+export function toldTempoChanges(windows: readonly TimedWindow[], narrated: ReadonlyArray<boolean | null>, changes: readonly TempoChange[]): ToldTempoChange[] {
+  const ownStart = (i: number) => (i > 0 ? Math.max(windows[i].startSec, windows[i - 1].endSec) : windows[i].startSec);
+  const told: ToldTempoChange[] = [];
+  for (const change of changes) {
+    const i = windows.findIndex((w, k) => change.atSec >= ownStart(k) && change.atSec < w.endSec);
+    if (i < 0 || change.atSec <= 0) continue;
+    const beatHere = beatToldAt(narrated, i);
+    const beatBefore = i > 0 && beatToldAt(narrated, i - 1);
+    if (change.kind === 'step' && !beatHere && i + 1 < windows.length && beatToldAt(narrated, i + 1)) told.push({ change, window: i + 1, withBeatReturn: true });
+    else told.push({ change, window: i, withBeatReturn: change.kind === 'step' && beatHere && !beatBefore && i > 0 });
+  }
+  return told;
+}
+
+/** ", now at about 130 BPM (up from 104)": the tempo a beat comes back at, after a step while it was out. */
+export function tempoOnReturnWords(change: TempoChange): string {
+  return `, now at about ${Math.round(change.toBpm)} BPM (${change.toBpm > change.fromBpm ? 'up' : 'down'} from ${Math.round(change.fromBpm)})`;
+}
+
 export function tempoChangeWords(change: TempoChange): string {
   const faster = change.toBpm > change.fromBpm;
   const from = Math.round(change.fromBpm);
@@ -382,7 +417,7 @@ export type ShapeEvent =
   | { kind: 'build'; atSec: number; endSec: number }
   | { kind: 'break'; atSec: number; endSec: number; beatDrops: boolean; silent: boolean }
   | { kind: 'beat-out'; atSec: number; endSec: number }
-  | { kind: 'return'; atSec: number }
+  | { kind: 'return'; atSec: number; tempo?: TempoChange }
   | { kind: 'peak'; atSec: number; endSec: number }
   | { kind: 'modulation'; atSec: number; from: string | null; to: string | null }
   | { kind: 'tempo'; atSec: number; change: TempoChange }
@@ -471,7 +506,12 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
     if (event.kind === 'return' && builds.some((b) => event.atSec > b.atSec && event.atSec < b.endSec)) events.splice(k, 1);
   }
   for (const change of keyChanges(context.analysis)) events.push({ kind: 'modulation', ...change });
-  for (const change of context.analysis.tempoChanges ?? []) events.push({ kind: 'tempo', atSec: change.atSec, change });
+  for (const { change, window, withBeatReturn } of toldTempoChanges(windows, narrated, context.analysis.tempoChanges ?? [])) {
+    // A step while the beat was out is told with the beat's return: "comes back in at 1:20, now at about 130 BPM (up from 104)".
+    const comeback = withBeatReturn ? events.find((e): e is Extract<ShapeEvent, { kind: 'return' }> => e.kind === 'return' && e.atSec === windows[window].startSec) : undefined;
+    if (comeback) comeback.tempo = change;
+    else events.push({ kind: 'tempo', atSec: Math.max(change.atSec, windows[window].startSec), change });
+  }
   if (fades) events.push({ kind: 'fade', atSec: windows[fadeFrom].startSec, silent: isSilent(windows[fadeFrom].tags) });
   return events.sort((a, b) => a.atSec - b.atSec);
 }

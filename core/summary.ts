@@ -23,6 +23,7 @@ import {
   songShape,
   statedMeter,
   tempoAt,
+  tempoOnReturnWords,
   type ShapeEvent,
   type TrackContext,
 } from './song-shape.ts';
@@ -384,7 +385,7 @@ function shapePhrases(events: readonly ShapeEvent[]): string[] {
         out.push(`drops the beat at ${at}`);
         break;
       case 'return':
-        out.push(`comes back in at ${at}`);
+        out.push(`comes back in at ${at}${event.tempo ? tempoOnReturnWords(event.tempo) : ''}`);
         break;
       case 'modulation':
         if (event.from) keysHeard.add(event.from);

@@ -139,6 +139,36 @@ describe('breaks', () => {
     expect(rhythm.beats.filter((t) => t > 21 && t < 31)).toHaveLength(0);
     expect(rhythm.tempoChanges).toEqual([]);
   });
+
+  // 50 s of a held, slowly swelling chord between a groove at 100 BPM and one at 125.
+  const PAD = '(0.6+0.4*sin(2*PI*0.1*t))*(0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.2*t)+0.15*sin(2*PI*329.6*t))';
+  const padBetween = (pad: string) => `if(lt(t,20),${DRUM_PATTERNS[0].expression(0.6)},if(lt(t,70),${pad},${DRUM_PATTERNS[0].expression(0.48)}))`;
+
+  it('tells a faster groove after a held chord as a step where the beat comes back, not a gradual change across the chord', async () => {
+    // Prepare
+    const file = path.join(dir, 'pad-step.wav');
+    await synthesize(file, padBetween(PAD), 100);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess
+    expect(rhythm.beats.filter((t) => t > 25 && t < 65)).toHaveLength(0);
+    expect(rhythm.tempoChanges).toHaveLength(1);
+    expect(rhythm.tempoChanges[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(100, 0), toBpm: expect.closeTo(125, 0) });
+    expect(rhythm.tempoChanges[0].atSec).toBeGreaterThanOrEqual(69);
+    expect(rhythm.tempoChanges[0].atSec).toBeLessThan(72);
+  });
+
+  it('strings no beats through a chord whose hiss leaves too few attacks for a beat', async () => {
+    // Prepare: the same chord with a little white noise in it, enough onset strength to pass for music.
+    const file = path.join(dir, 'pad-hiss.wav');
+    await synthesize(file, padBetween(`${PAD}+0.08*(random(0)-0.5)`), 100);
+    // Act
+    const rhythm = await rhythmOfFile(file);
+    // Assess
+    expect(rhythm.beats.length).toBeGreaterThan(40);
+    expect(rhythm.beats.filter((t) => t > 25 && t < 65)).toHaveLength(0);
+    expect(rhythm.tempoChanges.filter((c) => c.kind === 'gradual')).toEqual([]);
+  });
 });
 
 describe('no steady beat', () => {

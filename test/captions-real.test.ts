@@ -868,6 +868,32 @@ describe('the local summary', () => {
     expect(user).toContain('opening at about 98 BPM');
   });
 
+  it('tells a step that came while the beat was out with the beat coming back, not a window before it', () => {
+    // Prepare: Colobot's Humanitarian: a beat at 104 BPM, 50 s of held pad at full level, the beat back at 130 from
+    // 1:19.5 (the grid's first beats back fall a little before the window that hears the beat again).
+    const beats: number[] = [];
+    for (let t = 0; t < 30; t += 60 / 104) beats.push(t);
+    for (let t = 79.5; t < 120; t += 60 / 130) beats.push(t);
+    const piece: Piece = {
+      ...tempoStep,
+      name: 'pad.ogg',
+      track: { bpm: 130 },
+      beats,
+      tempoChanges: [{ atSec: 79.7, fromBpm: 104, toBpm: 130, kind: 'step' }],
+      at: (start) => ({ bpm: start < 30 ? 104 : start < 80 ? null : 130, bpmConfidence: start >= 30 && start < 80 ? 0 : 0.9, key: 'G major' }),
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const captions = caption(manifest);
+    const text = summaryOf(manifest, captions);
+    // Assess
+    expect(captions.find((c) => c.startSec === 70)?.caption).not.toMatch(/tempo|BPM/);
+    expect(captions.find((c) => c.startSec === 80)?.caption).toMatch(/^The beat comes back, now at about 130 BPM \(up from 104\)/);
+    expect(text).toContain('drops the beat at 0:30');
+    expect(text).toContain('comes back in at 1:20, now at about 130 BPM (up from 104)');
+    expect(text).not.toContain('steps up');
+  });
+
   it('names a tempo change with its time', () => {
     const manifest = manifestOf(tempoStep);
     const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });

@@ -140,6 +140,8 @@ export const RHYTHM = {
    * same line: a held chord inside a groove gets no tempo.
    */
   MIN_ONSETS_PER_SEC: 0.5,
+  /** … counted over this span around each beat (a caption window's length), below which the beat is dropped. */
+  ATTACK_SPAN_SEC: 10,
   /**
    * Onsets are picked from SuperFlux as in Böck & Widmer 2013 (§2.3, their peak-picking): a frame is an onset if it
    * is the largest within ±ONSET_MAX_SEC, rises above a threshold over the mean of the envelope from
@@ -573,8 +575,8 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, on
   const maxLag = (60 * fps) / RHYTHM.MIN_BPM;
   if (n < 4 * minLag || durationSec < 2) return emptyRhythm();
 
-  const onsetCount = (onsets ?? pickOnsets(envelope, 0, n, fps)).length;
-  if (onsetCount / durationSec < RHYTHM.MIN_ONSETS_PER_SEC) return emptyRhythm();
+  const onsetFrames = onsets ?? pickOnsets(envelope, 0, n, fps);
+  if (onsetFrames.length / durationSec < RHYTHM.MIN_ONSETS_PER_SEC) return emptyRhythm();
   const novelty = noveltyOf(envelope, 0, envelope.length, Math.round(RHYTHM.NOVELTY_HALF_SEC * fps));
   let total = 0;
   for (let i = 0; i < n; i++) total += novelty[i];
@@ -620,10 +622,18 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, on
   const beatFrames = trackBeats(localScore, framePeriod, RHYTHM.TIGHTNESS);
 
   // Drop beats in breaks: where the onset strength around the beat (±2 local periods) is far below the track's typical level.
-  // (Summed per beat, ±2 periods each: no prefix array of the track's length.)
+  // (Summed per beat, ±2 periods each: no prefix array of the track's length.) And where the attacks are too few for a
+  // beat (MIN_ONSETS_PER_SEC over a window's span around it, the line a window's tempo keeps): the programme strings
+  // beats on through a held pad that swells enough to pass the first test, and a tempo change read through them was
+  // told in windows that said the beat had dropped out (Colobot's Humanitarian: "speeds up from 104 to 125 BPM; the
+  // steady beat drops out", over a minute of pad with 0.1-0.3 onsets a second).
   const typical = total / n;
+  const attackReach = (RHYTHM.ATTACK_SPAN_SEC / 2) * fps;
   const kept: number[] = [];
   for (const t of beatFrames) {
+    const from = Math.max(0, t - attackReach);
+    const to = Math.min(n, t + attackReach);
+    if (countBetween(onsetFrames, from, to) < RHYTHM.MIN_ONSETS_PER_SEC * ((to - from) / fps)) continue;
     const half = 2 * framePeriod.at(t);
     const lo = Math.max(0, Math.floor(t - half));
     const hi = Math.min(n, Math.ceil(t + half));
@@ -692,6 +702,23 @@ function beatsBpm(beats: Float64Array): number | null {
  */
 const gridPeriods = new WeakMap<RhythmAnalysis, number>();
 
+/** How many of the ascending `sorted` lie in [from, to). */
+export function countBetween(sorted: ArrayLike<number>, from: number, to: number): number {
+  return firstAtOrAfter(sorted, to) - firstAtOrAfter(sorted, from);
+}
+
+/** The index of the first value ≥ `value` in an ascending list (its length when there is none). */
+function firstAtOrAfter(sorted: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: number): { bpm: number | null; confidence: number } {
   const beats = rhythm.beats;
   if (rhythm.bpm === null || beats.length < 2) return { bpm: null, confidence: 0 };
@@ -737,7 +764,8 @@ export function tempoChangesOf(
   let nextAt = beats[0];
   for (let i = 0; i < intervals.length; i++) {
     const mid = 0.5 * (beats[i] + beats[i + 1]);
-    if (mid < nextAt) continue;
+    // The middle of an interval that spans a break is no time at which the grid had a tempo.
+    if (mid < nextAt || isGap[i]) continue;
     const around: number[] = [];
     for (let j = Math.max(0, i - 4); j <= Math.min(intervals.length - 1, i + 4); j++) if (!isGap[j]) around.push(intervals[j]);
     if (around.length < 5) continue; // near a break: no reading
@@ -745,12 +773,23 @@ export function tempoChangesOf(
     logs.push(Math.log(60 / median(around)));
     nextAt = mid + stepSec;
   }
-  const m = times.length;
+  // No straight piece spans a stretch without a reading as long as a section (a break, a held pad): the grid says
+  // nothing of how the tempo went there, and a line drawn across it was told as a gradual change (a groove at 100
+  // BPM, 50 s of pad, a groove at 125: "speeds up gradually from 100 to 125 from 0:20"). The readings between two
+  // such stretches too few for a piece are left out.
+  const minLen = 4;
+  const runOf: number[] = [];
+  for (let i = 0; i < times.length; i++) runOf.push(i > 0 && times[i] - times[i - 1] > RHYTHM.MIN_SECTION_SEC ? runOf[i - 1] + 1 : (runOf[i - 1] ?? 0));
+  const runLength = new Map<number, number>();
+  for (const run of runOf) runLength.set(run, (runLength.get(run) ?? 0) + 1);
+  const kept = (_: number, i: number) => runLength.get(runOf[i])! >= minLen;
+  const t = times.filter(kept);
+  const y = logs.filter(kept);
+  const runs = runOf.filter(kept);
+  const m = t.length;
   if (m < 6) return [];
   // Optimal partitioning into linear pieces (least squares), with prefix sums for O(1) fits.
   const S = (a: number[]) => { const p = new Float64Array(m + 1); for (let i = 0; i < m; i++) p[i + 1] = p[i] + a[i]; return p; };
-  const t = times;
-  const y = logs;
   const St = S(t), Sy = S(y), Stt = S(t.map((v) => v * v)), Sty = S(t.map((v, i) => v * y[i])), Syy = S(y.map((v) => v * v));
   const fit = (a: number, b: number) => { // samples [a, b)
     const k = b - a;
@@ -761,7 +800,6 @@ export function tempoChangesOf(
     const rss = Math.max(0, syy - (sy * sy) / k - slope * cov);
     return { rss, slope, intercept: (sy - slope * st) / k };
   };
-  const minLen = 4;
   const best = new Float64Array(m + 1).fill(Infinity);
   const from = new Int32Array(m + 1);
   best[0] = -RHYTHM.CHANGE_PENALTY;
@@ -769,6 +807,7 @@ export function tempoChangesOf(
     // Pieces of at most 200 samples keep this linear in practice; longer stretches split at no cost when straight.
     for (let a = Math.max(0, b - 200); a <= b - minLen; a++) {
       if (best[a] === Infinity) continue;
+      if (runs[b - 1] !== runs[a]) continue;
       const v = best[a] + RHYTHM.CHANGE_PENALTY + fit(a, b).rss / 0.0004;
       if (v < best[b]) {
         best[b] = v;
@@ -850,7 +889,9 @@ export function tempoChangesOf(
       // two stretches at nearly one tempo is no change of tempo (Hedgewars' Halloween, 75 BPM, dips for 6 s and
       // goes on at 73, and was told as "the tempo drops from 75 to 73").
       if (Math.abs(Math.log(to.start / from.end)) >= jump && supported(0.5 * (t[from.a] + t[from.b - 1]), 0.5 * (t[to.a] + t[to.b - 1]), from.end, to.start)) {
-        changes.push({ atSec: round3(0.5 * (t[p.b - 1] + t[q.a])), fromBpm: round1(from.end), toBpm: round1(to.start), kind: 'step' });
+        // Across a stretch without beats, the new tempo is heard where the beat comes back.
+        const atSec = runs[p.b - 1] === runs[q.a] ? 0.5 * (t[p.b - 1] + t[q.a]) : t[q.a];
+        changes.push({ atSec: round3(atSec), fromBpm: round1(from.end), toBpm: round1(to.start), kind: 'step' });
         stepReachedUpTo = after;
       }
     }

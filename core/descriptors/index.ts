@@ -8,7 +8,7 @@ import type { SongSection, TrackAnalysis, TrackTags, WindowTags } from './types.
 import { ChromaFeatures } from './chroma.ts';
 import { ShortFrameFeatures } from './frames.ts';
 import { FloatSeries } from './growable.ts';
-import { analyzeRhythm, pickOnsets, RHYTHM, tempoBetween, type RhythmAnalysis } from './beats.ts';
+import { analyzeRhythm, countBetween, pickOnsets, RHYTHM, tempoBetween, type RhythmAnalysis } from './beats.ts';
 import { analyzeKey, keyBetween, type KeyAnalysis } from './key.ts';
 import { findSections } from './sections.ts';
 import { TimbreFeatures } from './timbre.ts';
@@ -345,7 +345,7 @@ export class TrackAnalyzer {
     }
     const centroid = magnitudeTotal > 0 ? weightedTotal / magnitudeTotal : 0;
     const seconds = Math.max(1e-9, (f1 - f0) * shortHopSec);
-    const onsets = firstAtOrAfter(whole.onsets, f1) - firstAtOrAfter(whole.onsets, f0);
+    const onsets = countBetween(whole.onsets, f0, f1);
     const tempo = isTrack
       ? { bpm: whole.rhythm.bpm, confidence: whole.rhythm.confidence }
       : tempoBetween(whole.rhythm, range.startSec, range.endSec);
@@ -373,18 +373,6 @@ export class TrackAnalyzer {
       percussiveRatio: round(percussiveTotal + harmonicTotal > 0 ? clamp01(percussiveTotal / (percussiveTotal + harmonicTotal)) : 0, 3),
     };
   }
-}
-
-/** The index of the first value ≥ `value` in an ascending list (its length when there is none). */
-function firstAtOrAfter(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Measures one buffer as a single window. */
