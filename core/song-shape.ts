@@ -11,7 +11,7 @@ import type { Meter, SongSection, TempoChange, TrackAnalysis, TrackTags, WindowT
 import {
   KEY_PATH_SHOWN,
   keyRelationStory,
-  MIN_BEAT_CONFIDENCE,
+  beatStated,
   MIN_KEY_CONFIDENCE,
   MIN_METER_CONFIDENCE,
   OPENING_TEMPO_MIN_INTERVALS,
@@ -76,7 +76,7 @@ export function isSilent(tags: WindowTags): boolean {
 }
 
 export function hasBeat(tags: WindowTags): boolean {
-  return tags.bpm !== null && tags.bpmConfidence >= MIN_BEAT_CONFIDENCE && !isSilent(tags);
+  return beatStated(tags) && !isSilent(tags);
 }
 
 /** The beat as told up to window i: a window told neither way keeps the one before it. */
@@ -323,7 +323,7 @@ export function sectionStory(context: TrackContext): string[] {
   if (sections.length < 2) return [];
   const main = mainLabel(sections);
   const levelOf = partLevels(sections);
-  const beat = context.track.bpm !== null && context.track.bpmConfidence >= MIN_BEAT_CONFIDENCE;
+  const beat = beatStated(context.track);
   const keyOf = (s: SongSection) => sectionKeyAt(context, (s.startSec + s.endSec) / 2) ?? null;
   const tempoOf = (s: SongSection) => (beat && s.tags.bpm !== null ? tempoAt(context, s.startSec + 0.01) : null);
   const part = (s: SongSection) => (s.label === main ? `the main part (${s.label})` : `part ${s.label}`);

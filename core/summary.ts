@@ -34,7 +34,7 @@ import {
   LEVEL_FACTS,
   masterLevel,
   meterWords,
-  MIN_BEAT_CONFIDENCE,
+  beatStated,
   NEAR_SILENCE,
   NO_CLEAR_KEY,
   NO_METER,
@@ -273,7 +273,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
 
   const meter = statedMeter(track);
   const tempo =
-    track.bpm !== null && track.bpmConfidence >= MIN_BEAT_CONFIDENCE
+    beatStated(track)
       ? `${(analysis.tempoChanges ?? []).length > 0 ? ', starting' : ''} at about ${Math.round(tempoAt(context, 0) ?? track.bpm)} BPM${meter ? ` ${meterWords(meter)}` : ''}`
       : ` with ${NO_STEADY_BEAT}`;
   // The opening key; where the key path moves on, "opening in" it (the track's own key, the one held longest, may be

@@ -117,8 +117,15 @@ export const PERCUSSION_WORDS = [
 
 export type PercussionWords = (typeof PERCUSSION_WORDS)[number]['words'];
 
-export function percussionWords(ratio: number): PercussionWords {
-  return wordFor(PERCUSSION_WORDS, ratio);
+/**
+ * Percussive sound over no steady beat: "driven" would claim a propulsion the beat tracker did not find (Lugaru's
+ * desert ambience and three of Colobot's beatless pieces read "no steady beat … driven by percussion").
+ */
+export const BEATLESS_PERCUSSIVE_WORDS = 'mostly percussive sounds';
+
+export function percussionWords(ratio: number, steadyBeat = true): PercussionWords | typeof BEATLESS_PERCUSSIVE_WORDS {
+  const words = wordFor(PERCUSSION_WORDS, ratio);
+  return !steadyBeat && words === 'driven by percussion' ? BEATLESS_PERCUSSIVE_WORDS : words;
 }
 
 
@@ -135,14 +142,19 @@ export const ATTACK_WORDS = [
   { words: 'busy' },
 ] as const satisfies WordScale;
 
-export function textureWords(tags: { percussiveRatio: number; onsetsPerSec: number }): string {
-  return `${percussionWords(tags.percussiveRatio)}, with ${wordFor(ATTACK_WORDS, tags.onsetsPerSec)} attacks`;
+export function textureWords(tags: { percussiveRatio: number; onsetsPerSec: number; bpm: number | null; bpmConfidence: number }): string {
+  return `${percussionWords(tags.percussiveRatio, beatStated(tags))}, with ${wordFor(ATTACK_WORDS, tags.onsetsPerSec)} attacks`;
 }
 
 // ——— Beat, key and meter: when they are stated ————————————————————————————————————————————————
 
 /** A window's beat under this confidence is not stated: the grid's periodicity is too weak to call steady (the track-level gate in beats.ts is 0.25). */
 export const MIN_BEAT_CONFIDENCE = 0.15;
+
+/** Whether a window's or track's beat is stated: a tempo, with the confidence to say so. */
+export function beatStated<T extends { bpm: number | null; bpmConfidence: number }>(tags: T): tags is T & { bpm: number } {
+  return tags.bpm !== null && tags.bpmConfidence >= MIN_BEAT_CONFIDENCE;
+}
 /** A key under this confidence (key.ts: profile correlation and margin over the runner-up, scaled by how tonal the chroma is) is not named: too ambiguous or barely tonal. */
 export const MIN_KEY_CONFIDENCE = 0.2;
 /** A meter under this confidence is not named: meter.ts gives its 4/4 default, when no bar structure was heard, at most 0.2. */

@@ -97,6 +97,18 @@ describe('one measurement, one word', () => {
   });
 
   it.each([
+    [0.3, 'percussion and tones in balance'],
+    [0.46, 'mostly percussive sounds'],
+  ])('calls a percussive share of %d without a steady beat "%s", never "driven", in the tag, the caption and the summary', (ratio, word) => {
+    const { tags: tagWords, caption, summary } = readings({ percussiveRatio: ratio, bpm: null, bpmConfidence: 0 });
+    expect(caption).toContain('no steady beat');
+    expect(tagWords).toContain(word);
+    expect(caption).toContain(`${word}, with steady attacks.`);
+    expect(summary).toContain(`: ${word}, with steady attacks.`);
+    expect(caption + summary + tagWords.join(' ')).not.toContain('driven');
+  });
+
+  it.each([
     [60, 'slow'],
     [75.6, 'moderate'],
     [97, 'moderate'],

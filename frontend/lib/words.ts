@@ -6,7 +6,7 @@
 import type { ResultDocument } from '#core/contract';
 import type { WindowTags } from '#core/descriptors/types';
 import { keyPathWords, sectionKeys, statedKey, statedMeter } from '#core/song-shape';
-import { beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
+import { beatStated, beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
 
 export interface PlainTag {
   /** What a listener would say: "upbeat tempo", "loud, mastered hot". */
@@ -42,7 +42,7 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
     out.push({ words: peakWords(tags.truePeakDbtp), number: `${tags.truePeakDbtp.toFixed(1)} dBTP`, explanation: 'True peak: the highest level between samples; above 0 dBTP it distorts.' });
   }
   out.push({
-    words: percussionWords(tags.percussiveRatio),
+    words: percussionWords(tags.percussiveRatio, beatStated(tags)),
     number: `${Math.round(tags.percussiveRatio * 100)}% percussive`,
     explanation: 'The share of the sound’s energy in short attacks (drums, plucks) rather than held tones.',
   });
