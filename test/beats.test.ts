@@ -166,7 +166,7 @@ describe('breaks', () => {
     const rhythm = await rhythmOfFile(file);
     // Assess
     expect(rhythm.beats.length).toBeGreaterThan(40);
-    expect(rhythm.beats.filter((t) => t > 25 && t < 65)).toHaveLength(0);
+    expect(rhythm.beats.filter((t) => t > 30 && t < 60)).toHaveLength(0);
     expect(rhythm.tempoChanges.filter((c) => c.kind === 'gradual')).toEqual([]);
   });
 });

@@ -140,8 +140,13 @@ export const RHYTHM = {
    * same line: a held chord inside a groove gets no tempo.
    */
   MIN_ONSETS_PER_SEC: 0.5,
-  /** … counted over this span around each beat (a caption window's length), below which the beat is dropped. */
-  ATTACK_SPAN_SEC: 10,
+  /**
+   * … counted over this span around each beat, below which the beat is dropped: twice a caption window, so a stretch
+   * of held pad (Colobot's Humanitarian, a minute of it) loses its beats while a single sparse window inside a groove
+   * keeps the grid, and is left to the captions' own rule for a window whose beat wavers (with 10 s, the corpus's
+   * captions told the beat dropping out and coming back five more times, at 1.1 onsets a second in Freedoom's e3m8).
+   */
+  ATTACK_SPAN_SEC: 20,
   /**
    * Onsets are picked from SuperFlux as in Böck & Widmer 2013 (§2.3, their peak-picking): a frame is an onset if it
    * is the largest within ±ONSET_MAX_SEC, rises above a threshold over the mean of the envelope from
@@ -623,7 +628,7 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, on
 
   // Drop beats in breaks: where the onset strength around the beat (±2 local periods) is far below the track's typical level.
   // (Summed per beat, ±2 periods each: no prefix array of the track's length.) And where the attacks are too few for a
-  // beat (MIN_ONSETS_PER_SEC over a window's span around it, the line a window's tempo keeps): the programme strings
+  // beat (MIN_ONSETS_PER_SEC, the line a window's tempo keeps, over ATTACK_SPAN_SEC around it): the programme strings
   // beats on through a held pad that swells enough to pass the first test, and a tempo change read through them was
   // told in windows that said the beat had dropped out (Colobot's Humanitarian: "speeds up from 104 to 125 BPM; the
   // steady beat drops out", over a minute of pad with 0.1-0.3 onsets a second).
