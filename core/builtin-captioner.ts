@@ -29,8 +29,8 @@ import {
   tempoAt,
   tempoChangeWords,
   tempoOnReturnWords,
-  toldTempoChanges,
   type ToldTempoChange,
+  windowOwnStart,
   windowReadings,
   withoutNumbers,
   type ShapeEvent,
@@ -85,7 +85,7 @@ class CaptionWriter {
   private readonly beats: Array<boolean | null>;
   private readonly shape: ShapeEvent[];
   /** Where each tempo change is told (toldTempoChanges): a step while the beat was out, with the beat's return. */
-  private readonly tempoTold: ToldTempoChange[];
+  private readonly tempoTold: readonly ToldTempoChange[];
   private readonly durationSec: number;
   /** Windows already said to bring back earlier music: two in a row would be noise, not form. */
   private readonly returns = new Set<number>();
@@ -99,7 +99,7 @@ class CaptionWriter {
     this.grooves = grooveWindows(windows);
     this.beats = readings.beats;
     this.shape = songShape(windows, context, readings);
-    this.tempoTold = toldTempoChanges(windows, readings.beats, context.analysis.tempoChanges ?? []);
+    this.tempoTold = readings.tempo;
     this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
   }
 
@@ -114,9 +114,9 @@ class CaptionWriter {
     return this.change(i, variant);
   }
 
-  /** Where window i's own time starts: the tail-aligned last window overlaps the one before it. */
+  /** Where window i's own time starts (windowOwnStart). */
   private ownStart(i: number): number {
-    return i > 0 ? Math.max(this.windows[i].startSec, this.windows[i - 1].endSec) : this.windows[i].startSec;
+    return windowOwnStart(this.windows, i);
   }
 
   private within(i: number, atSec: number): boolean {

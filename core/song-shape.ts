@@ -214,6 +214,11 @@ export function openingKey(context: Pick<TrackContext, 'track' | 'analysis'>): s
   return keys[0] ?? statedKey(context.track.key, context.track.keyConfidence);
 }
 
+/** Where window i's own time starts: the tail-aligned last window overlaps the one before it, which keeps that time. */
+export function windowOwnStart(windows: readonly TimedWindow[], i: number): number {
+  return i > 0 ? Math.max(windows[i].startSec, windows[i - 1].endSec) : windows[i].startSec;
+}
+
 /** A tempo change and the window that tells it. */
 export interface ToldTempoChange {
   change: TempoChange;
@@ -231,10 +236,9 @@ export interface ToldTempoChange {
  * tail-aligned last window overlaps it), as the captions own them.
  */
 export function toldTempoChanges(windows: readonly TimedWindow[], narrated: ReadonlyArray<boolean | null>, changes: readonly TempoChange[]): ToldTempoChange[] {
-  const ownStart = (i: number) => (i > 0 ? Math.max(windows[i].startSec, windows[i - 1].endSec) : windows[i].startSec);
   const told: ToldTempoChange[] = [];
   for (const change of changes) {
-    const i = windows.findIndex((w, k) => change.atSec >= ownStart(k) && change.atSec < w.endSec);
+    const i = windows.findIndex((w, k) => change.atSec >= windowOwnStart(windows, k) && change.atSec < w.endSec);
     if (i < 0 || change.atSec <= 0) continue;
     const beatHere = beatToldAt(narrated, i);
     const beatBefore = i > 0 && beatToldAt(narrated, i - 1);
@@ -427,12 +431,15 @@ export type ShapeEvent =
 export interface WindowReadings {
   classes: LevelClass[];
   beats: Array<boolean | null>;
+  /** Where each tempo change is told (toldTempoChanges), for the captions and the shape alike. */
+  tempo: ToldTempoChange[];
 }
 
 export function windowReadings(windows: readonly TimedWindow[], context: TrackContext): WindowReadings {
   const scale = levelScale(context, windows);
   const classes = windows.map((w) => levelClass(w.tags, scale));
-  return { classes, beats: narratedBeats(windows, context.analysis.beats ?? [], classes.map(isQuiet)) };
+  const beats = narratedBeats(windows, context.analysis.beats ?? [], classes.map(isQuiet));
+  return { classes, beats, tempo: toldTempoChanges(windows, beats, context.analysis.tempoChanges ?? []) };
 }
 
 /**
@@ -506,7 +513,7 @@ export function songShape(windows: readonly TimedWindow[], context: TrackContext
     if (event.kind === 'return' && builds.some((b) => event.atSec > b.atSec && event.atSec < b.endSec)) events.splice(k, 1);
   }
   for (const change of keyChanges(context.analysis)) events.push({ kind: 'modulation', ...change });
-  for (const { change, window, withBeatReturn } of toldTempoChanges(windows, narrated, context.analysis.tempoChanges ?? [])) {
+  for (const { change, window, withBeatReturn } of readings.tempo) {
     // A step while the beat was out is told with the beat's return: "comes back in at 1:20, now at about 130 BPM (up from 104)".
     const comeback = withBeatReturn ? events.find((e): e is Extract<ShapeEvent, { kind: 'return' }> => e.kind === 'return' && e.atSec === windows[window].startSec) : undefined;
     if (comeback) comeback.tempo = change;

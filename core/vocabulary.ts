@@ -124,8 +124,7 @@ export type PercussionWords = (typeof PERCUSSION_WORDS)[number]['words'];
 export const BEATLESS_PERCUSSIVE_WORDS = 'mostly percussive sounds';
 
 export function percussionWords(ratio: number, steadyBeat = true): PercussionWords | typeof BEATLESS_PERCUSSIVE_WORDS {
-  const words = wordFor(PERCUSSION_WORDS, ratio);
-  return !steadyBeat && words === 'driven by percussion' ? BEATLESS_PERCUSSIVE_WORDS : words;
+  return !steadyBeat && ratio >= GROOVE_MIN_PERCUSSIVE ? BEATLESS_PERCUSSIVE_WORDS : wordFor(PERCUSSION_WORDS, ratio);
 }
 
 
