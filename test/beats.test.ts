@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { analyzeRhythm, type AccentPulse, FramePeriods, metricalLevel, octaveOf, RHYTHM, tempoBetween, tempoChangesOf, type RhythmAnalysis } from '../core/descriptors/beats.ts';
+import { analyzeRhythm, type AccentPulse, FramePeriods, metricalLevel, octaveOf, RHYTHM, tempoBetween, tempoChangesOf, tempoStateSupport, type RhythmAnalysis } from '../core/descriptors/beats.ts';
 import { DOTTED_FIGURE, DRUM_PATTERNS, decode, synthesize, runFfmpeg, CORPUS_RATE } from '../bench/lib/descriptor-corpus.ts';
 
 let dir: string;
@@ -372,7 +372,47 @@ describe('tempo changes from the beat grid', () => {
     const changes = tempoChangesOf(Float64Array.from(beats));
     // Assess
     expect(changes).toHaveLength(1);
-    expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(128, 0), toBpm: expect.closeTo(160, 0) });
+    expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(128, 0) });
+    // The drift's first seconds: 160 to 161.6 over the 16 s the landing is read over.
+    expect(Math.abs(changes[0].toBpm - 160)).toBeLessThanOrEqual(1);
+  });
+
+  it('tells the tempo the beat comes back at, not the first seconds of a grid still on its way there', () => {
+    // Prepare: 30 s at 104 BPM; 50 s without beats (a held pad); then the grid's first 5 s back run at 120 BPM (its
+    // tempo states were left where the pad had them) before it holds 130 for 60 s.
+    const beats: number[] = [];
+    let t = 0;
+    const hold = (bpm: number, seconds: number) => {
+      for (const start = t; t < start + seconds; t += 60 / bpm) beats.push(t);
+    };
+    hold(104, 30);
+    t += 50;
+    hold(120, 5);
+    hold(130, 60);
+    // Act
+    const changes = tempoChangesOf(Float64Array.from(beats));
+    // Assess
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ kind: 'step', fromBpm: expect.closeTo(104, 0) });
+    expect(Math.abs(changes[0].toBpm - 130)).toBeLessThanOrEqual(1);
+    expect(Math.abs(changes[0].atSec - 80)).toBeLessThanOrEqual(1);
+  });
+
+  it('bears out a step from a section whose middle has a weak pulse, where the rest of it has one, but not from a section without any', () => {
+    // Prepare: segments every 4 s (100 frames a second) at 130 BPM to 270 s, 104 after; the pulse faint from 254 to
+    // 262 s (as Colobot's Humanitarian before it steps back to its opening tempo).
+    const fps = 100;
+    const centers = Float64Array.from({ length: 73 }, (_, s) => (6 + 4 * s) * fps);
+    const periods = Float64Array.from(centers, (c) => (60 * fps) / (c / fps < 270 ? 130 : 104));
+    const faint = (from: number, to: number) => Float64Array.from(centers, (c) => (c / fps >= from && c / fps <= to ? 0.03 : 0.3));
+    // Act
+    const faintMiddle = tempoStateSupport(centers, periods, faint(254, 262), fps);
+    const faintThroughout = tempoStateSupport(centers, periods, faint(250, 270), fps);
+    // Assess: the section before the step runs 257-267 s (its middle 262), the one after 277-290.
+    expect(faintMiddle(262, 283.5, 130, 104)).toBe(true);
+    expect(faintThroughout(262, 283.5, 130, 104)).toBe(false);
+    // The path must still move with the change.
+    expect(faintMiddle(262, 283.5, 130, 160)).toBe(false);
   });
 
   it('drops a step of the beat grid that the tempo states do not show', () => {

@@ -652,23 +652,6 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, on
 
   const bpm = beatsBpm(beats);
   if (bpm === null) return emptyRhythm();
-  // A tempo change read from the beat grid must also be in the tempo-state path, with a pulse on both sides:
-  // the dynamic programme can string a stretch of beats onto syncopated attacks a little off the period
-  // (a 3+3+2 riff pulls them ~9 % closer) while the segments' periodicity never moved, and a stretch without
-  // any pulse lets the path drift. The path must move the same way by at least half the claimed change.
-  const segmentAt = (sec: number) => {
-    let nearest = 0;
-    for (let s = 1; s < segments.centers.length; s++) if (Math.abs(segments.centers[s] - sec * fps) < Math.abs(segments.centers[nearest] - sec * fps)) nearest = s;
-    return nearest;
-  };
-  const supportedByTempoStates = (fromSec: number, toSec: number, fromBpm: number, toBpm: number): boolean => {
-    const before = segmentAt(fromSec);
-    const after = segmentAt(toSec);
-    if (clarity[before] <= RHYTHM.CLARITY_FLOOR || clarity[after] <= RHYTHM.CLARITY_FLOOR) return false;
-    const moved = Math.log(periods[before] / periods[after]);
-    const claimed = Math.log(toBpm / fromBpm);
-    return Math.sign(moved) === Math.sign(claimed) && Math.abs(moved) >= 0.5 * Math.abs(claimed);
-  };
   const meter = analyzeMeter(short, beats, fps);
   return {
     bpm,
@@ -677,7 +660,38 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, on
     downbeats: meter.downbeats,
     meter: meter.meter,
     meterConfidence: meter.confidence,
-    tempoChanges: tempoChangesOf(beats, supportedByTempoStates),
+    tempoChanges: tempoChangesOf(beats, tempoStateSupport(segments.centers, periods, clarity, fps)),
+  };
+}
+
+/**
+ * Whether the tempo-state path bears out a tempo change the beat grid shows, asked about the middles of the sections
+ * either side: the dynamic programme can string a stretch of beats onto syncopated attacks a little off the period
+ * (a 3+3+2 riff pulls them ~9 % closer) while the segments' periodicity never moved, and a stretch without any pulse
+ * lets the path drift. So each section must show a pulse somewhere (within half a section's length of its middle:
+ * a section whose middle is a weak bar or two is still at its tempo; Colobot's Humanitarian holds 130 BPM to 4:27
+ * through a few seconds of pulse too faint to count, then steps back to its opening 104, and the step went untold
+ * while the windows' tags went from 130 to 104), and the path must move the same way by at least half the change.
+ * `centers` are the segments' centres in frames, `periods` their local periods, `clarity` their pulse clarity.
+ */
+export function tempoStateSupport(centers: Float64Array, periods: Float64Array, clarity: Float64Array, fps: number) {
+  const segmentAt = (sec: number) => {
+    let nearest = 0;
+    for (let s = 1; s < centers.length; s++) if (Math.abs(centers[s] - sec * fps) < Math.abs(centers[nearest] - sec * fps)) nearest = s;
+    return nearest;
+  };
+  const pulseNear = (sec: number) => {
+    let best = clarity[segmentAt(sec)];
+    for (let s = 0; s < centers.length; s++) {
+      if (Math.abs(centers[s] / fps - sec) <= RHYTHM.MIN_SECTION_SEC / 2 && clarity[s] > best) best = clarity[s];
+    }
+    return best;
+  };
+  return (fromSec: number, toSec: number, fromBpm: number, toBpm: number): boolean => {
+    if (pulseNear(fromSec) <= RHYTHM.CLARITY_FLOOR || pulseNear(toSec) <= RHYTHM.CLARITY_FLOOR) return false;
+    const moved = Math.log(periods[segmentAt(fromSec)] / periods[segmentAt(toSec)]);
+    const claimed = Math.log(toBpm / fromBpm);
+    return Math.sign(moved) === Math.sign(claimed) && Math.abs(moved) >= 0.5 * Math.abs(claimed);
   };
 }
 
@@ -844,6 +858,14 @@ export function tempoChangesOf(
     if (dirs[i] === 0 && t[sections[i].b - 1] - t[sections[i].a] < RHYTHM.MIN_SECTION_SEC) dirs[i] = dirs[i - 1];
   }
   const span = (p: { a: number; b: number }) => t[p.b - 1] - t[p.a];
+  // The tempo a step lands on: the median reading over the first two sections' length of the landing, within its run.
+  // The grid's tempo states take a section's length to follow a step (segments of 12 s, 4 s apart), so over twice
+  // that the settled tempo is most of the readings.
+  const landingTempo = (p: { a: number }) => {
+    let end = p.a;
+    while (end < m && runs[end] === runs[p.a] && t[end] - t[p.a] < 2 * RHYTHM.MIN_SECTION_SEC) end++;
+    return Math.exp(median(y.slice(p.a, end)));
+  };
   // The tempo a step leaves and the one it lands on are those of the sections either side that last MIN_SECTION_SEC:
   // the grid takes several seconds to follow a sudden step (its tempo states change by small steps), and the short
   // ramp it draws meanwhile is a section of its own, whose first tempo is only part of the way there (Freedoom's
@@ -878,6 +900,7 @@ export function tempoChangesOf(
   // told of them as well (Hedgewars' Brick read "steps up from 128 to 162" and, of the same seconds, "speeds up
   // gradually from 144 to 163").
   let stepReachedUpTo = -1;
+  let lastLanding: { untilSec: number; bpm: number } | null = null;
   for (let i = 0; i < sections.length; i++) {
     const p = sections[i];
     const q = sections[i + 1];
@@ -891,14 +914,31 @@ export function tempoChangesOf(
     if (stepped) {
       const from = sections[before];
       const to = sections[after];
+      // The tempo landed on is the landing's typical reading, not where its section's line starts: the grid's first
+      // seconds after a step can still be on their way (Colobot's Humanitarian comes back from a minute of pad at
+      // 130 BPM, and its grid's first four seconds back ran 120-128: the section's line began at 120, and the
+      // caption said "now at about 120 BPM" over a window tagged 130).
+      const landing = landingTempo(to);
+      // A step from a stretch inside the last step's landing to the tempo that step was told landing on is the grid
+      // finishing its way there (a few seconds at 120 before 130, after a beat that came back at 130): not a change.
+      if (lastLanding && t[from.a] < lastLanding.untilSec && Math.abs(Math.log(landing / lastLanding.bpm)) < jump) {
+        stepReachedUpTo = after;
+        continue;
+      }
       // Told by the settled tempi, the step must still be one: a few seconds of a slower or faster grid between
       // two stretches at nearly one tempo is no change of tempo (Hedgewars' Halloween, 75 BPM, dips for 6 s and
-      // goes on at 73, and was told as "the tempo drops from 75 to 73").
-      if (Math.abs(Math.log(to.start / from.end)) >= jump && supported(0.5 * (t[from.a] + t[from.b - 1]), 0.5 * (t[to.a] + t[to.b - 1]), from.end, to.start)) {
+      // goes on at 73, and was told as "the tempo drops from 75 to 73"). Whether there is a step is asked of where
+      // the landing's line starts, as the tempo states were asked before the landing was read; the landing's
+      // reading must make one too, and is what is told. (Asked of the reading, a last 15 s whose grid wanders
+      // 143-188 BPM became a step to 154, which the tempo states had refused as one to the line's 176.)
+      const stepTo = (bpm: number) => Math.log(bpm / from.end);
+      const isStep = Math.abs(stepTo(to.start)) >= jump && Math.abs(stepTo(landing)) >= jump && Math.sign(stepTo(landing)) === Math.sign(stepTo(to.start));
+      if (isStep && supported(0.5 * (t[from.a] + t[from.b - 1]), 0.5 * (t[to.a] + t[to.b - 1]), from.end, to.start)) {
         // Across a stretch without beats, the new tempo is heard where the beat comes back.
         const atSec = runs[p.b - 1] === runs[q.a] ? 0.5 * (t[p.b - 1] + t[q.a]) : t[q.a];
-        changes.push({ atSec: round3(atSec), fromBpm: round1(from.end), toBpm: round1(to.start), kind: 'step' });
+        changes.push({ atSec: round3(atSec), fromBpm: round1(from.end), toBpm: round1(landing), kind: 'step' });
         stepReachedUpTo = after;
+        lastLanding = { untilSec: t[to.a] + 2 * RHYTHM.MIN_SECTION_SEC, bpm: landing };
       }
     }
   }
