@@ -210,7 +210,9 @@ export function openingKey(context: Pick<TrackContext, 'track' | 'analysis'>): s
   const keys = sectionKeys(context.analysis);
   const opening = context.analysis.keySections?.[0];
   const opensUnclear = opening !== undefined && statedKey(opening.key, opening.confidence) === null;
-  if (keys.length > 1 && opensUnclear) return null;
+  // Moving on to one key is enough (Colobot's Humanitarian: no clear key for two minutes, then E minor alone, read
+  // "starting … in E minor" and "settles in E minor at 2:09").
+  if (opensUnclear && keys.length > 0) return null;
   return keys[0] ?? statedKey(context.track.key, context.track.keyConfidence);
 }
 

@@ -284,7 +284,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   const firstKey = openingKey(context);
   const key = firstKey
     ? `, ${keys.length > 1 ? 'opening ' : ''}in ${firstKey}`
-    : `, with ${NO_CLEAR_KEY}${keys.length > 1 ? ' at first' : ''}`;
+    : `, with ${NO_CLEAR_KEY}${keys.length > 0 ? ' at first' : ''}`;
   // "with no steady beat and no clear key", not "with no steady beat, with no clear key".
   const tempoAndKey = tempo.startsWith(' with ') && key.startsWith(', with ') ? `${tempo} and ${key.slice(', with '.length)}` : `${tempo}${key}`;
   facts.push(`"${manifest.file.name}" runs ${formatClock(manifest.file.durationSec)}${tempoAndKey}.`);

@@ -575,6 +575,26 @@ describe('the local summary', () => {
     expect(text).toMatch(/settles in G minor at 0:5\d/);
   });
 
+  it('does not say a track opens in the one key it settles in after an opening without a clear key', () => {
+    // Prepare: as Colobot's Humanitarian: no clear key for 2:09, then E minor, and no clear key again for the end.
+    const piece: Piece = {
+      ...constant,
+      name: 'unclear-then-one-key.ogg',
+      keySections: [
+        { startSec: 0, endSec: 129, key: 'G major', confidence: 0.05 },
+        { startSec: 129, endSec: 170, key: 'E minor', confidence: 0.7 },
+        { startSec: 170, endSec: 180, key: 'E minor', confidence: 0.05 },
+      ],
+      at: (start) => ({ bpm: 120, loudnessLufs: -14, ...(start < 129 || start >= 170 ? { key: null, keyConfidence: 0.05 } : { key: 'E minor' }) }),
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    // Assess
+    expect(text).toMatch(/runs 3:00 at about 120 BPM in 4\/4, with no clear key at first\./);
+    expect(text).toMatch(/settles in E minor at 2:09/);
+  });
+
   it('tells the first sixteen changes of a long loop and counts the rest by kind, with the closing fade', () => {
     // Prepare: 20 minutes of a 100-second loop: 70 s of the groove, 30 s quiet; A major for 15:00–16:40; a fade over the last 30 s.
     const piece: Piece = {
