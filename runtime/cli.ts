@@ -16,7 +16,7 @@
  * Exit status: 0 every run succeeded; 1 a run failed (each named), or the CLI could not do its part;
  * 2 usage error; 130 stopped by Ctrl-C (the finished results are kept).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +50,7 @@ export const USAGE = `Usage: npm run caption -- <files or folders…> [--json] [
        npm run caption -- delete <run id…>
 
 Runs songs through Preprocess → Caption → Summarize on this machine and prints what was found.
-Folders are searched, subfolders too, for audio files (${Object.keys(CONTENT_TYPE_BY_EXTENSION).join(', ')}).
+Folders are searched, subfolders and links too (each file once), for audio files (${Object.keys(CONTENT_TYPE_BY_EXTENSION).join(', ')}).
 
   --json            one JSON line per file on stdout: its result (or failure) document and "path"
   --out DIR         write each result document, its captions as .srt and .vtt, and index.json/index.csv
@@ -116,10 +116,27 @@ export function collectFiles(inputs: readonly string[]): string[] {
       throw new UsageError(`No file or folder at ${input}.`);
     }
     if (stat.isDirectory()) {
-      const found = readdirSync(input, { recursive: true, withFileTypes: true })
-        .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && isAudioName(entry.name))
-        .map((entry) => path.join(entry.parentPath, entry.name))
-        .sort();
+      // A link to a file counts as the file (libraries are often folders of links); a broken link is passed over.
+      // (Node's walk follows links to folders, even one back to a parent: each file is kept once, below.)
+      const isFileOrLinkToOne = (entry: { isFile(): boolean; isSymbolicLink(): boolean; parentPath: string; name: string }) => {
+        if (entry.isFile()) return true;
+        if (!entry.isSymbolicLink()) return false;
+        try {
+          return statSync(path.join(entry.parentPath, entry.name)).isFile();
+        } catch {
+          return false;
+        }
+      };
+      // Where several paths lead to one file, the shortest names it.
+      const byFile = new Map<string, string>();
+      for (const entry of readdirSync(input, { recursive: true, withFileTypes: true })) {
+        if (entry.name.startsWith('.') || !isAudioName(entry.name) || !isFileOrLinkToOne(entry)) continue;
+        const file = path.join(entry.parentPath, entry.name);
+        const real = realPath(file);
+        const named = byFile.get(real);
+        if (named === undefined || file.length < named.length) byFile.set(real, file);
+      }
+      const found = [...byFile.values()].sort();
       if (found.length === 0) throw new UsageError(`No audio files in the folder ${input}.`);
       files.push(...found);
     } else if (stat.isFile()) {
@@ -128,7 +145,25 @@ export function collectFiles(inputs: readonly string[]): string[] {
       throw new UsageError(`${input} is neither a file nor a folder.`);
     }
   }
-  return [...new Set(files.map((file) => path.resolve(file)))];
+  // Once per file, however many paths lead to it (links, a link back to a parent folder), under the first path.
+  const seen = new Set<string>();
+  const unique: string[] = [];
+  for (const file of files.map((f) => path.resolve(f))) {
+    const real = realPath(file);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    unique.push(file);
+  }
+  return unique;
+}
+
+/** The file a path leads to, links followed; the path itself where it leads nowhere (Preprocess will say so). */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
 }
 
 const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatClock(ms / 1000));

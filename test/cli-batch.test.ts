@@ -3,7 +3,7 @@
  * generated songs (subfolders too) and a file that is not audio.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunDocument } from '#core/contract';
 import { outputStems } from '#runtime/batch';
@@ -83,6 +83,19 @@ describe('arguments', () => {
     mkdirSync(empty, { recursive: true });
     expect(() => collectFiles([empty])).toThrow(/No audio files/);
     expect([...outputStems(files).values()]).toEqual(['first-song', 'first-song-2', 'tone', 'notes']);
+  });
+
+  it('takes a link to an audio file in a folder as the file, passes over a broken link, and walks a link back to a parent folder without taking a file twice', () => {
+    // Prepare: a folder of links, as a music library often is, with a link back to itself.
+    const links = path.join(dir, 'links');
+    mkdirSync(links, { recursive: true });
+    symlinkSync(path.join(folder, 'live', 'tone.wav'), path.join(links, 'linked tone.wav'));
+    symlinkSync(path.join(dir, 'nowhere.wav'), path.join(links, 'broken.wav'));
+    symlinkSync(links, path.join(links, 'again'));
+    // Act
+    const files = collectFiles([links, path.join(folder, 'live', 'tone.wav')]);
+    // Assess
+    expect(files.map((file) => path.relative(dir, file))).toEqual([path.join('links', 'linked tone.wav')]);
   });
 });
 
