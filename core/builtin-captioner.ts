@@ -20,6 +20,7 @@ import {
   cancelsInMono,
   isSilent,
   keyChanges,
+  loopRestarts,
   ordinal,
   sectionAt,
   songShape,
@@ -269,10 +270,13 @@ class CaptionWriter {
       major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
-    const part = beginning && this.partBeginning(beginning);
+    // Where the music comes round again as a whole (analysis.loop), that is the news: the part it opens with returns with it.
+    const pass = loopRestarts(this.context.analysis, windows[windows.length - 1].endSec).findIndex((at) => this.within(i, at));
+    if (pass >= 0) major.push(`the music comes round again, the ${ordinal(pass + 2)} time through`);
+    const part = pass < 0 && beginning ? this.partBeginning(beginning) : undefined;
     if (part) major.push(part);
     // A section that begins here already says whether its music was heard before.
-    const echo = part ? undefined : this.returnOf(i);
+    const echo = part || pass >= 0 ? undefined : this.returnOf(i);
     if (echo !== undefined) major.push(`back to the music of ${formatClock(windows[echo].startSec)}`);
 
     // After "back to the music of …", or after silence, the comparison with the window before says nothing more.

@@ -162,6 +162,45 @@ export function sectionKeyAt(context: TrackContext, atSec: number): string | nul
   return statedKey(section.key, section.confidence);
 }
 
+/**
+ * Where the whole piece starts over (analysis.loop): the time each later pass begins, before the end. The story of a
+ * looped track is told over its first pass; each restart is told where it comes.
+ */
+export function loopRestarts(analysis: Pick<TrackAnalysis, 'loop'>, durationSec: number): number[] {
+  const loop = analysis.loop;
+  if (!loop || !(loop.periodSec > 0)) return [];
+  const out: number[] = [];
+  for (let at = loop.startSec + loop.periodSec; at < durationSec - 1; at += loop.periodSec) out.push(at);
+  return out;
+}
+
+/** The end of the loop's first pass (Infinity without a loop): what the story tells before the piece repeats. */
+export function firstPassEnd(analysis: Pick<TrackAnalysis, 'loop'>): number {
+  return analysis.loop ? analysis.loop.startSec + analysis.loop.periodSec : Infinity;
+}
+
+/** How many times, to the nearest half: "twice", "5 times", "2½ times". */
+export function timesWords(passes: number): string {
+  const halves = Math.max(2, Math.round(passes * 2));
+  const whole = Math.floor(halves / 2);
+  const half = halves % 2 === 1 ? '½' : '';
+  return whole === 2 && !half ? 'twice' : `${whole}${half} times`;
+}
+
+/**
+ * The loop in a sentence: "It repeats as a whole every 4:00 (5 times in all); it is told here once.", after any
+ * opening before it. "As a whole", not "the same music": the loop is found in harmony and sound, which a new melody
+ * over the same backing repeats too.
+ */
+export function loopSentence(loop: NonNullable<TrackAnalysis['loop']>): string {
+  const period = loop.periodSec < 90 ? `${Math.round(loop.periodSec)} seconds` : formatClock(loop.periodSec);
+  const times = timesWords(loop.passes);
+  const inAll = times === 'twice' ? 'twice' : `${times} in all`;
+  return loop.startSec >= 5
+    ? `After ${lengthWithArticle(loop.startSec)} opening, the music repeats as a whole every ${period} (${inAll}); it is told here once.`
+    : `It repeats as a whole every ${period} (${inAll}); it is told here once.`;
+}
+
 /** Ordinal words, so that "into the third minute" differs from "into the second" once numbers are removed. */
 export function ordinal(n: number): string {
   const words = ['zeroth', 'first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'eleventh', 'twelfth'];

@@ -54,6 +54,8 @@ interface Piece {
   /** The window's tags before jitter, from its start time. */
   at: (startSec: number) => Partial<WindowTags>;
   seed?: number;
+  /** The whole piece played more than once (analysis.loop). */
+  loop?: TrackAnalysis['loop'];
 }
 
 /** A manifest as preprocess writes it: 10 s windows, a tail-aligned last one, small natural jitter on every measurement. */
@@ -99,6 +101,7 @@ function manifestOf(piece: Piece): Manifest {
     tempoChanges: piece.tempoChanges ?? [],
     keySections: piece.keySections,
     loudnessCurve: windows.flatMap((w) => Array.from({ length: 10 }, () => w.tags.loudnessLufs ?? -70)),
+    ...(piece.loop ? { loop: piece.loop } : {}),
   };
   return {
     version: 1,
@@ -595,6 +598,30 @@ describe('the local summary', () => {
     expect(text).toMatch(/settles in E minor at 2:09/);
   });
 
+  it('tells a track that repeats as a whole once, with where the music comes round again, and still its closing fade', () => {
+    // Prepare: after a 10 s opening, a 60 s piece played three times (A, a quiet break B, A again), fading over the last 20 s.
+    const piece: Piece = {
+      ...constant,
+      name: 'looped.ogg',
+      durationSec: 190,
+      sections: [[0, 'A', 'intro'], [10, 'B', null], [40, 'C', 'break'], [50, 'B', null], [70, 'B', null], [100, 'C', 'break'], [110, 'B', null], [130, 'B', null], [160, 'C', 'break'], [170, 'B', null]],
+      at: (start) => ({ bpm: 120, loudnessLufs: start >= 170 ? -24 - (start - 170) / 2 : start === 0 || (start - 10) % 60 === 30 ? -26 : -14 }),
+      loop: { startSec: 10, periodSec: 60, passes: 3 },
+    };
+    const manifest = manifestOf(piece);
+    // Act
+    const captions = caption(manifest);
+    const text = summaryOf(manifest, captions);
+    // Assess
+    expect(text).toContain('After a 10 s opening, the music repeats as a whole every 60 seconds (3 times in all); it is told here once.');
+    expect(text.match(/goes quiet at/g)).toHaveLength(1);
+    expect(text).toMatch(/fades out from 2:40/);
+    expect(text).not.toContain('1:40');
+    expect(captions.find((c) => c.startSec === 70)?.caption).toMatch(/^The music comes round again, the second time through/);
+    expect(captions.find((c) => c.startSec === 130)?.caption).toMatch(/^The music comes round again, the third time through/);
+    expect(captions.filter((c) => /comes round again/.test(c.caption))).toHaveLength(2);
+  });
+
   it('tells the first sixteen changes of a long loop and counts the rest by kind, with the closing fade', () => {
     // Prepare: 20 minutes of a 100-second loop: 70 s of the groove, 30 s quiet; A major for 15:00–16:40; a fade over the last 30 s.
     const piece: Piece = {
@@ -923,6 +950,18 @@ describe('the local summary', () => {
 });
 
 describe('the LLM prompt and its contradiction check', () => {
+  it('tells the LLM where a track repeats as a whole, and nothing of the kind where it does not', () => {
+    // Prepare
+    const looped = manifestOf({ ...constant, loop: { startSec: 0.5, periodSec: 45.2, passes: 3.98 } });
+    const plain = manifestOf(constant);
+    // Act
+    const { user } = summaryPrompt(looped, chunksOf(looped, caption(looped)));
+    const plainUser = summaryPrompt(plain, chunksOf(plain, caption(plain))).user;
+    // Assess
+    expect(user).toContain('Repeats as a whole: It repeats as a whole every 45 seconds (4 times in all). Tell the piece once and say how often it comes round.');
+    expect(plainUser).not.toContain('Repeats as a whole');
+  });
+
   it('gives the LLM the track tempo and meter, key sections and tempo changes with times, and the file loudness against -14 LUFS', () => {
     // Prepare
     const manifest = manifestOf(song);

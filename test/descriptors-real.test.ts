@@ -8,7 +8,7 @@
  * where .ci/run builds it, a missing slice fails.
  */
 import {
-  TARGETS, hasFittingKey, isConstantTempo, loadRealCorpus, measureInChild, scorePiece,
+  REAL_AUDIO_DIR, TARGETS, hasFittingKey, isConstantTempo, loadRealCorpus, measureInChild, scorePiece,
   summarize, toScoredPiece, type CorpusPiece, type Estimate, type PieceScore,
 } from '../bench/lib/real-corpus.ts';
 import { existsSync } from 'node:fs';
@@ -159,4 +159,36 @@ if (!feelingsThere && process.env.CI) {
     expect(Math.abs(rhythm.bpm! / 95 - 1)).toBeLessThanOrEqual(0.04);
     expect(rhythm.tempoChanges).toEqual([]);
   }, 120_000);
+});
+
+/** A piece's analysis as preprocess makes it, from a file decoded to 16 kHz mono through ffmpeg (with `filter`, if any). */
+async function analysisOf(file: string, filter?: string) {
+  const { stdout } = await runFfmpeg(['-i', file, ...(filter ? ['-af', filter] : []), '-ac', '1', '-ar', String(CORPUS_RATE), '-f', 's16le', '-']);
+  const samples = new Float32Array(stdout.length >> 1);
+  for (let i = 0; i < samples.length; i++) samples[i] = stdout.readInt16LE(2 * i) / 32768;
+  const analyzer = new TrackAnalyzer(CORPUS_RATE);
+  for (let i = 0; i < samples.length; i += 16_384) analyzer.push(samples.subarray(i, i + 16_384));
+  return { durationSec: samples.length / CORPUS_RATE, analysis: analyzer.finish([]).analysis };
+}
+
+describeIfBuilt('a piece that repeats as a whole in the file (sections.ts, findLoop)', () => {
+  const noWorkSong = path.join(REAL_AUDIO_DIR, 'openmsx-no-work-song.flac');
+
+  it('is found where the first 45 s of a piece play three times over, with the period and the count', async () => {
+    // Prepare / Act: 45 s cut from the piece and looped in the file, as a game track is.
+    const { durationSec, analysis } = await analysisOf(noWorkSong, `atrim=0:45,aloop=loop=2:size=${45 * 44_100},asetpts=N/SR/TB`);
+    // Assess
+    expect(durationSec).toBeCloseTo(135, 0);
+    expect(analysis.loop).toBeDefined();
+    expect(Math.abs(analysis.loop!.periodSec - 45)).toBeLessThanOrEqual(1);
+    expect(analysis.loop!.startSec).toBeLessThanOrEqual(2);
+    expect(Math.abs(analysis.loop!.passes - 3)).toBeLessThanOrEqual(0.1);
+  }, 60_000);
+
+  it('is not found in the piece as it is (whose opening never comes back as a whole)', async () => {
+    // Act
+    const { analysis } = await analysisOf(noWorkSong);
+    // Assess
+    expect(analysis.loop).toBeUndefined();
+  }, 60_000);
 });

@@ -10,7 +10,7 @@ import Ajv from 'ajv';
 import path from 'node:path';
 import manifestSchema from '../core/schema/manifest.schema.json';
 import { TrackAnalyzer } from '../core/descriptors/index.ts';
-import { nameSections } from '../core/descriptors/sections.ts';
+import { findLoop, nameSections } from '../core/descriptors/sections.ts';
 import type { SongSection } from '../core/descriptors/types.ts';
 import { evaluateStructure, type StructureScore, type StructureSummary } from '../bench/lib/eval-structure.ts';
 import { loadRealCorpus } from '../bench/lib/real-corpus.ts';
@@ -151,5 +151,61 @@ if (!built && process.env.CI) {
   it('gives repeated excerpts one label at least three times in four, with pairwise label F ≥ 0.75', () => {
     expect(summary.repeatedSharing).toBeGreaterThanOrEqual(0.75);
     expect(summary.pairwiseF).toBeGreaterThanOrEqual(0.75);
+  });
+});
+
+describe('the whole piece repeating (findLoop)', () => {
+  // Frames every 0.5 s, as the chroma's; timbre of 13 coefficients. A seeded random stream of notes and colours.
+  const HOP = 0.5;
+  const DIMS = 13;
+  function framesOf(frameAt: (n: number) => { pitch: number; colour: number[] }, seconds: number) {
+    const count = Math.round(seconds / HOP);
+    const chroma = new Float32Array(count * 12);
+    const timbre = new Float32Array(count * DIMS);
+    for (let n = 0; n < count; n++) {
+      const { pitch, colour } = frameAt(n);
+      chroma[n * 12 + pitch] = 1;
+      chroma[n * 12 + ((pitch + 7) % 12)] = 0.5;
+      for (let d = 0; d < DIMS; d++) timbre[n * DIMS + d] = colour[d];
+    }
+    return { durationSec: count * HOP, beats: [], chroma, timbre, timbreDimensions: DIMS, hopSec: HOP };
+  }
+  const seeded = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  // A phrase of 40 s whose chord and colour change every 2 s, never twice alike.
+  const random = seeded(3);
+  const phrase = Array.from({ length: 20 }, () => ({ pitch: Math.floor(random() * 12), colour: Array.from({ length: DIMS }, () => random() * 2 - 1) }));
+  const phraseAt = (sec: number) => phrase[Math.floor(sec / 2) % phrase.length];
+
+  it('finds a 40 s piece played three times after a 12 s opening, and how often it comes round', () => {
+    // Prepare
+    const opening = { pitch: 3, colour: Array.from({ length: DIMS }, (_, d) => (d % 2 ? 1.5 : -1.5)) };
+    const input = framesOf((n) => (n * HOP < 12 ? opening : phraseAt(n * HOP - 12)), 132);
+    // Act
+    const loop = findLoop(input);
+    // Assess
+    expect(loop).not.toBeNull();
+    expect(Math.abs(loop!.periodSec - 40)).toBeLessThanOrEqual(1);
+    expect(Math.abs(loop!.startSec - 12)).toBeLessThanOrEqual(2);
+    expect(Math.abs(loop!.passes - 3)).toBeLessThanOrEqual(0.1);
+  });
+
+  it('finds none in music that never changes, nor in one 4 s figure repeated throughout, nor in music that never repeats', () => {
+    // Prepare
+    const drone = framesOf(() => phrase[0], 120);
+    const figure = framesOf((n) => phrase[n % 8], 120);
+    const endless = seeded(5);
+    const neverAgain = framesOf(() => ({ pitch: Math.floor(endless() * 12), colour: Array.from({ length: DIMS }, () => endless() * 2 - 1) }), 120);
+    // Act / Assess
+    expect(findLoop(drone)).toBeNull();
+    expect(findLoop(figure)).toBeNull();
+    expect(findLoop(neverAgain)).toBeNull();
+  });
+
+  it('finds none where the piece comes back once but not to the end (a song whose last minute is new)', () => {
+    // Prepare: the phrase twice, then 60 s of other music.
+    const other = seeded(9);
+    const input = framesOf((n) => (n * HOP < 80 ? phraseAt(n * HOP) : { pitch: Math.floor(other() * 12), colour: Array.from({ length: DIMS }, () => other() * 2 - 1) }), 140);
+    // Act / Assess
+    expect(findLoop(input)).toBeNull();
   });
 });

@@ -160,6 +160,19 @@ describe('the timeline geometry', () => {
     expect(keyTag(12)).toMatchObject({ words: 'changes key: C# minor → D minor → … → E minor', number: '12 keys' });
   });
 
+  it('tags a track that repeats as a whole with how often and how long a round is, and no other track', () => {
+    // Prepare
+    const tags = { bpm: 120, key: 'A minor', keyConfidence: 0.8, loudnessLufs: -14, loudnessRangeLu: 6, truePeakDbtp: -1.5, percussiveRatio: 0.3, spectralCentroidHz: 1500 } as never;
+    // Act
+    const looped = trackTagWords({ tags, analysis: analysis({ loop: { startSec: 1.5, periodSec: 304.1, passes: 5.5 } }) });
+    const short = trackTagWords({ tags, analysis: analysis({ loop: { startSec: 3, periodSec: 38, passes: 1.97 } }) });
+    const plain = trackTagWords({ tags, analysis: analysis() });
+    // Assess
+    expect(looped).toContainEqual(expect.objectContaining({ words: 'repeats as a whole, 5½ times', number: 'every 5:04' }));
+    expect(short).toContainEqual(expect.objectContaining({ words: 'repeats as a whole, twice', number: 'every 38 s' }));
+    expect(plain.map((t) => t.words).join(' ')).not.toContain('repeats');
+  });
+
   it('labels a band with its title where it fits, with its letter where only that fits, and not at all when narrower', () => {
     // Prepare
     const sections = [section(0, 0, 900, 'A'), section(1, 900, 1100, 'B'), section(2, 1100, 1102, 'A'), section(3, 1102, HOUR, 'C')];

@@ -10,7 +10,7 @@ import { ShortFrameFeatures } from './frames.ts';
 import { FloatSeries } from './growable.ts';
 import { analyzeRhythm, countBetween, pickOnsets, RHYTHM, tempoBetween, type RhythmAnalysis } from './beats.ts';
 import { analyzeKey, keyBetween, type KeyAnalysis } from './key.ts';
-import { findSections } from './sections.ts';
+import { findLoop, findSections } from './sections.ts';
 import { TimbreFeatures } from './timbre.ts';
 import { kWeightingFilters, loudnessCurve, loudnessFromSegments, windowLoudness, type FileLoudness } from './loudness.ts';
 
@@ -253,10 +253,13 @@ export class TrackAnalyzer {
       keySections: keys.sections.map((k) => ({ ...k, startSec: round(k.startSec, 2), endSec: round(k.endSec, 2), confidence: round(clamp01(k.confidence), 3) })),
       loudnessCurve: loudnessCurve(loudness),
     };
-    const sections = findSections({
+    const sectionInput = {
       durationSec: duration, beats: analysis.beats, chroma: this.long.chroma.values(), timbre: this.timbre.coefficients.values(),
       timbreDimensions: this.timbre.dimensions, hopSec: this.long.hop / this.sampleRate,
-    }, (range) => this.measure(range, whole, false));
+    };
+    const sections = findSections(sectionInput, (range) => this.measure(range, whole, false));
+    const loop = findLoop(sectionInput);
+    if (loop) analysis.loop = loop;
     return { track, windows: windows.map((w) => this.measure(w, whole, false)), analysis, sections };
   }
 

@@ -23,7 +23,7 @@
  *
  * Every threshold is in SECTIONS below.
  */
-import type { SectionName, SongSection, WindowTags } from './types.ts';
+import type { PieceLoop, SectionName, SongSection, WindowTags } from './types.ts';
 import { PITCH_CLASSES } from './frames.ts';
 
 export const SECTIONS = {
@@ -84,6 +84,30 @@ export const SECTIONS = {
   PEAK_LOUDER_LU: 2,
   /** Names need at least this many sections (a two-part song has no intro to speak of). */
   MIN_SECTIONS_FOR_NAMES: 3,
+  /** A loop (findLoop) is looked for on units of this long, or longer to keep to LOOP_MAX_UNITS: equal units, so a
+   * lag is one time all along the track (beat-synchronous units stretch where the grid drops beats). */
+  LOOP_UNIT_SEC: 1,
+  LOOP_MAX_UNITS: 1200,
+  /** Features averaged over this long around each unit: a period that is no whole number of units leaves the repeat
+   * up to half a unit off. */
+  LOOP_SMOOTH_SEC: 2,
+  /** A piece of at least this long played again … */
+  LOOP_MIN_PERIOD_SEC: 30,
+  /** … units matching the unit a period later at this similarity … */
+  LOOP_MATCH: 0.85,
+  /** … densely (this share of the units from the first match to the last) … */
+  LOOP_MIN_DENSITY: 0.8,
+  /** … over this much of a period or more (the piece heard nearly twice), on to the end of the track but this much
+   * (a fade-out changes the timbre and stops matching) … */
+  LOOP_MIN_REPEAT: 0.75,
+  LOOP_END_SLACK_SEC: 15,
+  /** … and this much more alike than at lags NEIGHBOUR_SEC away (a track that never changes, or repeats one bar
+   * throughout, is as alike there: that is no loop). */
+  LOOP_MIN_CONTRAST: 0.15,
+  LOOP_NEIGHBOUR_MIN_SEC: 4,
+  LOOP_NEIGHBOUR_MAX_SEC: 10,
+  /** A multiple of the best lag is the piece where its units are this much more alike (scanLoop). */
+  LOOP_CLOSER: 0.03,
 } as const;
 
 export interface SectionInput {
@@ -472,4 +496,173 @@ export function nameSections(sections: SongSection[], duration: number): void {
 function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+
+/** What the loop scan found at its best lag, accepted or not: for the bench and the tests. */
+export interface LoopScan {
+  lagSec: number;
+  /** The stretch whose units match the units a lag later: [startSec, startSec + matchedSec). */
+  startSec: number;
+  matchedSec: number;
+  /** Share of the units in that stretch that match. */
+  density: number;
+  /** Mean similarity at the lag over the stretch, and at the most similar lag LOOP_NEIGHBOUR_*_SEC away. */
+  similarity: number;
+  neighbourSimilarity: number;
+}
+
+/**
+ * The lag at which the most units match the unit that lag later, and the stretch those matches span: the
+ * time-lag similarity r(t, l) of Goto 2003 ("A chorus-section detecting method for musical audio signals", ICASSP),
+ * summed over t as his R_all(l) is, on equal units of chroma and timbre. A repeat of the whole piece matches unit
+ * for unit over all but its last period; at the period's multiples the overlap is shorter, so the period itself
+ * has the most matches.
+ */
+export function scanLoop(input: SectionInput): LoopScan | null {
+  const duration = Number.isFinite(input.durationSec) ? Math.max(0, input.durationSec) : 0;
+  if (duration < 2 * SECTIONS.LOOP_MIN_PERIOD_SEC) return null;
+  const step = Math.max(SECTIONS.LOOP_UNIT_SEC, duration / SECTIONS.LOOP_MAX_UNITS);
+  const units = Math.floor(duration / step);
+  const unitStarts = new Float64Array(units);
+  for (let u = 0; u < units; u++) unitStarts[u] = u * step;
+  const f = unitFeatures(input, unitStarts, duration, SECTIONS.LOOP_SMOOTH_SEC);
+  // Each unit's chroma as a unit vector (centred already), so harmony is one dot product.
+  const chroma = new Float64Array(units * PITCH_CLASSES);
+  const tonal = new Uint8Array(units);
+  for (let u = 0; u < units; u++) {
+    let norm = 0;
+    for (let c = 0; c < PITCH_CLASSES; c++) norm += f.chroma[u * PITCH_CLASSES + c] ** 2;
+    if (!(norm > 0) || f.toneless[u] === 1) continue;
+    tonal[u] = 1;
+    const scale = 1 / Math.sqrt(norm);
+    for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] = f.chroma[u * PITCH_CLASSES + c] * scale;
+  }
+  const dims = f.dims;
+  const timbreScale = 1 / (Math.max(1, dims) * SECTIONS.TIMBRE_SCALE);
+  // similarity() above, for these units …
+  const timbre = f.timbre;
+  const harmonyOf = (u: number, v: number): number => {
+    let dot = 0;
+    for (let c = 0; c < PITCH_CLASSES; c++) dot += chroma[u * PITCH_CLASSES + c] * chroma[v * PITCH_CLASSES + c];
+    return (1 + dot) / 2;
+  };
+  const distanceOf = (u: number, v: number, limit: number): number => {
+    let distance = 0;
+    for (let d = 0; d < dims && distance <= limit; d++) {
+      const x = timbre[u * dims + d] - timbre[v * dims + d];
+      distance += x * x;
+    }
+    return distance;
+  };
+  const sim = (u: number, v: number): number => {
+    const colour = Math.exp(-distanceOf(u, v, Infinity) * timbreScale);
+    return tonal[u] === 0 || tonal[v] === 0 ? colour : SECTIONS.CHROMA_WEIGHT * harmonyOf(u, v) + (1 - SECTIONS.CHROMA_WEIGHT) * colour;
+  };
+  const match = (u: number, v: number) => unitsMatch(chroma, tonal, timbre, dims, timbreScale, u, v);
+  const minLag = Math.ceil(SECTIONS.LOOP_MIN_PERIOD_SEC / step);
+  // The overlap must be able to hold LOOP_MIN_REPEAT of a period.
+  const maxLag = Math.floor(units / (1 + SECTIONS.LOOP_MIN_REPEAT));
+  let bestLag = 0;
+  let bestCount = 0;
+  for (let lag = minLag; lag <= maxLag; lag++) {
+    const count = matchesAtLag(chroma, tonal, timbre, dims, timbreScale, units, lag);
+    if (count > bestCount) {
+      bestCount = count;
+      bestLag = lag;
+    }
+  }
+  if (bestCount === 0) return null;
+  const measure = (lag: number): LoopScan => {
+    let first = -1;
+    let last = -1;
+    let count = 0;
+    for (let u = 0; u + lag < units; u++) {
+      if (!match(u, u + lag)) continue;
+      if (first < 0) first = u;
+      last = u;
+      count++;
+    }
+    const span = Math.max(1, last + 1 - first);
+    let total = 0;
+    for (let u = first; u >= 0 && u <= last; u++) total += sim(u, u + lag);
+    let neighbourSimilarity = 0;
+    const nearFrom = Math.max(1, Math.round(SECTIONS.LOOP_NEIGHBOUR_MIN_SEC / step));
+    const nearTo = Math.max(nearFrom, Math.round(SECTIONS.LOOP_NEIGHBOUR_MAX_SEC / step));
+    for (let k = nearFrom; k <= nearTo && first >= 0; k++) {
+      for (const near of [lag - k, lag + k]) {
+        let sum = 0;
+        let n = 0;
+        for (let u = first; u <= last && u + near < units; u++) {
+          sum += sim(u, u + near);
+          n++;
+        }
+        if (n > 0) neighbourSimilarity = Math.max(neighbourSimilarity, sum / n);
+      }
+    }
+    return { lagSec: lag * step, startSec: Math.max(0, first) * step, matchedSec: span * step, density: count / span, similarity: total / span, neighbourSimilarity };
+  };
+  // A piece made of two near-alike halves matches at the half too, and over a longer overlap: where a multiple of the
+  // lag repeats clearly closer (LOOP_CLOSER) and is a loop by every other test, that is the piece (Planet Blupi's
+  // 28-minute file: a 5:04 piece, whose halves match at 0.85 but not at 0.9).
+  let best = measure(bestLag);
+  for (let multiple = 2; multiple * bestLag <= maxLag; multiple++) {
+    const longer = measure(multiple * bestLag);
+    if (longer.similarity - best.similarity >= SECTIONS.LOOP_CLOSER && isLoop(longer, duration)) {
+      best = longer;
+      break;
+    }
+  }
+  return best;
+}
+
+/** Whether a scan's best lag passes LOOP_*: dense matches over most of a period and on to the end, clearly alike. */
+function isLoop(scan: LoopScan, duration: number): boolean {
+  return scan.density >= SECTIONS.LOOP_MIN_DENSITY
+    && scan.matchedSec >= SECTIONS.LOOP_MIN_REPEAT * scan.lagSec
+    && scan.startSec + scan.matchedSec + scan.lagSec >= duration - SECTIONS.LOOP_END_SLACK_SEC
+    && scan.similarity - scan.neighbourSimilarity >= SECTIONS.LOOP_MIN_CONTRAST;
+}
+
+/**
+ * The whole piece (after any intro) played more than once, where the music says so plainly: LOOP_* above. Null
+ * otherwise, and for any track shorter than two of the shortest periods.
+ */
+export function findLoop(input: SectionInput): PieceLoop | null {
+  const scan = scanLoop(input);
+  const duration = input.durationSec;
+  if (!scan || !isLoop(scan, duration)) return null;
+  return { startSec: round(scan.startSec, 1), periodSec: round(scan.lagSec, 1), passes: round((duration - scan.startSec) / scan.lagSec, 2) };
+}
+
+/**
+ * Whether units u and v reach LOOP_MATCH by similarity() (harmony and timbre mixed by CHROMA_WEIGHT), without the
+ * exponential: the timbre distance the harmony leaves room for, the sum stopped once past it. `chroma` holds unit
+ * vectors (`tonal` 0 where a unit has none), `timbre` the standardised coefficients. Top-level and monomorphic: the
+ * scan over every lag asks this of every pair.
+ */
+function unitsMatch(chroma: Float64Array, tonal: Uint8Array, timbre: Float64Array, dims: number, timbreScale: number, u: number, v: number): boolean {
+  let needColour = SECTIONS.LOOP_MATCH;
+  if (tonal[u] === 1 && tonal[v] === 1) {
+    let dot = 0;
+    for (let c = 0; c < PITCH_CLASSES; c++) dot += chroma[u * PITCH_CLASSES + c] * chroma[v * PITCH_CLASSES + c];
+    needColour = (SECTIONS.LOOP_MATCH - SECTIONS.CHROMA_WEIGHT * ((1 + dot) / 2)) / (1 - SECTIONS.CHROMA_WEIGHT);
+  }
+  if (needColour > 1) return false;
+  if (needColour <= 0) return true;
+  const limit = -Math.log(needColour) / timbreScale;
+  let distance = 0;
+  for (let d = 0; d < dims; d++) {
+    const x = timbre[u * dims + d] - timbre[v * dims + d];
+    distance += x * x;
+    if (distance > limit) return false;
+  }
+  return true;
+}
+
+/** How many units u match unit u + lag. */
+function matchesAtLag(chroma: Float64Array, tonal: Uint8Array, timbre: Float64Array, dims: number, timbreScale: number, units: number, lag: number): number {
+  let count = 0;
+  for (let u = 0; u + lag < units; u++) if (unitsMatch(chroma, tonal, timbre, dims, timbreScale, u, u + lag)) count++;
+  return count;
 }

@@ -81,6 +81,17 @@ export interface TrackAnalysis {
   keySections: KeySection[];
   /** Short-term loudness (3 s window, LUFS, floor -70) of the file, one value per second: the track's level curve. */
   loudnessCurve: number[];
+  /** Present where the whole piece (after any intro) plays more than once: a game track looped in the file, a rip
+   * with two loops and a fade (sections.ts, findLoop). */
+  loop?: PieceLoop;
+}
+
+/** The music repeating as a whole: from `startSec` on, the same `periodSec` of music plays `passes` times to the end. */
+export interface PieceLoop {
+  startSec: number;
+  periodSec: number;
+  /** How many times it is heard from `startSec` to the end; the last time may be cut short (2.4). */
+  passes: number;
 }
 
 /** A listener's plain word for a section, given only where the evidence is good. */

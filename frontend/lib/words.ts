@@ -5,7 +5,8 @@
  */
 import type { ResultDocument } from '#core/contract';
 import type { WindowTags } from '#core/descriptors/types';
-import { keyPathWords, sectionKeys, statedKey, statedMeter } from '#core/song-shape';
+import { keyPathWords, sectionKeys, statedKey, statedMeter, timesWords } from '#core/song-shape';
+import { formatClock } from '#core/run-steps';
 import { beatStated, beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
 
 export interface PlainTag {
@@ -28,6 +29,14 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
   const keys = result.analysis ? sectionKeys(result.analysis) : [];
   if (keys.length > 1) out.push({ words: `changes key: ${keyPathWords(keys)}`, number: `${keys.length} keys`, explanation: 'The keys of the song, in the order they are heard.' });
   else if (statedKey(tags.key, tags.keyConfidence)) out.push({ words: tags.key!, number: `${Math.round(tags.keyConfidence * 100)}% sure`, explanation: 'The key the harmony centres on, matched against key profiles.' });
+  const loop = result.analysis?.loop;
+  if (loop) {
+    out.push({
+      words: `repeats as a whole, ${timesWords(loop.passes)}`,
+      number: `every ${loop.periodSec < 90 ? `${Math.round(loop.periodSec)} s` : formatClock(loop.periodSec)}`,
+      explanation: 'The music comes round again as a whole (its harmony and sound repeat unit for unit), as a game track looped in the file does.',
+    });
+  }
   if (tags.loudnessLufs !== null) {
     out.push({
       words: masterLevel(tags.loudnessLufs, tags.loudnessRangeLu),
