@@ -200,6 +200,10 @@ class CaptionWriter {
     let levelSaid = false;
     const beginning = this.sectionBeginningIn(i);
 
+    // Where the music comes round again as a whole (analysis.loop), that is the news, first: the part it opens with
+    // returns with it, unannounced.
+    const pass = loopRestarts(this.context.analysis, windows[windows.length - 1].endSec).findIndex((at) => this.within(i, at));
+    if (pass >= 0) major.push(`the music comes round again, the ${ordinal(pass + 2)} time through`);
     if (isSilent(before)) {
       major.push(`the music comes back in${hasBeat(tags) ? ' with the beat' : ''}`);
       levelSaid = true;
@@ -270,9 +274,6 @@ class CaptionWriter {
       major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
-    // Where the music comes round again as a whole (analysis.loop), that is the news: the part it opens with returns with it.
-    const pass = loopRestarts(this.context.analysis, windows[windows.length - 1].endSec).findIndex((at) => this.within(i, at));
-    if (pass >= 0) major.push(`the music comes round again, the ${ordinal(pass + 2)} time through`);
     const part = pass < 0 && beginning ? this.partBeginning(beginning) : undefined;
     if (part) major.push(part);
     // A section that begins here already says whether its music was heard before.

@@ -170,9 +170,13 @@ export function loopRestarts(analysis: Pick<TrackAnalysis, 'loop'>, durationSec:
   const loop = analysis.loop;
   if (!loop || !(loop.periodSec > 0)) return [];
   const out: number[] = [];
-  for (let at = loop.startSec + loop.periodSec; at < durationSec - 1; at += loop.periodSec) out.push(at);
+  // A restart with less than a window of the piece after it is the track's last seconds, not another time through.
+  for (let at = loop.startSec + loop.periodSec; at < durationSec - LOOP_RESTART_MIN_SEC; at += loop.periodSec) out.push(at);
   return out;
 }
+
+/** A time through that begins with less than this left (a caption window) is not told. */
+const LOOP_RESTART_MIN_SEC = 10;
 
 /** The end of the loop's first pass (Infinity without a loop): what the story tells before the piece repeats. */
 export function firstPassEnd(analysis: Pick<TrackAnalysis, 'loop'>): number {

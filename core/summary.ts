@@ -18,6 +18,7 @@ import {
   openingKey,
   firstPassEnd,
   loopSentence,
+  windowOwnStart,
   sectionKeys,
   sectionsDifferInLevel,
   sectionStory,
@@ -307,7 +308,10 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   if (analysis.loop) facts.push(loopSentence(analysis.loop));
   facts.push(...sectionStory(analysis.loop ? { ...context, sections: context.sections?.filter((section) => section.startSec < passEnd - 1) } : context));
   const shape = songShape(chunks, context);
-  const events = shape.filter((event, k) => event.atSec < passEnd || (k === shape.length - 1 && event.kind === 'fade'));
+  // Events are placed at the start of their window: the window where the music comes round again is the next pass's.
+  const restartWindow = chunks.findIndex((chunk, i) => passEnd >= windowOwnStart(chunks, i) && passEnd < chunk.endSec);
+  const storyEnd = restartWindow >= 0 ? chunks[restartWindow].startSec : passEnd;
+  const events = shape.filter((event, k) => event.atSec < storyEnd || (k === shape.length - 1 && event.kind === 'fade'));
   if (events.length === 0) facts.push(...evenness(context, chunks.length));
   facts.push(...shapeSentences(events));
   facts.push(`Its sound is ${colourWord(track.spectralCentroidHz)}: ${textureWords(track)}.`);
