@@ -64,6 +64,9 @@ export const BUILTIN_CAPTIONER = { backend: 'builtin', model: 'measurements-v2' 
 
 export type { TrackContext } from './song-shape.ts';
 
+/** How far apart a pass's opening part and the loop's own restart may be found and still be one event (seconds). */
+const LOOP_PART_SLACK_SEC = 10;
+
 /** Captions every window, each against the one before and the whole track. */
 export function captionWindows(windows: readonly ManifestWindow[], context: TrackContext): CaptionEntry[] {
   const writer = new CaptionWriter(windows, context);
@@ -274,7 +277,7 @@ class CaptionWriter {
       major.push(delta >= NOTICEABLE_CHANGE.largeLevelLu ? `${words} (${Math.round(lufs)} LUFS)` : words);
       levelSaid = true;
     }
-    const part = pass < 0 && beginning ? this.partBeginning(beginning) : undefined;
+    const part = pass < 0 && beginning && !this.opensAPass(beginning) ? this.partBeginning(beginning) : undefined;
     if (part) major.push(part);
     // A section that begins here already says whether its music was heard before.
     const echo = part || pass >= 0 ? undefined : this.returnOf(i);
@@ -323,6 +326,20 @@ class CaptionWriter {
     }
     if (fadesOut && delta <= -1.5) return ['fading further', 'still fading', 'the fade goes on'][variant % 3];
     return undefined;
+  }
+
+  /**
+   * Whether a section is the return of the part a loop's pass opens with, found a few seconds from where the loop says
+   * the pass begins (section boundaries and the loop's period are placed apart): "the music comes round again" has
+   * told it (Verbose's daytime theme: "comes round again" at 0:41, then "Part A returns at 0:48").
+   */
+  private opensAPass(section: SongSection): boolean {
+    const { analysis, sections } = this.context;
+    if (!analysis.loop || !sections) return false;
+    const opening = sectionAt(sections, analysis.loop.startSec + 0.5);
+    const durationSec = this.windows[this.windows.length - 1].endSec;
+    return opening !== undefined && section.label === opening.label && section.index > opening.index
+      && loopRestarts(analysis, durationSec).some((at) => Math.abs(section.startSec - at) <= LOOP_PART_SLACK_SEC);
   }
 
   /**

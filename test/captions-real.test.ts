@@ -622,6 +622,24 @@ describe('the local summary', () => {
     expect(captions.filter((c) => /comes round again/.test(c.caption))).toHaveLength(2);
   });
 
+  it('does not announce the part a pass opens with again, where the sections place it a few seconds from the loop\'s restart', () => {
+    // Prepare: as Verbose's daytime theme: a 38 s piece played twice from 0:03 (restart at 0:41), its sections A at 0:00
+    // and 0:48, B at 0:23 and 1:01.
+    const piece: Piece = {
+      ...constant,
+      name: 'daytime.ogg',
+      durationSec: 78,
+      sections: [[0, 'A', null], [23, 'B', null], [48, 'A', null], [61, 'B', null]],
+      loop: { startSec: 3, periodSec: 38, passes: 1.97 },
+    };
+    // Act
+    const captions = caption(manifestOf(piece)).map((c) => c.caption);
+    // Assess
+    expect(captions[4]).toMatch(/^The music comes round again, the second time through/);
+    expect(captions.join(' ')).not.toMatch(/Part A returns/);
+    expect(captions.join(' ')).toMatch(/Part B returns at 1:01/);
+  });
+
   it('tells the first sixteen changes of a long loop and counts the rest by kind, with the closing fade', () => {
     // Prepare: 20 minutes of a 100-second loop: 70 s of the groove, 30 s quiet; A major for 15:00–16:40; a fade over the last 30 s.
     const piece: Piece = {
