@@ -91,6 +91,8 @@ class CaptionWriter {
   /** Where each tempo change is told (toldTempoChanges): a step while the beat was out, with the beat's return. */
   private readonly tempoTold: readonly ToldTempoChange[];
   private readonly durationSec: number;
+  /** Where the music comes round again as a whole (analysis.loop). */
+  private readonly restarts: number[];
   /** Windows already said to bring back earlier music: two in a row would be noise, not form. */
   private readonly returns = new Set<number>();
 
@@ -105,6 +107,7 @@ class CaptionWriter {
     this.shape = songShape(windows, context, readings);
     this.tempoTold = readings.tempo;
     this.durationSec = windows.length > 0 ? Math.max(...windows.map((w) => w.endSec)) : 0;
+    this.restarts = loopRestarts(context.analysis, this.durationSec);
   }
 
   /** The caption of window i; `variant` picks another wording of the same content. */
@@ -205,7 +208,7 @@ class CaptionWriter {
 
     // Where the music comes round again as a whole (analysis.loop), that is the news, first: the part it opens with
     // returns with it, unannounced.
-    const pass = loopRestarts(this.context.analysis, windows[windows.length - 1].endSec).findIndex((at) => this.within(i, at));
+    const pass = this.restarts.findIndex((at) => this.within(i, at));
     if (pass >= 0) major.push(`the music comes round again, the ${ordinal(pass + 2)} time through`);
     if (isSilent(before)) {
       major.push(`the music comes back in${hasBeat(tags) ? ' with the beat' : ''}`);
@@ -337,9 +340,8 @@ class CaptionWriter {
     const { analysis, sections } = this.context;
     if (!analysis.loop || !sections) return false;
     const opening = sectionAt(sections, analysis.loop.startSec + 0.5);
-    const durationSec = this.windows[this.windows.length - 1].endSec;
     return opening !== undefined && section.label === opening.label && section.index > opening.index
-      && loopRestarts(analysis, durationSec).some((at) => Math.abs(section.startSec - at) <= LOOP_PART_SLACK_SEC);
+      && this.restarts.some((at) => Math.abs(section.startSec - at) <= LOOP_PART_SLACK_SEC);
   }
 
   /**

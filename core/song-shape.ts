@@ -192,17 +192,17 @@ export function timesWords(passes: number): string {
 }
 
 /**
- * The loop in a sentence: "It repeats as a whole every 4:00 (5 times in all); it is told here once.", after any
- * opening before it. "As a whole", not "the same music": the loop is found in harmony and sound, which a new melody
- * over the same backing repeats too.
+ * The loop as a fact, without a closing stop: "It repeats as a whole every 4:00 (5 times in all)", after any opening
+ * before it. "As a whole", not "the same music": the loop is found in harmony and sound, which a new melody over the
+ * same backing repeats too.
  */
-export function loopSentence(loop: NonNullable<TrackAnalysis['loop']>): string {
+export function loopFact(loop: NonNullable<TrackAnalysis['loop']>): string {
   const period = loop.periodSec < 90 ? `${Math.round(loop.periodSec)} seconds` : formatClock(loop.periodSec);
   const times = timesWords(loop.passes);
   const inAll = times === 'twice' ? 'twice' : `${times} in all`;
   return loop.startSec >= 5
-    ? `After ${lengthWithArticle(loop.startSec)} opening, the music repeats as a whole every ${period} (${inAll}); it is told here once.`
-    : `It repeats as a whole every ${period} (${inAll}); it is told here once.`;
+    ? `After ${lengthWithArticle(loop.startSec)} opening, the music repeats as a whole every ${period} (${inAll})`
+    : `It repeats as a whole every ${period} (${inAll})`;
 }
 
 /** Ordinal words, so that "into the third minute" differs from "into the second" once numbers are removed. */

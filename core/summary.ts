@@ -17,7 +17,7 @@ import {
   levelScale,
   openingKey,
   firstPassEnd,
-  loopSentence,
+  loopFact,
   windowOwnStart,
   sectionKeys,
   sectionsDifferInLevel,
@@ -170,7 +170,7 @@ export function summaryPrompt(manifest: Manifest, chunks: readonly ResultChunk[]
       `Tempo changes: ${changes.length > 0 ? `opening at about ${Math.round(openingTempo(track, analysis) ?? 0)} BPM, then ${changes.join('; ')}` : 'none (one tempo throughout)'}.`,
       `Key sections: ${sections.length > 0 ? sections.join('; ') : 'none measured'}.`,
       `Sections (the same letter is the same music): ${parts.length > 0 ? parts.join('; ') : 'one throughout'}${(manifest.sections?.length ?? 0) > parts.length ? '; …' : ''}.`,
-      ...(analysis.loop ? [`Repeats as a whole: ${loopSentence(analysis.loop).replace(/; it is told here once\.$/, '.')} Tell the piece once and say how often it comes round.`] : []),
+      ...(analysis.loop ? [`Repeats as a whole: ${loopFact(analysis.loop)}. Tell the piece once and say how often it comes round.`] : []),
       `Loudness of the file: ${loudness}.`,
       `Sound: spectral centroid ${Math.round(track.spectralCentroidHz)} Hz; ${track.onsetsPerSec.toFixed(1)} onsets per second; ` +
         `percussive share ${Math.round(track.percussiveRatio * 100)}%; silence ${Math.round(track.silenceRatio * 100)}%.`,
@@ -305,7 +305,7 @@ export function localSummary(manifest: Manifest, chunks: readonly ResultChunk[],
   // A looped track is told over its first pass: the later ones repeat it (Planet Blupi's 29-minute files, a piece
   // played five or ten times, told the same parts and breaks over and over). A closing fade is still told.
   const passEnd = firstPassEnd(analysis);
-  if (analysis.loop) facts.push(loopSentence(analysis.loop));
+  if (analysis.loop) facts.push(`${loopFact(analysis.loop)}; it is told here once.`);
   facts.push(...sectionStory(analysis.loop ? { ...context, sections: context.sections?.filter((section) => section.startSec < passEnd - 1) } : context));
   const shape = songShape(chunks, context);
   // Events are placed at the start of their window: the window where the music comes round again is the next pass's.

@@ -498,9 +498,8 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-
-/** What the loop scan found at its best lag, accepted or not: for the bench and the tests. */
-export interface LoopScan {
+/** What the loop scan found at its best lag, accepted or not. */
+interface LoopScan {
   lagSec: number;
   /** The stretch whose units match the units a lag later: [startSec, startSec + matchedSec). */
   startSec: number;
@@ -519,7 +518,7 @@ export interface LoopScan {
  * for unit over all but its last period; at the period's multiples the overlap is shorter, so the period itself
  * has the most matches.
  */
-export function scanLoop(input: SectionInput): LoopScan | null {
+function scanLoop(input: SectionInput): LoopScan | null {
   const duration = Number.isFinite(input.durationSec) ? Math.max(0, input.durationSec) : 0;
   if (duration < 2 * SECTIONS.LOOP_MIN_PERIOD_SEC) return null;
   const step = Math.max(SECTIONS.LOOP_UNIT_SEC, duration / SECTIONS.LOOP_MAX_UNITS);
@@ -539,26 +538,9 @@ export function scanLoop(input: SectionInput): LoopScan | null {
     for (let c = 0; c < PITCH_CLASSES; c++) chroma[u * PITCH_CLASSES + c] = f.chroma[u * PITCH_CLASSES + c] * scale;
   }
   const dims = f.dims;
-  const timbreScale = 1 / (Math.max(1, dims) * SECTIONS.TIMBRE_SCALE);
-  // similarity() above, for these units …
   const timbre = f.timbre;
-  const harmonyOf = (u: number, v: number): number => {
-    let dot = 0;
-    for (let c = 0; c < PITCH_CLASSES; c++) dot += chroma[u * PITCH_CLASSES + c] * chroma[v * PITCH_CLASSES + c];
-    return (1 + dot) / 2;
-  };
-  const distanceOf = (u: number, v: number, limit: number): number => {
-    let distance = 0;
-    for (let d = 0; d < dims && distance <= limit; d++) {
-      const x = timbre[u * dims + d] - timbre[v * dims + d];
-      distance += x * x;
-    }
-    return distance;
-  };
-  const sim = (u: number, v: number): number => {
-    const colour = Math.exp(-distanceOf(u, v, Infinity) * timbreScale);
-    return tonal[u] === 0 || tonal[v] === 0 ? colour : SECTIONS.CHROMA_WEIGHT * harmonyOf(u, v) + (1 - SECTIONS.CHROMA_WEIGHT) * colour;
-  };
+  const timbreScale = 1 / (Math.max(1, dims) * SECTIONS.TIMBRE_SCALE);
+  const sim = (u: number, v: number) => similarity(f.chroma, u, f.chroma, v, timbre, timbre, dims, tonal[u] === 0 || tonal[v] === 0);
   const match = (u: number, v: number) => unitsMatch(chroma, tonal, timbre, dims, timbreScale, u, v);
   const minLag = Math.ceil(SECTIONS.LOOP_MIN_PERIOD_SEC / step);
   // The overlap must be able to hold LOOP_MIN_REPEAT of a period.
