@@ -246,6 +246,34 @@ describe('the local period between segment centres', () => {
   });
 });
 
+describe('a window\'s tempo', () => {
+  // A grid at 90 BPM from 10 s to 60 s after beats strung at 118 BPM over the first 10 s; the tempo-state path
+  // (segments every 4 s from 6 s) at `pathBpm` throughout.
+  const rhythmWith = (openingBpm: number, pathBpm: number): RhythmAnalysis => {
+    const beats: number[] = [];
+    for (let t = 0.5; t < 10; t += 60 / openingBpm) beats.push(t);
+    for (let t = 10; t < 60; t += 60 / 90) beats.push(t);
+    const atSec = Float64Array.from({ length: 14 }, (_, s) => 6 + 4 * s);
+    return {
+      bpm: 90, confidence: 1, beats: Float64Array.from(beats), downbeats: [], meter: null, meterConfidence: 0, tempoChanges: [],
+      periodicity: { atSec, bpm: atSec.map(() => pathBpm) },
+    };
+  };
+
+  it('reads the onsets\' periodicity where the beats strayed from it (a quiet intro at 118 over music at 90), and the beats elsewhere', () => {
+    const rhythm = rhythmWith(118, 90);
+    expect(tempoBetween(rhythm, 0, 10).bpm).toBe(90);
+    expect(tempoBetween(rhythm, 20, 30).bpm).toBeCloseTo(90, 6);
+  });
+
+  it('keeps the beats\' reading where they stay within the stray margin of the periodicity', () => {
+    const rhythm = rhythmWith(94, 90);
+    expect(Math.abs(tempoBetween(rhythm, 0, 10).bpm! / 94 - 1)).toBeLessThan(0.01);
+    // And follows the path's coarser reading nowhere the beats agree with it.
+    expect(tempoBetween(rhythmWith(90, 92), 20, 30).bpm).toBeCloseTo(90, 6);
+  });
+});
+
 describe('the metrical level under the perceptual prior', () => {
   it('moves an estimate at the bar of a fast 3/4 to its beat (three times faster), not to half a bar', () => {
     // Prepare: the onset novelty of a 3/4 bar at 160 BPM (accented downbeat, two lighter beats, eighth hats) and

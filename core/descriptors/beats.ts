@@ -45,6 +45,11 @@ export interface RhythmAnalysis {
   meterConfidence: number;
   /** Only where the beat grid shows one (step or gradual), with its time. */
   tempoChanges: TempoChange[];
+  /**
+   * The tempo-state path: the periodicity of the onsets segment by segment (SEGMENT_SEC long), at the segments'
+   * centres (seconds), in BPM. The beats follow it; where a stretch's beats read far from it, they strayed.
+   */
+  periodicity: { atSec: Float64Array; bpm: Float64Array };
 }
 
 /** Every tunable of the tracker, with why it has the value it has. */
@@ -180,6 +185,17 @@ export const RHYTHM = {
    * every syllable of speech as an onset, and read synthesised speech at 0.11.
    */
   MIN_ACCENT_CLARITY: 0.065,
+  /**
+   * A window's tempo is its beats' (the median inter-beat interval) unless they read further than this (ratio − 1)
+   * from the tempo-state path over the window: then the dynamic programme strung the beats on a figure or a
+   * quiet intro's stray attacks (OpenMSX's Chugga Chugga opens with 16 beats in 9.3 s where the music holds
+   * 90 BPM: the first window read 118 and the caption said 90), and the window takes the path's tempo, which
+   * the onsets' periodicity gives. On the corpus 3 of 2,374 windows of pieces at a written tempo read more than
+   * 8 % from the path; in all 3 the path was within 1 % of the written tempo and the beats 8-17 % off it. Closer
+   * in, the path's own coarseness (1 % steps, 12 s segments) makes it the worse reading: of the 4 more windows
+   * between 4 and 8 %, it was nearer the written tempo in none.
+   */
+  WINDOW_BEATS_STRAY: 0.08,
   /** A tempo change must be at least this large (ratio − 1) to be reported: below it is the grid's own jitter. */
   MIN_CHANGE: 0.08,
   /** Tempo-change segmentation: log-tempo curve sampled every second; penalty per extra segment (in squared log units × samples). */
@@ -191,10 +207,11 @@ export const RHYTHM = {
 
 const EMPTY: RhythmAnalysis = Object.freeze({
   bpm: null, confidence: 0, beats: new Float64Array(0), downbeats: [], meter: null, meterConfidence: 0, tempoChanges: [],
+  periodicity: { atSec: new Float64Array(0), bpm: new Float64Array(0) },
 }) as RhythmAnalysis;
 
 function emptyRhythm(confidence = 0): RhythmAnalysis {
-  return { ...EMPTY, confidence, beats: new Float64Array(0), downbeats: [], tempoChanges: [] };
+  return { ...EMPTY, confidence, beats: new Float64Array(0), downbeats: [], tempoChanges: [], periodicity: { atSec: new Float64Array(0), bpm: new Float64Array(0) } };
 }
 
 /** Normalised autocorrelation (acf[0] = 1, unbiased) of signal[from, to) for lags [0, maxLag]; all zero for a flat or too short segment. */
@@ -661,6 +678,7 @@ export function analyzeRhythm(short: ShortFrameFeatures, durationSec: number, on
     meter: meter.meter,
     meterConfidence: meter.confidence,
     tempoChanges: tempoChangesOf(beats, tempoStateSupport(segments.centers, periods, clarity, fps)),
+    periodicity: { atSec: segments.centers.map((c) => c / fps), bpm: periods.map((p) => (60 * fps) / p) },
   };
 }
 
@@ -718,7 +736,8 @@ function beatsBpm(beats: Float64Array): number | null {
 
 /**
  * Tempo of a stretch of the track from the beat grid: 60 / the median inter-beat interval of the beats inside
- * it, at the track's metrical level; null + 0 when the stretch holds too few beats (silence, a break).
+ * it, at the track's metrical level, or the tempo-state path's where the beats strayed from it
+ * (WINDOW_BEATS_STRAY); null + 0 when the stretch holds too few beats (silence, a break).
  */
 const gridPeriods = new WeakMap<RhythmAnalysis, number>();
 
@@ -755,8 +774,25 @@ export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: n
   // At least four beats' worth of grid, and beats over half the window.
   const covered = usable.reduce((a, b) => a + b, 0);
   if (usable.length < 3 || covered < 0.5 * (endSec - startSec) - gridPeriod) return { bpm: null, confidence: 0 };
-  const bpm = 60 / median(usable);
+  const beatsRead = 60 / median(usable);
+  const periodicity = periodicityBetween(rhythm, startSec, endSec);
+  const strayed = periodicity !== null && Math.abs(Math.log(beatsRead / periodicity)) > Math.log(1 + RHYTHM.WINDOW_BEATS_STRAY);
+  const bpm = strayed ? periodicity : beatsRead;
   return { bpm, confidence: rhythm.confidence * Math.min(1, covered / Math.max(1e-9, endSec - startSec - gridPeriod)) };
+}
+
+/** The median tempo of the tempo-state path over [startSec, endSec) (at the nearest segment's centre when none lies inside); null without one. */
+function periodicityBetween(rhythm: RhythmAnalysis, startSec: number, endSec: number): number | null {
+  const { atSec, bpm } = rhythm.periodicity;
+  if (atSec.length === 0) return null;
+  const inside: number[] = [];
+  let nearest = 0;
+  const middle = (startSec + endSec) / 2;
+  for (let s = 0; s < atSec.length; s++) {
+    if (atSec[s] >= startSec && atSec[s] < endSec) inside.push(bpm[s]);
+    if (Math.abs(atSec[s] - middle) < Math.abs(atSec[nearest] - middle)) nearest = s;
+  }
+  return inside.length > 0 ? median(inside) : bpm[nearest];
 }
 
 /**
