@@ -54,6 +54,7 @@ import {
   percussionChange,
   percussionWords,
   SAME_MUSIC_UNITS,
+  SAME_TEMPO_SHARE,
   tempoWord,
   textureWords,
   TRACK_LEVEL,
@@ -173,15 +174,37 @@ class CaptionWriter {
     return `${first} ${level}; ${colourWord(tags.spectralCentroidHz)}, ${textureWords(tags)}.${silent}`;
   }
 
-  /** The window's beat at the track's tempo in effect there (the beat grid's metrical level, as the summary states it). */
+  /**
+   * The window's beat at the track's tempo in effect there (the beat grid's metrical level, as the summary states it);
+   * without a number where the window's own tempo disagrees with it (toldBpmMatching).
+   */
   private pulse(tags: WindowTags, atSec: number, groove: boolean): string {
     if (!hasBeat(tags)) return tags.onsetsPerSec < FREE_FLOWING_BELOW_ONSETS ? `free-flowing sound and ${NO_STEADY_BEAT}` : `a loose rhythm and ${NO_STEADY_BEAT}`;
-    const bpm = Math.round(this.bpmAt(tags, atSec));
-    const word = tempoWord(bpm);
+    const told = this.toldBpmMatching(tags, atSec);
     const meter = statedMeter(this.context.track);
+    const meterText = meter ? ` ${meterWords(meter)}` : '';
+    if (told === null) return `a steady ${groove ? 'groove' : 'beat'}${meterText}`;
+    const bpm = Math.round(told);
+    const word = tempoWord(bpm);
     // "An upbeat beat" will not do: the noun is the one the later windows use for this beat, groove or pulse.
     const noun = word === 'upbeat' ? `an upbeat ${groove ? 'groove' : 'pulse'}` : `a ${word} beat`;
-    return `${noun} at about ${bpm} BPM${meter ? ` ${meterWords(meter)}` : ''}`;
+    return `${noun} at about ${bpm} BPM${meterText}`;
+  }
+
+  /**
+   * The tempo in effect at `atSec` as the story tells it, or null where the window's own tempo (the figure shown beside
+   * its caption) is not the same tempo at any metrical level (SAME_TEMPO_SHARE): a beat that comes in or opens a track off the track's tempo
+   * with no tempo change to tell (Wesnoth's Knolls comes in at 105-107 for its first minute and a half, and its grid
+   * shows no change the tempo states bear out before it settles at 120; its caption said "a steady beat comes in at
+   * about 118 BPM" beside the window's 107). The caption then names no number; the window's own stands beside it.
+   */
+  private toldBpmMatching(tags: WindowTags, atSec: number): number | null {
+    const told = this.bpmAt(tags, atSec);
+    if (tags.bpm === null) return told;
+    // At another metrical level (double or half time) the window still reads the told tempo.
+    const ratio = tags.bpm / told;
+    const sameLevel = ratio / 2 ** Math.round(Math.log2(ratio));
+    return Math.abs(sameLevel - 1) >= SAME_TEMPO_SHARE ? null : told;
   }
 
   private bpmAt(tags: WindowTags, atSec: number): number {
@@ -226,7 +249,10 @@ class CaptionWriter {
       if (!beatNow && beatThen) major.push(isQuiet(cls) ? 'the beat drops out' : 'the steady beat drops out');
       if (beatNow && !beatThen) {
         const beatBefore = this.beats.slice(0, i).some((told) => told === true);
-        if (!beatBefore) major.push(`a steady beat comes in at about ${Math.round(this.bpmAt(tags, (windows[i].startSec + windows[i].endSec) / 2))} BPM`);
+        if (!beatBefore) {
+          const told = this.toldBpmMatching(tags, (windows[i].startSec + windows[i].endSec) / 2);
+          major.push(told === null ? 'a steady beat comes in' : `a steady beat comes in at about ${Math.round(told)} BPM`);
+        }
         else if (isQuiet(previous) && !isQuiet(cls)) beatBack = true;
         else {
           major.push(`the beat comes back${tempoOnReturn ? tempoOnReturnWords(tempoOnReturn) : ''}`);

@@ -297,6 +297,24 @@ describe('built-in captions on songs', () => {
     expect(rest.some((c) => /the pulse/i.test(c.caption))).toBe(false);
   });
 
+  it('name no tempo where a beat opens or comes in off the told tempo with no change to tell, and the told one where the window agrees', () => {
+    // Prepare: a track told at 118 BPM whose beat opens at 107 (Wesnoth's Knolls: no tempo change the states bear out).
+    const track = { ...constant.track, bpm: 118 };
+    const opensOff = manifestOf({ ...constant, track, at: (start) => ({ bpm: start < 90 ? 107 : 120, loudnessLufs: -14 }) });
+    // … and one whose first 30 s have no beat, the beat coming in at 107, or at 117.
+    const comesIn = (bpm: number) => manifestOf({ ...constant, track, at: (start) => ({ bpm: start < 30 ? null : start < 90 ? bpm : 120, loudnessLufs: -14 }) });
+    // Act
+    const [opening] = caption(opensOff);
+    const offTempo = caption(comesIn(107))[3].caption;
+    const onTempo = caption(comesIn(117))[3].caption;
+    // Assess
+    expect(opening.caption).toMatch(/^Opens with a steady groove in 4\/4, in A minor\./);
+    expect(opening.caption).not.toMatch(/BPM/);
+    expect(offTempo).toMatch(/a steady beat comes in\b/i);
+    expect(offTempo).not.toMatch(/BPM/);
+    expect(onTempo).toMatch(/a steady beat comes in at about 118 BPM/i);
+  });
+
   it('speak honestly of silence, of no beat and of no key, without numbers that were not measured', () => {
     // Prepare
     const silence = manifestOf({
