@@ -15,6 +15,7 @@ import {
   MIN_KEY_CONFIDENCE,
   MIN_METER_CONFIDENCE,
   OPENING_TEMPO_MIN_INTERVALS,
+  OPENING_TEMPO_SEC,
   SAME_TEMPO_SHARE,
   TRACK_LEVEL,
   type LevelClass,
@@ -121,18 +122,21 @@ export function statedMeter(track: TrackTags): Meter | null {
 }
 
 /**
- * The tempo a track opens at: the track's where the beat grid lists no change; otherwise the grid's own before the
- * first change (its median beat interval there). Not that change's `fromBpm`: that is the tempo just before the
- * change, and the grid may drift on the way there by less than a listed change (a piece that opens at 120 and
- * slows to 108 before stepping up to 135 opens at 120, not at 108). Where the two are the same tempo (under
- * SAME_TEMPO_SHARE apart), the change's own start is the opening tempo, so the story tells one number.
+ * The tempo a track opens at: the track's where the beat grid lists no change; otherwise the grid's own over its first
+ * OPENING_TEMPO_SEC before the first change (its median beat interval there; over all the beats before the change
+ * where those are too few). Not that change's `fromBpm`: that is the tempo just before the change, and the grid may
+ * drift on the way there by less than a listed change (a piece that opens at 120 and slows to 108 before stepping up
+ * to 135 opens at 120, not at 108). Where the two are the same tempo (under SAME_TEMPO_SHARE apart), the change's
+ * own start is the opening tempo, so the story tells one number.
  */
 export function openingTempo(track: Pick<TrackTags, 'bpm'>, analysis: Pick<TrackAnalysis, 'beats' | 'tempoChanges'>): number | null {
   const changes = analysis.tempoChanges ?? [];
   if (track.bpm === null || changes.length === 0) return track.bpm;
   const first = changes.reduce((a, b) => (b.atSec < a.atSec ? b : a));
   const before = (analysis.beats ?? []).filter((t) => t < first.atSec);
-  const intervals = before.slice(1).map((t, i) => t - before[i]);
+  const intervalsOf = (beats: number[]) => beats.slice(1).map((t, i) => t - beats[i]);
+  const openingSpan = intervalsOf(before.filter((t) => t < before[0] + OPENING_TEMPO_SEC));
+  const intervals = openingSpan.length >= OPENING_TEMPO_MIN_INTERVALS ? openingSpan : intervalsOf(before);
   if (intervals.length < OPENING_TEMPO_MIN_INTERVALS) return first.fromBpm;
   const opening = 60 / median(intervals);
   // Within the same tempo of the change's own start it is that start: one number, not "starting at about 102" and

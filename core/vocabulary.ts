@@ -58,6 +58,13 @@ export const SAME_TEMPO_SHARE = 0.08;
 
 /** Beat intervals the opening tempo is read from before a track's first tempo change (fewer: that change's own starting tempo). */
 export const OPENING_TEMPO_MIN_INTERVALS = 8;
+/**
+ * The opening tempo is read over the beats of the track's first this many seconds (the span over which beats.ts reads
+ * the tempo a step lands on, 2 × MIN_SECTION_SEC): everything before the first change, where that is longer, holds
+ * whatever the grid drifted to on the way (Wesnoth's Silvan Sanctuary runs 45 s at 180 BPM, then 95 s at 160 that no
+ * change the tempo states bear out divides from it, then steps up to 182: it "started at about 162").
+ */
+export const OPENING_TEMPO_SEC = 16;
 
 // ——— Brightness ——————————————————————————————————————————————————————————————————————————————————
 

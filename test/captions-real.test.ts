@@ -925,6 +925,33 @@ describe('the local summary', () => {
     expect(captions[0].caption).toMatch(/about 120 BPM/);
   });
 
+  it('states the tempo a piece opens at from its first seconds, where the grid later drifted for longer than it opened', () => {
+    // Prepare: Wesnoth's Silvan Sanctuary: 45 s at 180 BPM, 100 s at 160 that no listed change divides from it, then a
+    // step up to 182 at 2:25.
+    const manifest = manifestOf({
+      ...tempoStep,
+      name: 'silvan.ogg',
+      durationSec: 210,
+      track: { bpm: 176 },
+      beats: (() => {
+        const beats: number[] = [];
+        for (let t = 0; t < 45; t += 60 / 180) beats.push(t);
+        for (let t = 45; t < 145; t += 60 / 160) beats.push(t);
+        for (let t = 145; t < 210; t += 60 / 182) beats.push(t);
+        return beats;
+      })(),
+      tempoChanges: [{ atSec: 145, fromBpm: 160, toBpm: 182, kind: 'step' }],
+      at: (start) => ({ bpm: start < 45 ? 180 : start < 145 ? 160 : 182, key: 'G major' }),
+    });
+    // Act
+    const captions = caption(manifest);
+    const text = summaryOf(manifest, captions);
+    // Assess
+    expect(text).toMatch(/starting at about 180 BPM/);
+    expect(text).toContain('steps up from about 160 to 182 BPM at 2:25');
+    expect(captions[0].caption).toMatch(/about 180 BPM/);
+  });
+
   it('tells one opening tempo where the grid opens within the same tempo of the first step\'s start', () => {
     // Prepare: Hedgewars' City: the grid's first minute at 102 BPM, a step told from the 98 it settles at to 111.
     const manifest = manifestOf({
