@@ -193,10 +193,11 @@ class CaptionWriter {
 
   /**
    * The tempo in effect at `atSec` as the story tells it, or null where the window's own tempo (the figure shown beside
-   * its caption) is not the same tempo at any metrical level (SAME_TEMPO_SHARE): a beat that comes in or opens a track off the track's tempo
-   * with no tempo change to tell (Wesnoth's Knolls comes in at 105-107 for its first minute and a half, and its grid
-   * shows no change the tempo states bear out before it settles at 120; its caption said "a steady beat comes in at
-   * about 118 BPM" beside the window's 107). The caption then names no number; the window's own stands beside it.
+   * its caption) is not the same tempo at any metrical level (SAME_TEMPO_SHARE): a beat that comes in or opens a track
+   * off the track's tempo with no tempo change to tell (Wesnoth's Knolls comes in at 105-107 for its first minute and
+   * a half, and its grid shows no change the tempo states bear out before it settles at 120; its caption said "a
+   * steady beat comes in at about 118 BPM" beside the window's 107). The caption then names no number; the window's
+   * own stands beside it.
    */
   private toldBpmMatching(tags: WindowTags, atSec: number): number | null {
     const told = this.bpmAt(tags, atSec);
