@@ -187,6 +187,11 @@ export function firstPassEnd(analysis: Pick<TrackAnalysis, 'loop'>): number {
   return analysis.loop ? analysis.loop.startSec + analysis.loop.periodSec : Infinity;
 }
 
+/** A loop's period as told: in whole seconds (`unit` "seconds" in a sentence, "s" in a tag) under a minute and a half, else as a clock time. */
+export function loopPeriodWords(periodSec: number, unit: string): string {
+  return periodSec < 90 ? `${Math.round(periodSec)} ${unit}` : formatClock(periodSec);
+}
+
 /** How many times, to the nearest half: "twice", "5 times", "2½ times". */
 export function timesWords(passes: number): string {
   const halves = Math.max(2, Math.round(passes * 2));
@@ -201,7 +206,7 @@ export function timesWords(passes: number): string {
  * same backing repeats too.
  */
 export function loopFact(loop: NonNullable<TrackAnalysis['loop']>): string {
-  const period = loop.periodSec < 90 ? `${Math.round(loop.periodSec)} seconds` : formatClock(loop.periodSec);
+  const period = loopPeriodWords(loop.periodSec, 'seconds');
   const times = timesWords(loop.passes);
   const inAll = times === 'twice' ? 'twice' : `${times} in all`;
   return loop.startSec >= 5

@@ -186,6 +186,19 @@ const constant: Piece = {
   seed: 11,
 };
 
+/** `constant` with a key path: each window reads its key section's key, or no key where the section is unclear (confidence under 0.2). */
+function withKeyPath(name: string, keySections: KeySection[]): Piece {
+  return {
+    ...constant,
+    name,
+    keySections,
+    at: (start) => {
+      const section = keySections.find((k) => start >= k.startSec && start < k.endSec)!;
+      return { bpm: 120, loudnessLufs: -14, ...(section.confidence < 0.2 ? { key: null, keyConfidence: 0.05 } : { key: section.key }) };
+    },
+  };
+}
+
 /** Two minutes at 100 BPM stepping up to 120 BPM at 1:01.5. */
 const tempoStep: Piece = {
   name: 'step.flac',
@@ -561,13 +574,10 @@ describe('the local summary', () => {
       name: `sections-${count}.flac`,
       sections: starts.slice(0, count).map((start, i): [number, string, SongSection['name']] => [start, labels[i], i === 0 ? 'intro' : null]),
     });
-    const summaryOf = (piece: Piece) => {
-      const manifest = manifestOf(piece);
-      return localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
-    };
+    const summaryOfPiece = (piece: Piece) => summaryOf(manifestOf(piece));
     // Act
-    const eleven = summaryOf(inSections(11));
-    const thirteen = summaryOf(inSections(13));
+    const eleven = summaryOfPiece(inSections(11));
+    const thirteen = summaryOfPiece(inSections(13));
     // Assess
     expect(eleven).toContain('After an 18 s intro, ');
     expect(eleven).not.toMatch(/more section/);
@@ -577,19 +587,13 @@ describe('the local summary', () => {
 
   it('does not say a track opens in a key its first minute has no clear sense of, where the shape says when it settles there', () => {
     // Prepare: no clear key for the first 57 s, then G minor, then C major from 2:20.
-    const piece: Piece = {
-      ...constant,
-      name: 'unclear-start.flac',
-      keySections: [
-        { startSec: 0, endSec: 57, key: 'C major', confidence: 0.05 },
-        { startSec: 57, endSec: 140, key: 'G minor', confidence: 0.7 },
-        { startSec: 140, endSec: 180, key: 'C major', confidence: 0.7 },
-      ],
-      at: (start) => ({ bpm: 120, loudnessLufs: -14, ...(start < 57 ? { key: null, keyConfidence: 0.05 } : { key: start < 140 ? 'G minor' : 'C major' }) }),
-    };
-    const manifest = manifestOf(piece);
+    const manifest = manifestOf(withKeyPath('unclear-start.flac', [
+      { startSec: 0, endSec: 57, key: 'C major', confidence: 0.05 },
+      { startSec: 57, endSec: 140, key: 'G minor', confidence: 0.7 },
+      { startSec: 140, endSec: 180, key: 'C major', confidence: 0.7 },
+    ]));
     // Act
-    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    const text = summaryOf(manifest);
     // Assess
     expect(text).toMatch(/runs 3:00 at about 120 BPM in 4\/4, with no clear key at first\./);
     expect(text).not.toMatch(/opening in/);
@@ -598,19 +602,13 @@ describe('the local summary', () => {
 
   it('does not say a track opens in the one key it settles in after an opening without a clear key', () => {
     // Prepare: as Colobot's Humanitarian: no clear key for 2:09, then E minor, and no clear key again for the end.
-    const piece: Piece = {
-      ...constant,
-      name: 'unclear-then-one-key.ogg',
-      keySections: [
-        { startSec: 0, endSec: 129, key: 'G major', confidence: 0.05 },
-        { startSec: 129, endSec: 170, key: 'E minor', confidence: 0.7 },
-        { startSec: 170, endSec: 180, key: 'E minor', confidence: 0.05 },
-      ],
-      at: (start) => ({ bpm: 120, loudnessLufs: -14, ...(start < 129 || start >= 170 ? { key: null, keyConfidence: 0.05 } : { key: 'E minor' }) }),
-    };
-    const manifest = manifestOf(piece);
+    const manifest = manifestOf(withKeyPath('unclear-then-one-key.ogg', [
+      { startSec: 0, endSec: 129, key: 'G major', confidence: 0.05 },
+      { startSec: 129, endSec: 170, key: 'E minor', confidence: 0.7 },
+      { startSec: 170, endSec: 180, key: 'E minor', confidence: 0.05 },
+    ]));
     // Act
-    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    const text = summaryOf(manifest);
     // Assess
     expect(text).toMatch(/runs 3:00 at about 120 BPM in 4\/4, with no clear key at first\./);
     expect(text).toMatch(/settles in E minor at 2:09/);
@@ -780,7 +778,7 @@ describe('the local summary', () => {
     };
     const manifest = manifestOf(returning);
     // Act
-    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    const text = summaryOf(manifest);
     // Assess
     expect(text).toContain('A returns at 2:00, back in D major');
     expect(text).toContain('B returns at 3:00, now in F major');
@@ -844,7 +842,7 @@ describe('the local summary', () => {
 
   it('says a constant piece stays even rather than stitching its captions together', () => {
     const manifest = manifestOf(constant);
-    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    const text = summaryOf(manifest);
     expect(text).toContain('Its level and texture stay even from start to end.');
     expect(text).not.toMatch(/carries on|keeps going/);
   });
@@ -1006,7 +1004,7 @@ describe('the local summary', () => {
 
   it('names a tempo change with its time', () => {
     const manifest = manifestOf(tempoStep);
-    const text = localSummary(manifest, chunksOf(manifest, caption(manifest)), { backend: 'builtin', model: 'measurements-v2' });
+    const text = summaryOf(manifest);
     expect(text).toMatch(/starting at about 100 BPM/);
     expect(text).toContain('steps up from about 100 to 120 BPM at 1:01');
   });

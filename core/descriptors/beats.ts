@@ -781,18 +781,17 @@ export function tempoBetween(rhythm: RhythmAnalysis, startSec: number, endSec: n
   return { bpm, confidence: rhythm.confidence * Math.min(1, covered / Math.max(1e-9, endSec - startSec - gridPeriod)) };
 }
 
-/** The median tempo of the tempo-state path over [startSec, endSec) (at the nearest segment's centre when none lies inside); null without one. */
+/**
+ * The median tempo of the tempo-state path over the segment centres in [startSec, endSec); where none lies inside (a
+ * stretch shorter than the segments' spacing), the path at the stretch's middle as the beat tracker reads it
+ * (FramePeriods: log-linear between centres). Null without a path.
+ */
 function periodicityBetween(rhythm: RhythmAnalysis, startSec: number, endSec: number): number | null {
   const { atSec, bpm } = rhythm.periodicity;
   if (atSec.length === 0) return null;
   const inside: number[] = [];
-  let nearest = 0;
-  const middle = (startSec + endSec) / 2;
-  for (let s = 0; s < atSec.length; s++) {
-    if (atSec[s] >= startSec && atSec[s] < endSec) inside.push(bpm[s]);
-    if (Math.abs(atSec[s] - middle) < Math.abs(atSec[nearest] - middle)) nearest = s;
-  }
-  return inside.length > 0 ? median(inside) : bpm[nearest];
+  for (let s = 0; s < atSec.length; s++) if (atSec[s] >= startSec && atSec[s] < endSec) inside.push(bpm[s]);
+  return inside.length > 0 ? median(inside) : new FramePeriods(atSec, bpm).at((startSec + endSec) / 2);
 }
 
 /**

@@ -5,8 +5,7 @@
  */
 import type { ResultDocument } from '#core/contract';
 import type { WindowTags } from '#core/descriptors/types';
-import { keyPathWords, sectionKeys, statedKey, statedMeter, timesWords } from '#core/song-shape';
-import { formatClock } from '#core/run-steps';
+import { keyPathWords, loopPeriodWords, sectionKeys, statedKey, statedMeter, timesWords } from '#core/song-shape';
 import { beatStated, beatsToTheBar, colourWord, masterLevel, peakWords, percussionWords, rangeWords, STREAMING_REFERENCE_LUFS, tempoWord } from '#core/vocabulary';
 
 export interface PlainTag {
@@ -33,7 +32,7 @@ export function trackTagWords(result: Pick<ResultDocument, 'tags' | 'analysis'>)
   if (loop) {
     out.push({
       words: `repeats as a whole, ${timesWords(loop.passes)}`,
-      number: `every ${loop.periodSec < 90 ? `${Math.round(loop.periodSec)} s` : formatClock(loop.periodSec)}`,
+      number: `every ${loopPeriodWords(loop.periodSec, 's')}`,
       explanation: 'The music comes round again as a whole (its harmony and sound repeat unit for unit), as a game track looped in the file does.',
     });
   }
